@@ -1,0 +1,61 @@
+"""xpuplan's data layer: platforms, AI models and kernel DAGs, scenarios, Instance, Schedule, checker.
+
+This package imports nothing else of the project (solvers, runtime and planner build on it).
+"""
+
+from models.checker import Violation, check_schedule
+from models.errors import Infeasible, InvalidInput, Unsupported, XpuplanError
+from models.instance import (
+    Device,
+    Edge,
+    Instance,
+    Job,
+    Kernel,
+    Mode,
+    Objective,
+    Resource,
+)
+from models.jsonio import (
+    instance_from_json,
+    instance_to_json,
+    load_instance,
+    load_schedule,
+    save_instance,
+    save_schedule,
+    schedule_from_json,
+    schedule_to_json,
+)
+from models.objectives import evaluate, job_completions
+from models.schedule import Assignment, Schedule, build_assignments, preemptions_of
+
+__all__ = [
+    "Assignment",
+    "Device",
+    "Edge",
+    "Infeasible",
+    "Instance",
+    "InvalidInput",
+    "Job",
+    "Kernel",
+    "Mode",
+    "Objective",
+    "Resource",
+    "Schedule",
+    "Unsupported",
+    "Violation",
+    "XpuplanError",
+    "build_assignments",
+    "check_schedule",
+    "evaluate",
+    "instance_from_json",
+    "instance_to_json",
+    "job_completions",
+    "load_instance",
+    "load_schedule",
+    "preemptions_of",
+    "save_instance",
+    "save_schedule",
+    "schedule_from_json",
+    "schedule_to_json",
+]
+__version__ = "0.1.0"

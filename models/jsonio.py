@@ -1,0 +1,365 @@
+"""Exact JSON read and write of ``xpuplan.instance/1`` and ``xpuplan.schedule/1``.
+
+Reading is strict: unknown keys, wrong types and broken rules raise :class:`InvalidInput` naming
+the file, the field and the value. Writing goes through a temporary file and a rename, so a failed
+command never leaves a half-written file behind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from models.errors import InvalidInput
+from models.instance import (
+    INSTANCE_FORMAT,
+    Device,
+    Edge,
+    Instance,
+    Job,
+    Kernel,
+    Mode,
+    Objective,
+    Resource,
+)
+from models.schedule import SCHEDULE_FORMAT, Assignment, ObjectiveValue, Schedule
+
+_MISSING = object()
+
+
+class _Fields:
+    """Typed access to one JSON object, with errors that name the field's path."""
+
+    def __init__(self, data: Any, where: str, allowed: tuple[str, ...]) -> None:
+        if not isinstance(data, Mapping):
+            raise InvalidInput("must be a JSON object", field=where or "(document)", value=data)
+        unknown = [key for key in data if key not in allowed]
+        if unknown:
+            field = f"{where}.{unknown[0]}" if where else str(unknown[0])
+            raise InvalidInput(
+                f"is not a known field (known: {', '.join(allowed)})", field=field, value=unknown[0],
+                show_value=False,
+            )
+        self.data = data
+        self.where = where
+
+    def path(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def get(self, key: str, default: Any = _MISSING) -> Any:
+        if key in self.data:
+            return self.data[key]
+        if default is _MISSING:
+            raise InvalidInput("is required", field=self.path(key), value=None, show_value=False)
+        return default
+
+    def list(self, key: str, default: Any = _MISSING) -> list[Any]:
+        value = self.get(key, default)
+        if not isinstance(value, list):
+            raise InvalidInput("must be a JSON array", field=self.path(key), value=value)
+        return value
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidInput("must be a finite number", field=where, value=value)
+    return value
+
+
+# ---------------------------------------------------------------------- instance
+def instance_from_json(data: Any) -> Instance:
+    """Build an :class:`Instance` from its parsed JSON form."""
+    doc = _Fields(
+        data,
+        "",
+        (
+            "format", "name", "time_unit", "devices", "resources", "power_cap_w", "dvfs",
+            "jobs", "kernels", "edges", "objective",
+        ),
+    )
+    fmt = doc.get("format")
+    if fmt != INSTANCE_FORMAT:
+        raise InvalidInput(f"must be {INSTANCE_FORMAT!r}", field="format", value=fmt)
+    devices = []
+    for d_idx, raw in enumerate(doc.list("devices")):
+        f = _Fields(raw, f"devices[{d_idx}]", ("name", "units", "idle_power_w", "kind"))
+        devices.append(
+            Device(f.get("name"), f.get("units", 1), f.get("idle_power_w", 0.0), f.get("kind", None))
+        )
+    resources = []
+    for r_idx, raw in enumerate(doc.list("resources", [])):
+        f = _Fields(raw, f"resources[{r_idx}]", ("name", "capacity"))
+        resources.append(Resource(f.get("name"), f.get("capacity")))
+    jobs = []
+    for j_idx, raw in enumerate(doc.list("jobs")):
+        f = _Fields(raw, f"jobs[{j_idx}]", ("name", "release", "deadline", "weight"))
+        jobs.append(Job(f.get("name"), f.get("release", 0), f.get("deadline", None), f.get("weight", 1.0)))
+    kernels = []
+    for k_idx, raw in enumerate(doc.list("kernels")):
+        f = _Fields(raw, f"kernels[{k_idx}]", ("name", "job", "modes", "attrs"))
+        modes = []
+        for m_idx, mraw in enumerate(f.list("modes")):
+            mf = _Fields(
+                mraw, f"kernels[{k_idx}].modes[{m_idx}]",
+                ("device", "level", "duration", "power_w", "demands"),
+            )
+            demands = mf.get("demands", {})
+            if not isinstance(demands, Mapping):
+                raise InvalidInput("must be a JSON object", field=mf.path("demands"), value=demands)
+            modes.append(
+                Mode(mf.get("device"), mf.get("level", ""), mf.get("duration"), mf.get("power_w", 0.0),
+                     dict(demands))
+            )
+        attrs = f.get("attrs", {})
+        if not isinstance(attrs, Mapping):
+            raise InvalidInput("must be a JSON object", field=f.path("attrs"), value=attrs)
+        kernels.append(Kernel(f.get("name"), f.get("job"), tuple(modes), dict(attrs)))
+    edges = []
+    for e_idx, raw in enumerate(doc.list("edges", [])):
+        f = _Fields(raw, f"edges[{e_idx}]", ("src", "dst", "cross_device_delay", "resume_cost"))
+        edges.append(
+            Edge(f.get("src"), f.get("dst"), f.get("cross_device_delay", 0), f.get("resume_cost", 0))
+        )
+    objective = _objective_from_json(doc.get("objective", {"type": "makespan"}), "objective")
+    return Instance(
+        name=doc.get("name"),
+        devices=tuple(devices),
+        jobs=tuple(jobs),
+        kernels=tuple(kernels),
+        edges=tuple(edges),
+        objective=objective,
+        resources=tuple(resources),
+        power_cap_w=doc.get("power_cap_w", None),
+        dvfs=doc.get("dvfs", "per-kernel"),
+        time_unit=doc.get("time_unit", "us"),
+    )
+
+
+def _objective_from_json(raw: Any, where: str) -> Objective:
+    f = _Fields(raw, where, ("type", "objectives"))
+    subs = tuple(
+        _objective_from_json(sub, f"{where}.objectives[{o_idx}]")
+        for o_idx, sub in enumerate(f.list("objectives", []))
+    )
+    obj = Objective(f.get("type"), subs)
+    obj.validate(where)
+    return obj
+
+
+def instance_to_json(instance: Instance) -> dict[str, Any]:
+    """The JSON form of an instance; ``instance_from_json`` reads it back equal."""
+    out: dict[str, Any] = {
+        "format": INSTANCE_FORMAT,
+        "name": instance.name,
+        "time_unit": instance.time_unit,
+        "devices": [_device_json(dev) for dev in instance.devices],
+    }
+    if instance.resources:
+        out["resources"] = [{"name": r.name, "capacity": r.capacity} for r in instance.resources]
+    out["power_cap_w"] = instance.power_cap_w
+    out["dvfs"] = instance.dvfs
+    out["jobs"] = [
+        {"name": j.name, "release": j.release, "deadline": j.deadline, "weight": j.weight}
+        for j in instance.jobs
+    ]
+    out["kernels"] = [_kernel_json(ker) for ker in instance.kernels]
+    out["edges"] = [_edge_json(e) for e in instance.edges]
+    out["objective"] = instance.objective.to_json()
+    return out
+
+
+def _device_json(dev: Device) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": dev.name, "units": dev.units, "idle_power_w": dev.idle_power_w}
+    if dev.kind is not None:
+        out["kind"] = dev.kind
+    return out
+
+
+def _kernel_json(ker: Kernel) -> dict[str, Any]:
+    modes = []
+    for m in ker.modes:
+        mode: dict[str, Any] = {
+            "device": m.device, "level": m.level, "duration": m.duration, "power_w": m.power_w,
+        }
+        if m.demands:
+            mode["demands"] = dict(m.demands)
+        modes.append(mode)
+    out: dict[str, Any] = {"name": ker.name, "job": ker.job, "modes": modes}
+    if ker.attrs:
+        out["attrs"] = dict(ker.attrs)
+    return out
+
+
+def _edge_json(edge: Edge) -> dict[str, Any]:
+    out: dict[str, Any] = {"src": edge.src, "dst": edge.dst}
+    if edge.cross_device_delay:
+        out["cross_device_delay"] = edge.cross_device_delay
+    if edge.resume_cost:
+        out["resume_cost"] = edge.resume_cost
+    return out
+
+
+# ---------------------------------------------------------------------- schedule
+def schedule_from_json(data: Any) -> Schedule:
+    """Build a :class:`Schedule` from its parsed JSON form."""
+    doc = _Fields(
+        data,
+        "",
+        (
+            "format", "instance", "solver", "status", "objective", "lower_bound",
+            "solve_seconds", "assignments", "preemptions", "message",
+        ),
+    )
+    fmt = doc.get("format")
+    if fmt != SCHEDULE_FORMAT:
+        raise InvalidInput(f"must be {SCHEDULE_FORMAT!r}", field="format", value=fmt)
+    assignments = []
+    for a_idx, raw in enumerate(doc.list("assignments")):
+        f = _Fields(
+            raw, f"assignments[{a_idx}]", ("kernel", "device", "unit", "level", "start", "end")
+        )
+        assignments.append(
+            Assignment(
+                f.get("kernel"), f.get("device"), f.get("unit", 0), f.get("level", ""),
+                f.get("start"), f.get("end"),
+            )
+        )
+    preemptions = None
+    if doc.get("preemptions", None) is not None:
+        preemptions = []
+        for p_idx, pair in enumerate(doc.list("preemptions")):
+            if (
+                not isinstance(pair, list)
+                or len(pair) != 2
+                or not all(isinstance(x, str) for x in pair)
+            ):
+                raise InvalidInput(
+                    "must be a pair of kernel names", field=f"preemptions[{p_idx}]", value=pair
+                )
+            preemptions.append((pair[0], pair[1]))
+    solve_seconds = doc.get("solve_seconds", 0.0)
+    _number(solve_seconds, "solve_seconds")
+    message = doc.get("message", None)
+    if message is not None and not isinstance(message, str):
+        raise InvalidInput("must be a string or null", field="message", value=message)
+    return Schedule(
+        instance=doc.get("instance"),
+        assignments=tuple(assignments),
+        solver=str(doc.get("solver", "")),
+        status=doc.get("status", "feasible"),
+        objective=_value_from_json(doc.get("objective", None), "objective"),
+        lower_bound=_value_from_json(doc.get("lower_bound", None), "lower_bound"),
+        solve_seconds=float(solve_seconds),
+        preemptions=None if preemptions is None else tuple(preemptions),
+        message=message,
+    )
+
+
+def _value_from_json(raw: Any, where: str) -> ObjectiveValue | None:
+    if raw is None:
+        return None
+    if isinstance(raw, list):
+        return tuple(_number(x, f"{where}[{i}]") for i, x in enumerate(raw))
+    return _number(raw, where)
+
+
+def _value_to_json(value: ObjectiveValue | None) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def schedule_to_json(schedule: Schedule) -> dict[str, Any]:
+    """The JSON form of a schedule; ``schedule_from_json`` reads it back equal."""
+    out: dict[str, Any] = {
+        "format": SCHEDULE_FORMAT,
+        "instance": schedule.instance,
+        "solver": schedule.solver,
+        "status": schedule.status,
+        "objective": _value_to_json(schedule.objective),
+        "lower_bound": _value_to_json(schedule.lower_bound),
+        "solve_seconds": schedule.solve_seconds,
+        "assignments": [
+            {
+                "kernel": a.kernel, "device": a.device, "unit": a.unit, "level": a.level,
+                "start": a.start, "end": a.end,
+            }
+            for a in schedule.assignments
+        ],
+    }
+    if schedule.preemptions is not None:
+        out["preemptions"] = [list(p) for p in schedule.preemptions]
+    if schedule.message is not None:
+        out["message"] = schedule.message
+    return out
+
+
+# ---------------------------------------------------------------------- files
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """Parse a JSON file; a missing or malformed file raises :class:`InvalidInput` naming it."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInput("no such file", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"cannot be read: {exc}", file=str(path)) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", file=str(path)
+        ) from None
+
+
+def load_instance(path: str | os.PathLike[str]) -> Instance:
+    """Read an ``xpuplan.instance/1`` file.
+
+    Raises
+    ------
+    InvalidInput
+        Naming the file, the field and the value at fault.
+    """
+    data = read_json(path)
+    try:
+        return instance_from_json(data)
+    except InvalidInput as exc:
+        raise exc.in_file(str(path)) from None
+
+
+def load_schedule(path: str | os.PathLike[str]) -> Schedule:
+    """Read an ``xpuplan.schedule/1`` file."""
+    data = read_json(path)
+    try:
+        return schedule_from_json(data)
+    except InvalidInput as exc:
+        raise exc.in_file(str(path)) from None
+
+
+def write_json(path: str | os.PathLike[str], data: Any, *, indent: int | None = 1) -> None:
+    """Write JSON atomically: to a temporary file in the same folder, then rename."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise InvalidInput("the folder to write into does not exist", file=str(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=indent, allow_nan=False)
+            handle.write("\n")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_instance(path: str | os.PathLike[str], instance: Instance) -> None:
+    write_json(path, instance_to_json(instance))
+
+
+def save_schedule(path: str | os.PathLike[str], schedule: Schedule) -> None:
+    write_json(path, schedule_to_json(schedule))

@@ -1,0 +1,183 @@
+"""The Schedule: when and where each kernel runs (format ``xpuplan.schedule/1``).
+
+Also the timing rules every producer of schedules shares: which edges are contiguous, how long a
+kernel's resume lasts, and how to turn per-kernel decisions (mode, unit, start) into assignments.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from models.errors import InvalidInput
+from models.instance import Instance
+
+SCHEDULE_FORMAT = "xpuplan.schedule/1"
+STATUSES = ("optimal", "feasible", "infeasible", "unknown")
+# A simple objective's value is a number; a lexicographic one's is a tuple, most important first.
+ObjectiveValue = int | float | tuple[int | float, ...]
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Kernel ``kernel`` runs on ``(device, unit)`` at DVFS ``level`` over ``[start, end)``."""
+
+    kernel: str
+    device: str
+    unit: int
+    level: str
+    start: int
+    end: int
+
+    def validate(self, where: str) -> None:
+        for attr in ("kernel", "device"):
+            value = getattr(self, attr)
+            if not isinstance(value, str) or not value:
+                raise InvalidInput("must be a non-empty string", field=f"{where}.{attr}", value=value)
+        if not isinstance(self.level, str):
+            raise InvalidInput("must be a string", field=f"{where}.level", value=self.level)
+        for attr in ("unit", "start", "end"):
+            value = getattr(self, attr)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise InvalidInput("must be an integer", field=f"{where}.{attr}", value=value)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A solver's answer for one instance.
+
+    ``status == "optimal"`` means ``objective == lower_bound`` was proven. Heuristics report
+    ``"feasible"`` with the best bound the project computes cheaply. An ``"infeasible"`` or
+    ``"unknown"`` schedule may have no assignments; ``message`` then says why.
+    """
+
+    instance: str
+    assignments: tuple[Assignment, ...] = ()
+    solver: str = ""
+    status: str = "feasible"
+    objective: ObjectiveValue | None = None
+    lower_bound: ObjectiveValue | None = None
+    solve_seconds: float = 0.0
+    preemptions: tuple[tuple[str, str], ...] | None = None
+    message: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.assignments, tuple):
+            object.__setattr__(self, "assignments", tuple(self.assignments))
+        if self.preemptions is not None and not isinstance(self.preemptions, tuple):
+            object.__setattr__(self, "preemptions", tuple(tuple(p) for p in self.preemptions))
+        self._validate()
+
+    def _validate(self) -> None:
+        if not isinstance(self.instance, str) or not self.instance:
+            raise InvalidInput("must be a non-empty string", field="instance", value=self.instance)
+        if self.status not in STATUSES:
+            raise InvalidInput(
+                f"must be one of {', '.join(STATUSES)}", field="status", value=self.status
+            )
+        for a_idx, asg in enumerate(self.assignments):
+            asg.validate(f"assignments[{a_idx}]")
+        for attr in ("objective", "lower_bound"):
+            _validate_value(getattr(self, attr), attr)
+        if not isinstance(self.solve_seconds, int | float) or not self.solve_seconds >= 0:
+            raise InvalidInput(
+                "must be a number >= 0", field="solve_seconds", value=self.solve_seconds
+            )
+
+    @property
+    def is_solution(self) -> bool:
+        """True when the schedule claims to place every kernel (optimal or feasible)."""
+        return self.status in ("optimal", "feasible")
+
+    def by_kernel(self) -> dict[str, Assignment]:
+        """Kernel name -> its assignment (the last one when a kernel is listed twice)."""
+        return {asg.kernel: asg for asg in self.assignments}
+
+    def replace(self, **changes: Any) -> Schedule:
+        return replace(self, **changes)
+
+    @property
+    def makespan(self) -> int:
+        return max((asg.end for asg in self.assignments), default=0)
+
+
+def _validate_value(value: Any, field_: str) -> None:
+    if value is None:
+        return
+    values = value if isinstance(value, tuple) else (value,)
+    for item in values:
+        if isinstance(item, bool) or not isinstance(item, int | float) or math.isnan(item):
+            raise InvalidInput("must be a number, a list of numbers or null", field=field_, value=value)
+
+
+# ---------------------------------------------------------------------- timing rules
+def is_contiguous(src: Assignment, dst: Assignment) -> bool:
+    """An edge is contiguous when ``dst`` starts on the same (device, unit) exactly at ``src.end``."""
+    return src.device == dst.device and src.unit == dst.unit and dst.start == src.end
+
+
+def resume_of(instance: Instance, k_idx: int, by_index: Sequence[Assignment | None]) -> int:
+    """The resume time of kernel ``k_idx``: the largest resume cost of its broken in-edges."""
+    dst = by_index[k_idx]
+    if dst is None:
+        return 0
+    resume = 0
+    for e_idx in instance.in_edges[k_idx]:
+        edge = instance.edges[e_idx]
+        if not edge.resume_cost:
+            continue
+        src = by_index[instance.edge_endpoints[e_idx][0]]
+        if src is not None and not is_contiguous(src, dst):
+            resume = max(resume, edge.resume_cost)
+    return resume
+
+
+def preemptions_of(instance: Instance, assignments: Sequence[Assignment]) -> list[tuple[str, str]]:
+    """The non-contiguous edges inside jobs (where a job was preempted or migrated)."""
+    by_name = {asg.kernel: asg for asg in assignments}
+    kernel2job = instance.kernel2job
+    out = []
+    for e_idx, (src_idx, dst_idx) in enumerate(instance.edge_endpoints):
+        if kernel2job[src_idx] != kernel2job[dst_idx]:
+            continue
+        edge = instance.edges[e_idx]
+        src, dst = by_name.get(edge.src), by_name.get(edge.dst)
+        if src is not None and dst is not None and not is_contiguous(src, dst):
+            out.append((edge.src, edge.dst))
+    return out
+
+
+def build_assignments(
+    instance: Instance,
+    modes: Sequence[int],
+    units: Sequence[int],
+    starts: Sequence[int],
+) -> list[Assignment]:
+    """Assignments from per-kernel decisions, with each end including the kernel's resume time.
+
+    Parameters
+    ----------
+    instance
+        The instance the decisions are for.
+    modes, units, starts
+        Per kernel index: the index of the chosen mode in ``kernel.modes``, the unit of its
+        device, and the start time.
+
+    Returns
+    -------
+    list[Assignment]
+        In instance kernel order. Ends are computed in topological order, since whether an edge
+        is contiguous depends on the end of its source.
+    """
+    by_index: list[Assignment | None] = [None] * instance.num_kernels
+    for k_idx in instance.topological_order:
+        ker = instance.kernels[k_idx]
+        mode = ker.modes[modes[k_idx]]
+        start = int(starts[k_idx])
+        asg = Assignment(ker.name, mode.device, int(units[k_idx]), mode.level, start, start)
+        by_index[k_idx] = asg
+        end = start + mode.duration + resume_of(instance, k_idx, by_index)
+        by_index[k_idx] = replace(asg, end=end)
+    return [asg for asg in by_index if asg is not None]

@@ -1,0 +1,60 @@
+"""The ``xpuplan`` command line.
+
+Each command is a module of :mod:`planner.commands` with ``NAME``, ``HELP``,
+``add_arguments(parser)`` and ``run(args) -> int``. Errors a user can cause
+(:class:`models.XpuplanError`) print one line and exit with code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+from typing import NoReturn
+
+import models
+from models import XpuplanError
+from planner.commands import verify
+
+COMMANDS: tuple[ModuleType, ...] = (verify,)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error message (exit code 2, as for every bad input)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="xpuplan",
+        description="Optimal and bounded schedules for AI inference on heterogeneous SoCs.",
+    )
+    parser.add_argument("--version", action="version", version=f"xpuplan {models.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for command in COMMANDS:
+        cmd_parser = sub.add_parser(command.NAME, help=command.HELP, description=command.HELP)
+        command.add_arguments(cmd_parser)
+        cmd_parser.set_defaults(run=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``xpuplan`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except XpuplanError as exc:
+        print(f"xpuplan {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"xpuplan {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per ``xpuplan`` command (see :mod:`planner.cli`)."""
