@@ -59,6 +59,7 @@ OP_TYPES = frozenset(
         "embedding",
         "rope",
         "lstm",
+        "fft",
         "other",
     }
 )
