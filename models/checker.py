@@ -113,8 +113,8 @@ def _check_coverage(ctx: _Context) -> None:
                 f"kernel {asg.kernel!r} is on unit {asg.unit} of {asg.device!r}, which has "
                 f"{units} unit(s)",
             )
-    for k_idx, asg in enumerate(ctx.by_index):
-        if asg is None:
+    for k_idx, placed in enumerate(ctx.by_index):
+        if placed is None:
             ctx.add("coverage", f"kernel {inst.kernels[k_idx].name!r} is not assigned")
 
 

@@ -41,9 +41,18 @@ def _positive(value: Any, where: str, *, allow_zero: bool = False) -> None:
     ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     ok = ok and (value >= 0 if allow_zero else value > 0)
     if not ok:
-        raise InvalidInput(
-            f"must be a finite number {'>=' if allow_zero else '>'} 0", field=where, value=value
-        )
+        # YAML 1.1 reads 1.5e9 (no sign in the exponent) as text: say how to write it.
+        hint = " (write the exponent with a sign, e.g. 1.5e+9)" if _is_numeric_text(value) else ""
+        bound = ">= 0" if allow_zero else "> 0"
+        raise InvalidInput(f"must be a finite number {bound}{hint}", field=where, value=value)
+
+
+def _is_numeric_text(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return isinstance(value, str)
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,12 @@ class DvfsLevel:
             raise InvalidInput("must be a non-empty string", field=f"{where}.name", value=self.name)
         _positive(self.freq_mhz, f"{where}.freq_mhz")
         _positive(self.speed, f"{where}.speed")
+        if self.speed > 1:
+            raise InvalidInput(
+                "must be at most 1 (speed is relative to the device's top level)",
+                field=f"{where}.speed",
+                value=self.speed,
+            )
         _positive(self.power_w, f"{where}.power_w", allow_zero=True)
 
 
@@ -122,6 +137,18 @@ class DeviceSpec:
                 field=f"{where}.levels",
                 value=freqs,
             )
+        # A faster clock that computes slower or draws less power is a data error, and it would
+        # break the solvers' assumption that a higher level trades energy for time.
+        for l_idx in range(1, len(self.levels)):
+            lower, higher = self.levels[l_idx - 1], self.levels[l_idx]
+            for attr in ("speed", "power_w"):
+                if getattr(higher, attr) < getattr(lower, attr):
+                    raise InvalidInput(
+                        f"must not fall as the frequency rises (the level below has "
+                        f"{getattr(lower, attr):g})",
+                        field=f"{where}.levels[{l_idx}].{attr}",
+                        value=getattr(higher, attr),
+                    )
         _positive(self.idle_power_w, f"{where}.idle_power_w", allow_zero=True)
         if not self.peak_ops:
             raise InvalidInput(
@@ -211,6 +238,8 @@ class Platform:
         The platform's power budget (a cap on total power), or None.
     power_modes
         Named modes; ``default_power_mode`` (if any) names the one applied by default.
+    power_mode
+        The mode already applied by :meth:`with_power_mode` (None: the platform as defined).
     """
 
     name: str
@@ -278,6 +307,13 @@ class Platform:
                         field=f"{where}.units.{dev_name}",
                         value=units,
                     )
+            for dev_name, scale in mode.compute_scale.items():
+                if scale > 1:
+                    raise InvalidInput(
+                        "must be at most 1 (the fraction of the device's compute left on)",
+                        field=f"{where}.compute_scale.{dev_name}",
+                        value=scale,
+                    )
             for dev_name, cap in mode.max_freq_mhz.items():
                 if cap < self.device(dev_name).levels[0].freq_mhz:
                     raise InvalidInput(
@@ -287,14 +323,22 @@ class Platform:
                     )
             if mode.power_budget_w is not None:
                 _positive(mode.power_budget_w, f"{where}.power_budget_w")
+                idle = sum(
+                    mode.units.get(dev.name, dev.units) * dev.idle_power_w for dev in self.devices
+                )
+                if mode.power_budget_w < idle:
+                    raise InvalidInput(
+                        f"is below the platform's idle power in this mode ({idle:g} W)",
+                        field=f"{where}.power_budget_w",
+                        value=mode.power_budget_w,
+                    )
             if mode.mem_bw_gbps is not None:
                 _positive(mode.mem_bw_gbps, f"{where}.mem_bw_gbps")
-        if self.default_power_mode is not None and self.default_power_mode not in mode_names:
-            raise InvalidInput(
-                "names no power mode of this platform",
-                field="default_power_mode",
-                value=self.default_power_mode,
-            )
+        for attr in ("default_power_mode", "power_mode"):
+            if getattr(self, attr) is not None and getattr(self, attr) not in mode_names:
+                raise InvalidInput(
+                    "names no power mode of this platform", field=attr, value=getattr(self, attr)
+                )
 
     # ------------------------------------------------------------------ lookups
     @property
@@ -327,7 +371,17 @@ class Platform:
 
         Levels above a device's frequency cap are removed, active units and compute are scaled,
         and the mode's budget and memory bandwidth replace the platform's where given.
+        Modes do not stack: applying a second, different mode is an error.
         """
+        if self.power_mode == name:
+            return self
+        if self.power_mode is not None:
+            raise InvalidInput(
+                f"platform {self.name!r} is already in power mode {self.power_mode!r}; "
+                "apply a mode to the platform as defined",
+                field="power_mode",
+                value=name,
+            )
         mode = next((m for m in self.power_modes if m.name == name), None)
         if mode is None:
             known = ", ".join(m.name for m in self.power_modes) or "none"
@@ -339,9 +393,14 @@ class Platform:
         devices = []
         for dev in self.devices:
             cap = mode.max_freq_mhz.get(dev.name)
-            # Speeds stay relative to the device's true top level, so a capped mode is slower.
-            levels = tuple(lvl for lvl in dev.levels if cap is None or lvl.freq_mhz <= cap + 1e-6)
             scale = mode.compute_scale.get(dev.name, 1.0)
+            # Speeds stay relative to the device's true top level, so a capped mode is slower;
+            # gated compute (e.g. 2 of 4 TPCs) draws no dynamic power either.
+            levels = tuple(
+                replace(lvl, power_w=lvl.power_w * scale)
+                for lvl in dev.levels
+                if cap is None or lvl.freq_mhz <= cap + 1e-6
+            )
             devices.append(
                 replace(
                     dev,
@@ -366,7 +425,7 @@ def platform_from_dict(data: Any) -> Platform:
         raise InvalidInput("must be a mapping", field="(document)", value=data)
     allowed = {
         "name", "description", "devices", "mem_bw_gbps", "unified_memory", "transfer_gbps",
-        "sync_overhead_us", "power_budget_w", "power_modes", "default_power_mode",
+        "sync_overhead_us", "power_budget_w", "power_modes", "default_power_mode", "power_mode",
     }
     _only(data, allowed, "")
     devices = []
@@ -459,12 +518,13 @@ def platform_from_dict(data: Any) -> Platform:
         devices=tuple(devices),
         mem_bw_gbps=_req(data, "mem_bw_gbps", ""),
         description=str(data.get("description", "")),
-        unified_memory=bool(data.get("unified_memory", True)),
+        unified_memory=_bool(data.get("unified_memory", True), "unified_memory"),
         transfer_gbps=data.get("transfer_gbps", 0.0),
         sync_overhead_us=data.get("sync_overhead_us", 0.0),
         power_budget_w=data.get("power_budget_w"),
         power_modes=tuple(modes),
         default_power_mode=data.get("default_power_mode"),
+        power_mode=data.get("power_mode"),
     )
 
 
@@ -479,6 +539,7 @@ def platform_to_dict(platform: Platform) -> dict[str, Any]:
         "sync_overhead_us": platform.sync_overhead_us,
         "power_budget_w": platform.power_budget_w,
         "default_power_mode": platform.default_power_mode,
+        "power_mode": platform.power_mode,
         "devices": [
             {
                 "name": dev.name,
@@ -532,6 +593,13 @@ def _only(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
                 value=key,
                 show_value=False,
             )
+
+
+def _bool(value: Any, field_: str) -> bool:
+    # bool("false") is True: a quoted YAML boolean must not silently mean the opposite.
+    if not isinstance(value, bool):
+        raise InvalidInput("must be true or false", field=field_, value=value)
+    return value
 
 
 def _req(data: Mapping[str, Any], key: str, where: str) -> Any:

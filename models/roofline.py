@@ -16,13 +16,13 @@ from a higher level -- the reason DVFS saves energy on memory-bound work.
 
 Dynamic power: a unit running flat out at level :math:`\\ell` draws :math:`p_\\ell`. A kernel
 keeps the compute array busy a fraction :math:`u = T_c / \\max(T_c, T_m)` of the time; the rest of
-the chip (memory traffic, control) is active throughout, so
+the chip (memory traffic, caches, control) is active throughout, so
 
-.. math::  P = p_\\ell \\cdot (\\alpha + (1 - \\alpha) u), \\qquad \\alpha = 0.4
+.. math::  P = p_\\ell \\cdot (\\alpha + (1 - \\alpha) u), \\qquad \\alpha = 0.8
 
-(:math:`\\alpha` is the memory-bound share of peak power; a GEMV-bound LLM decode on an iGPU draws
-about 25 W against 31 W for a compute-bound prefill in Agent.xpu's measurements, a ratio of 0.8,
-which this model gives for :math:`u \\approx 0.67`).
+(:math:`\\alpha` is the share of peak power a fully memory-bound kernel draws: a GEMV-bound LLM
+decode on the Core Ultra iGPU draws about 25 W against 31 W for a compute-bound prefill in
+Agent.xpu's measurements, 25 / 31 = 0.8).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from models.errors import InvalidInput
 from models.platform import PRECISIONS, DeviceSpec, DvfsLevel
 
 # Share of a level's peak dynamic power drawn by a fully memory-bound kernel (see module doc).
-MEMORY_BOUND_POWER_SHARE = 0.4
+MEMORY_BOUND_POWER_SHARE = 0.8
 # Precisions from narrowest to widest: a precision a device lacks runs at the nearest wider one.
 _WIDTH_ORDER = ("int4", "int8", "fp16", "bf16", "fp32")
 assert set(_WIDTH_ORDER) == set(PRECISIONS)

@@ -237,22 +237,22 @@ def arrival_times_us(task: Task, horizon_us: int, rng: random.Random) -> list[in
     if isinstance(arrival, Periodic):
         period_us = arrival.period * 1_000_000
         offset_us = Fraction(arrival.offset_ms) * 1000
-        out = []
+        periodic: list[int] = []
         k = 0
         while True:
-            time = round(offset_us + k * period_us)
-            if time >= horizon_us:
-                return out
-            out.append(time)
+            tick = round(offset_us + k * period_us)
+            if tick >= horizon_us:
+                return periodic
+            periodic.append(tick)
             k += 1
     if isinstance(arrival, Poisson):
         rate_per_us = arrival.rate_per_min / 60e6
-        out = []
+        poisson: list[int] = []
         time = rng.expovariate(rate_per_us)
         while time < horizon_us:
-            out.append(int(time))
+            poisson.append(int(time))
             time += rng.expovariate(rate_per_us)
-        return out
+        return poisson
     return [round(t * 1000) for t in arrival.times_ms if t * 1000 < horizon_us]
 
 

@@ -50,7 +50,8 @@ VIDEO_CALL = Scenario(
         ),
         Task(
             "noise-suppression",
-            (ModelRef("noise-suppression"),),
+            # DTLN advances in 8 ms steps: a 20 ms frame needs ceil(20 / 8) = 3 of them.
+            (ModelRef("noise-suppression", {"frames": 3}),),
             Periodic(_AUDIO_FRAME_HZ),
             cls="periodic",
             # Audio dropouts are the most noticeable failure of a call: highest priority.
