@@ -1,4 +1,4 @@
-"""xpuplan's data layer: platforms, AI models and kernel DAGs, scenarios, Instance, Schedule, checker.
+"""xpuplan's data: platforms, AI models and kernel DAGs, scenarios, Instance, Schedule, checker.
 
 This package imports nothing else of the project (solvers, runtime and planner build on it).
 """

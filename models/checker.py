@@ -259,7 +259,9 @@ def _check_dvfs(ctx: _Context) -> None:
     for device, seen in levels.items():
         if len(seen) > 1:
             detail = ", ".join(f"{lvl} ({ker!r})" for lvl, ker in seen.items())
-            ctx.add("dvfs", f"device {device!r} runs at several levels under per-device DVFS: {detail}")
+            ctx.add(
+                "dvfs", f"device {device!r} runs at several levels under per-device DVFS: {detail}"
+            )
 
 
 def _check_reported(ctx: _Context) -> None:
@@ -267,11 +269,11 @@ def _check_reported(ctx: _Context) -> None:
     inst, sched = ctx.instance, ctx.schedule
     actual = evaluate(inst, sched)
     if sched.objective is not None and not values_close(sched.objective, actual):
-        ctx.add("objective", f"reported objective {sched.objective} but the schedule gives {actual}")
-    if sched.lower_bound is not None and not value_leq(sched.lower_bound, actual):
         ctx.add(
-            "bound", f"reported lower bound {sched.lower_bound} exceeds the objective {actual}"
+            "objective", f"reported objective {sched.objective} but the schedule gives {actual}"
         )
+    if sched.lower_bound is not None and not value_leq(sched.lower_bound, actual):
+        ctx.add("bound", f"reported lower bound {sched.lower_bound} exceeds the objective {actual}")
     if sched.status == "optimal" and (
         sched.lower_bound is None or not values_close(sched.lower_bound, actual)
     ):

@@ -5,24 +5,34 @@ kernels carry ``modes`` -- a tuple of :class:`models.Mode`, one per (device, lev
 run at -- and whose edges carry ``cross_device_delay`` and ``resume_cost``, the numbers an
 Instance needs.
 
-Where a kernel's duration comes from, first match wins:
+Where a kernel's duration at a (device, level) comes from:
 
 1. a measured profile row (:class:`models.profiles.ProfileTable`) for (model, kernel name,
    device, level), then for (model, kernel label, device, level);
-2. measured op latencies of a profiled graph (every op carries ``measured_us``): the sum over the
+2. else, when the device has rows at other levels, the base model of 3 or 4 calibrated by them
+   (:func:`calibrate`): :math:`T_\\ell = B_\\ell \\, T_m / B_m` with :math:`m` the nearest
+   profiled level above :math:`\\ell` (else below), and never more than the row of the nearest
+   profiled level below :math:`\\ell`. So a measurement moves every level of its device, and a
+   higher level is never slower than a lower one as long as the rows themselves are not (a row
+   slower than the roofline makes the unmeasured levels below it slower still);
+3. measured op latencies of a profiled graph (every op carries ``measured_us``): the sum over the
    kernel's ops of the device's entry -- its name, its kind, or ``"accel"`` for any non-CPU
-   device -- divided by the level's relative speed :math:`s_\\ell` (the figures are taken at the
-   top level);
-3. the calibrated roofline of :mod:`models.roofline` with the platform's shared memory bandwidth
+   device -- divided by :math:`s_\\ell c`, the level's relative speed times the share of the
+   device's compute that the platform's power mode leaves on (``PowerMode.compute_scale``, 1
+   without one). An assumption, as the roofline has no such figures to check it by: the latencies
+   were measured on the whole device at its top level, and all of a latency scales with the
+   compute rate;
+4. the calibrated roofline of :mod:`models.roofline` with the platform's shared memory bandwidth
    as a cap on the device's own,
    :math:`T = \\max(W / (P_{peak} s_\\ell \\eta_c),\\ Q / (\\min(B_{dev}, B_{mem}) \\eta_b))`
    :math:`+\\ t_{launch}` with :math:`W` the kernel's FLOPs and :math:`Q` its bytes read, written
    and of weights.
 
-The duration is :math:`\\lceil T \\rceil` us, at least 1. Power is the roofline's dynamic power (a
-profile row's where it gives one), rounded to 0.001 W. The bandwidth demand is :math:`Q / T` in
-GB/s, capped at the platform's memory bandwidth (so a single kernel never exceeds the shared
-resource), rounded to 0.001.
+Rows match only the levels the platform (in its power mode) has. The duration is
+:math:`\\lceil T \\rceil` us, at least 1. Power is the roofline's dynamic power (a profile row's
+where it gives one), rounded to 0.001 W. The bandwidth demand is :math:`Q / T` in GB/s (with the
+rounded duration where a measurement set :math:`T`), capped at the platform's memory bandwidth (so
+a single kernel never exceeds the shared resource), rounded to 0.001.
 
 A device runs a kernel when it supports every op type of the kernel (``DeviceSpec.unsupported_ops``)
 and, for a kernel with measured latencies, when the measurement has an entry for it.
@@ -31,7 +41,7 @@ and, for a kernel with measured latencies, when the measurement has an entry for
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import networkx as nx
@@ -95,6 +105,19 @@ def select_levels(device: DeviceSpec, levels: str | int) -> tuple[DvfsLevel, ...
     last = len(all_levels) - 1
     idcs = sorted({round(i * last / (levels - 1)) for i in range(levels)})
     return tuple(all_levels[i] for i in idcs)
+
+
+def compute_share(platform: Platform, device: str) -> float:
+    """The share of ``device``'s compute that the platform's applied power mode leaves on.
+
+    ``PowerMode.compute_scale`` of :attr:`Platform.power_mode` (e.g. 0.5 on the Orin's GPU in
+    the 10W and 15W modes, which gate 2 of its 4 TPCs); 1 when no mode is applied or it gates
+    nothing on the device.
+    """
+    for mode in platform.power_modes:
+        if mode.name == platform.power_mode:
+            return float(mode.compute_scale.get(device, 1.0))
+    return 1.0
 
 
 def ceil_us(value: float) -> int:
@@ -182,6 +205,45 @@ def _measured_us(name: str, key: str, value: Any) -> float:
     return float(value)
 
 
+def calibrate(base_us: Sequence[float], measured_us: Sequence[float | None]) -> list[float]:
+    """Times per level (lowest first): the measurements, and the base model scaled to them.
+
+    A level :math:`\\ell` with a measurement keeps it. Any other takes
+    :math:`T_\\ell = B_\\ell \\, T_m / B_m` (:math:`T_\\ell = T_m` when :math:`B_m = 0`), with
+    :math:`m` the nearest measured level above :math:`\\ell`, else the nearest below, capped at
+    the measurement of the nearest measured level below :math:`\\ell` when there is one above
+    too. Without any measurement the base times are returned. When ``base_us`` does not rise with
+    the level and the measurements do not either, neither does the result.
+
+    Examples
+    --------
+    >>> calibrate([40.0, 20.0, 10.0], [None, None, 30.0])
+    [120.0, 60.0, 30.0]
+    >>> calibrate([40.0, 20.0, 10.0], [50.0, None, 30.0])
+    [50.0, 50.0, 30.0]
+    """
+    if len(base_us) != len(measured_us):
+        raise ValueError("base_us and measured_us must have one entry per level")
+    measured_idcs = [idx for idx, value in enumerate(measured_us) if value is not None]
+    times = []
+    for idx, (base, measured) in enumerate(zip(base_us, measured_us, strict=True)):
+        if measured is not None or not measured_idcs:
+            times.append(base if measured is None else measured)
+            continue
+        above = [m_idx for m_idx in measured_idcs if m_idx > idx]
+        below = [m_idx for m_idx in measured_idcs if m_idx < idx]
+        ref = above[0] if above else below[-1]
+        ref_time = measured_us[ref]
+        assert ref_time is not None  # ref is a measured level
+        scaled = ref_time * base / base_us[ref] if base_us[ref] > 0 else ref_time
+        if above and below:
+            cap = measured_us[below[-1]]
+            assert cap is not None
+            scaled = min(scaled, cap)
+        times.append(scaled)
+    return times
+
+
 def _kernel_modes(
     name: str,
     data: Mapping[str, Any],
@@ -209,8 +271,10 @@ def _kernel_modes(
     label = str(data.get("label", ""))
     modes = []
     for dev in devices:
-        for level in device2levels[dev.name]:
-            cost = roofline_cost(
+        # Every level of the device is costed, so that a row at a level without a mode (levels
+        # other than "all") still calibrates the levels that have one.
+        costs = [
+            roofline_cost(
                 dev,
                 level,
                 flops=flops,
@@ -218,21 +282,29 @@ def _kernel_modes(
                 precision=prec,
                 mem_bw_gbps=platform.mem_bw_gbps,
             )
-            time_us, power_w, bandwidth = cost.time_us, cost.power_w, cost.bandwidth_gbps
-            row = None
-            if profile is not None:
-                row = profile.lookup(model, str(name), dev.name, level.name)
-                row = row or profile.lookup(model, label, dev.name, level.name)
-            if row is not None:
-                time_us = row[0]
-                power_w = power_w if row[1] is None else row[1]
-            elif measured is not None:
-                key = measured_key(dev, measured)
-                assert key is not None  # supporting_devices kept only devices with an entry
-                time_us = _measured_us(name, key, measured[key]) / level.speed
+            for level in dev.levels
+        ]
+        if measured is None:
+            base = [cost.time_us for cost in costs]
+        else:
+            key = measured_key(dev, measured)
+            assert key is not None  # supporting_devices kept only devices with an entry
+            measured_us = _measured_us(name, key, measured[key])
+            share = compute_share(platform, dev.name)
+            base = [measured_us / (level.speed * share) for level in dev.levels]
+        rows = [
+            None if profile is None else _profile_row(profile, model, str(name), label, dev, level)
+            for level in dev.levels
+        ]
+        times = calibrate(base, [None if row is None else row[0] for row in rows])
+        from_measurement = measured is not None or any(row is not None for row in rows)
+        selected = set(device2levels[dev.name])
+        for level, cost, row, time_us in zip(dev.levels, costs, rows, times, strict=True):
+            if level not in selected:
+                continue
             duration = max(1, ceil_us(time_us))
-            if row is not None or measured is not None:
-                bandwidth = bytes_moved / (duration * 1e3)
+            power_w = cost.power_w if row is None or row[1] is None else row[1]
+            bandwidth = bytes_moved / (duration * 1e3) if from_measurement else cost.bandwidth_gbps
             modes.append(
                 Mode(
                     dev.name,
@@ -245,11 +317,21 @@ def _kernel_modes(
     return tuple(modes)
 
 
+def _profile_row(
+    profile: ProfileTable, model: str, name: str, label: str, dev: DeviceSpec, level: DvfsLevel
+) -> tuple[float, float | None] | None:
+    """The row for the kernel by name, else by label, at (device, level), or None."""
+    row = profile.lookup(model, name, dev.name, level.name)
+    return row if row is not None else profile.lookup(model, label, dev.name, level.name)
+
+
 __all__ = [
     "LLM_PREFILL_FAMILY",
     "MEM_BW_DEMAND",
     "annotate",
+    "calibrate",
     "ceil_us",
+    "compute_share",
     "measured_key",
     "select_levels",
     "supporting_devices",

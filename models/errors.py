@@ -75,7 +75,7 @@ class InvalidInput(XpuplanError, ValueError):
 
 
 class Unsupported(XpuplanError):
-    """A solver (or policy) cannot model part of an instance and refuses it instead of dropping it."""
+    """A solver (or policy) cannot model part of an instance: it refuses rather than drop it."""
 
 
 class Infeasible(XpuplanError):

@@ -58,7 +58,9 @@ def random_small_instance(
         units = rng.choice((1, 2)) if rng.random() < features.multi_unit else 1
         devices.append(Device(f"d{d_idx}", units, round(rng.choice((0.0, 0.5, 1.0)), 3)))
     levels = {dev.name: ["lo", "hi"] if rng.random() < 0.5 else ["hi"] for dev in devices}
-    resources = (Resource("bw", float(rng.randint(4, 8))),) if rng.random() < features.resources else ()
+    resources = (
+        (Resource("bw", float(rng.randint(4, 8))),) if rng.random() < features.resources else ()
+    )
 
     num_kernels = rng.randint(2, max_kernels)
     num_jobs = rng.randint(1, min(3, num_kernels))
@@ -87,7 +89,9 @@ def random_small_instance(
             p_edge = 0.45 if same_job else 0.1 * features.cross_job_edges
             if rng.random() < p_edge:
                 delay = rng.randint(1, 3) if rng.random() < features.cross_delay else 0
-                resume = rng.randint(1, 3) if same_job and rng.random() < features.resume_cost else 0
+                resume = (
+                    rng.randint(1, 3) if same_job and rng.random() < features.resume_cost else 0
+                )
                 edges.append(Edge(f"k{src}", f"k{dst}", delay, resume))
 
     if rng.random() < features.objectives.count("lexicographic") / len(features.objectives):

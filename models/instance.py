@@ -204,7 +204,9 @@ class Edge:
         _require_name(self.src, f"{where}.src")
         _require_name(self.dst, f"{where}.dst")
         if self.src == self.dst:
-            raise InvalidInput("an edge cannot join a kernel to itself", field=where, value=self.src)
+            raise InvalidInput(
+                "an edge cannot join a kernel to itself", field=where, value=self.src
+            )
         _require_int(self.cross_device_delay, f"{where}.cross_device_delay", 0)
         _require_int(self.resume_cost, f"{where}.resume_cost", 0)
 
@@ -233,7 +235,9 @@ class Objective:
     def validate(self, where: str = "objective") -> None:
         if self.type not in OBJECTIVE_TYPES:
             raise InvalidInput(
-                f"must be one of {', '.join(OBJECTIVE_TYPES)}", field=f"{where}.type", value=self.type
+                f"must be one of {', '.join(OBJECTIVE_TYPES)}",
+                field=f"{where}.type",
+                value=self.type,
             )
         if self.type == "lexicographic":
             if len(self.objectives) < 2:
@@ -346,17 +350,23 @@ class Instance:
         for k_idx, ker in enumerate(self.kernels):
             where = f"kernels[{k_idx}]"
             if ker.job not in job_names:
-                raise InvalidInput("names no job of this instance", field=f"{where}.job", value=ker.job)
+                raise InvalidInput(
+                    "names no job of this instance", field=f"{where}.job", value=ker.job
+                )
             for m_idx, mode in enumerate(ker.modes):
                 mwhere = f"{where}.modes[{m_idx}]"
                 if mode.device not in devices:
                     raise InvalidInput(
-                        "names no device of this instance", field=f"{mwhere}.device", value=mode.device
+                        "names no device of this instance",
+                        field=f"{mwhere}.device",
+                        value=mode.device,
                     )
                 for res, amount in mode.demands.items():
                     if res not in capacity:
                         raise InvalidInput(
-                            "names no resource of this instance", field=f"{mwhere}.demands", value=res
+                            "names no resource of this instance",
+                            field=f"{mwhere}.demands",
+                            value=res,
                         )
                     if amount > capacity[res] + 1e-9:
                         raise InvalidInput(

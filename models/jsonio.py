@@ -42,7 +42,9 @@ class _Fields:
         if unknown:
             field = f"{where}.{unknown[0]}" if where else str(unknown[0])
             raise InvalidInput(
-                f"is not a known field (known: {', '.join(allowed)})", field=field, value=unknown[0],
+                f"is not a known field (known: {', '.join(allowed)})",
+                field=field,
+                value=unknown[0],
                 show_value=False,
             )
         self.data = data
@@ -78,8 +80,17 @@ def instance_from_json(data: Any) -> Instance:
         data,
         "",
         (
-            "format", "name", "time_unit", "devices", "resources", "power_cap_w", "dvfs",
-            "jobs", "kernels", "edges", "objective",
+            "format",
+            "name",
+            "time_unit",
+            "devices",
+            "resources",
+            "power_cap_w",
+            "dvfs",
+            "jobs",
+            "kernels",
+            "edges",
+            "objective",
         ),
     )
     fmt = doc.get("format")
@@ -89,7 +100,9 @@ def instance_from_json(data: Any) -> Instance:
     for d_idx, raw in enumerate(doc.list("devices")):
         f = _Fields(raw, f"devices[{d_idx}]", ("name", "units", "idle_power_w", "kind"))
         devices.append(
-            Device(f.get("name"), f.get("units", 1), f.get("idle_power_w", 0.0), f.get("kind", None))
+            Device(
+                f.get("name"), f.get("units", 1), f.get("idle_power_w", 0.0), f.get("kind", None)
+            )
         )
     resources = []
     for r_idx, raw in enumerate(doc.list("resources", [])):
@@ -98,22 +111,30 @@ def instance_from_json(data: Any) -> Instance:
     jobs = []
     for j_idx, raw in enumerate(doc.list("jobs")):
         f = _Fields(raw, f"jobs[{j_idx}]", ("name", "release", "deadline", "weight"))
-        jobs.append(Job(f.get("name"), f.get("release", 0), f.get("deadline", None), f.get("weight", 1.0)))
+        jobs.append(
+            Job(f.get("name"), f.get("release", 0), f.get("deadline", None), f.get("weight", 1.0))
+        )
     kernels = []
     for k_idx, raw in enumerate(doc.list("kernels")):
         f = _Fields(raw, f"kernels[{k_idx}]", ("name", "job", "modes", "attrs"))
         modes = []
         for m_idx, mraw in enumerate(f.list("modes")):
             mf = _Fields(
-                mraw, f"kernels[{k_idx}].modes[{m_idx}]",
+                mraw,
+                f"kernels[{k_idx}].modes[{m_idx}]",
                 ("device", "level", "duration", "power_w", "demands"),
             )
             demands = mf.get("demands", {})
             if not isinstance(demands, Mapping):
                 raise InvalidInput("must be a JSON object", field=mf.path("demands"), value=demands)
             modes.append(
-                Mode(mf.get("device"), mf.get("level", ""), mf.get("duration"), mf.get("power_w", 0.0),
-                     dict(demands))
+                Mode(
+                    mf.get("device"),
+                    mf.get("level", ""),
+                    mf.get("duration"),
+                    mf.get("power_w", 0.0),
+                    dict(demands),
+                )
             )
         attrs = f.get("attrs", {})
         if not isinstance(attrs, Mapping):
@@ -123,7 +144,9 @@ def instance_from_json(data: Any) -> Instance:
     for e_idx, raw in enumerate(doc.list("edges", [])):
         f = _Fields(raw, f"edges[{e_idx}]", ("src", "dst", "cross_device_delay", "resume_cost"))
         edges.append(
-            Edge(f.get("src"), f.get("dst"), f.get("cross_device_delay", 0), f.get("resume_cost", 0))
+            Edge(
+                f.get("src"), f.get("dst"), f.get("cross_device_delay", 0), f.get("resume_cost", 0)
+            )
         )
     objective = _objective_from_json(doc.get("objective", {"type": "makespan"}), "objective")
     return Instance(
@@ -184,7 +207,10 @@ def _kernel_json(ker: Kernel) -> dict[str, Any]:
     modes = []
     for m in ker.modes:
         mode: dict[str, Any] = {
-            "device": m.device, "level": m.level, "duration": m.duration, "power_w": m.power_w,
+            "device": m.device,
+            "level": m.level,
+            "duration": m.duration,
+            "power_w": m.power_w,
         }
         if m.demands:
             mode["demands"] = dict(m.demands)
@@ -211,8 +237,16 @@ def schedule_from_json(data: Any) -> Schedule:
         data,
         "",
         (
-            "format", "instance", "solver", "status", "objective", "lower_bound",
-            "solve_seconds", "assignments", "preemptions", "message",
+            "format",
+            "instance",
+            "solver",
+            "status",
+            "objective",
+            "lower_bound",
+            "solve_seconds",
+            "assignments",
+            "preemptions",
+            "message",
         ),
     )
     fmt = doc.get("format")
@@ -225,8 +259,12 @@ def schedule_from_json(data: Any) -> Schedule:
         )
         assignments.append(
             Assignment(
-                f.get("kernel"), f.get("device"), f.get("unit", 0), f.get("level", ""),
-                f.get("start"), f.get("end"),
+                f.get("kernel"),
+                f.get("device"),
+                f.get("unit", 0),
+                f.get("level", ""),
+                f.get("start"),
+                f.get("end"),
             )
         )
     preemptions = None
@@ -286,8 +324,12 @@ def schedule_to_json(schedule: Schedule) -> dict[str, Any]:
         "solve_seconds": schedule.solve_seconds,
         "assignments": [
             {
-                "kernel": a.kernel, "device": a.device, "unit": a.unit, "level": a.level,
-                "start": a.start, "end": a.end,
+                "kernel": a.kernel,
+                "device": a.device,
+                "unit": a.unit,
+                "level": a.level,
+                "start": a.start,
+                "end": a.end,
             }
             for a in schedule.assignments
         ],

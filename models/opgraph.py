@@ -73,7 +73,9 @@ OP_FIELDS = ("type", "flops", "bytes_read", "bytes_written", "weight_bytes", "sh
 def new_op_graph(name: str, family: str, precision: str = "fp16") -> nx.DiGraph:
     """An empty operator graph with its graph attributes set."""
     if precision not in PRECISIONS:
-        raise InvalidInput(f"must be one of {', '.join(PRECISIONS)}", field="precision", value=precision)
+        raise InvalidInput(
+            f"must be one of {', '.join(PRECISIONS)}", field="precision", value=precision
+        )
     return nx.DiGraph(name=name, family=family, precision=precision)
 
 
@@ -96,8 +98,11 @@ def add_op(
     Returns the op's name, so builders can chain calls.
     """
     if op_type not in OP_TYPES:
-        raise InvalidInput(f"is not a known op type ({', '.join(sorted(OP_TYPES))})",
-                           field=f"ops.{name}.type", value=op_type)
+        raise InvalidInput(
+            f"is not a known op type ({', '.join(sorted(OP_TYPES))})",
+            field=f"ops.{name}.type",
+            value=op_type,
+        )
     graph.add_node(
         name,
         type=op_type,
@@ -125,16 +130,19 @@ def validate_op_graph(graph: nx.DiGraph, where: str = "model") -> None:
     for name, data in graph.nodes(data=True):
         for key in OP_FIELDS:
             if key not in data:
-                raise InvalidInput("is missing", field=f"{where}.ops.{name}.{key}", value=None,
-                                   show_value=False)
+                raise InvalidInput(
+                    "is missing", field=f"{where}.ops.{name}.{key}", value=None, show_value=False
+                )
         if data["type"] not in OP_TYPES:
-            raise InvalidInput("is not a known op type", field=f"{where}.ops.{name}.type",
-                               value=data["type"])
+            raise InvalidInput(
+                "is not a known op type", field=f"{where}.ops.{name}.type", value=data["type"]
+            )
         for key in ("flops", "bytes_read", "bytes_written", "weight_bytes"):
             value = data[key]
             if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-                raise InvalidInput("must be a finite number >= 0", field=f"{where}.ops.{name}.{key}",
-                                   value=value)
+                raise InvalidInput(
+                    "must be a finite number >= 0", field=f"{where}.ops.{name}.{key}", value=value
+                )
 
 
 def totals(graph: nx.DiGraph) -> dict[str, float]:

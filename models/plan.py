@@ -79,8 +79,9 @@ def plan_from_json(data: Any) -> Plan:
         raise InvalidInput(f"must be {PLAN_FORMAT!r}", field="format", value=data.get("format"))
     unknown = set(data) - {"format", "instance", "schedule", "settings"}
     if unknown:
-        raise InvalidInput("is not a known field", field=sorted(unknown)[0], value=None,
-                           show_value=False)
+        raise InvalidInput(
+            "is not a known field", field=sorted(unknown)[0], value=None, show_value=False
+        )
     try:
         instance = instance_from_json(data.get("instance"))
     except InvalidInput as exc:

@@ -121,7 +121,9 @@ class DeviceSpec:
         if not isinstance(self.units, int) or isinstance(self.units, bool) or self.units < 1:
             raise InvalidInput("must be an integer >= 1", field=f"{where}.units", value=self.units)
         if not self.levels:
-            raise InvalidInput("must list at least one DVFS level", field=f"{where}.levels", value=[])
+            raise InvalidInput(
+                "must list at least one DVFS level", field=f"{where}.levels", value=[]
+            )
         names = set()
         for l_idx, level in enumerate(self.levels):
             level.validate(f"{where}.levels[{l_idx}]")
@@ -180,7 +182,9 @@ class DeviceSpec:
         for level in self.levels:
             if level.name == name:
                 return level
-        raise InvalidInput(f"device {self.name!r} has no such DVFS level", field="level", value=name)
+        raise InvalidInput(
+            f"device {self.name!r} has no such DVFS level", field="level", value=name
+        )
 
     def supports(self, op_type: str) -> bool:
         return op_type not in self.unsupported_ops
@@ -274,7 +278,9 @@ class Platform:
         _positive(self.transfer_gbps, "transfer_gbps", allow_zero=True)
         if not self.unified_memory and self.transfer_gbps <= 0:
             raise InvalidInput(
-                "must be > 0 when memory is not unified", field="transfer_gbps", value=self.transfer_gbps
+                "must be > 0 when memory is not unified",
+                field="transfer_gbps",
+                value=self.transfer_gbps,
             )
         _positive(self.sync_overhead_us, "sync_overhead_us", allow_zero=True)
         if self.power_budget_w is not None:
@@ -289,7 +295,9 @@ class Platform:
         for p_idx, mode in enumerate(self.power_modes):
             where = f"power_modes[{p_idx}]"
             if not isinstance(mode.name, str) or not mode.name or mode.name in mode_names:
-                raise InvalidInput("must be a new non-empty name", field=f"{where}.name", value=mode.name)
+                raise InvalidInput(
+                    "must be a new non-empty name", field=f"{where}.name", value=mode.name
+                )
             mode_names.add(mode.name)
             for attr in ("max_freq_mhz", "units", "compute_scale"):
                 for dev_name, value in getattr(mode, attr).items():
@@ -302,8 +310,9 @@ class Platform:
                     _positive(value, f"{where}.{attr}.{dev_name}")
             for dev_name, units in mode.units.items():
                 if not isinstance(units, int) or units > self.device(dev_name).units:
+                    most = self.device(dev_name).units
                     raise InvalidInput(
-                        f"must be an integer between 1 and the device's {self.device(dev_name).units} units",
+                        f"must be an integer between 1 and the device's {most} units",
                         field=f"{where}.units.{dev_name}",
                         value=units,
                     )
@@ -412,7 +421,9 @@ class Platform:
         return replace(
             self,
             devices=tuple(devices),
-            power_budget_w=mode.power_budget_w if mode.power_budget_w is not None else self.power_budget_w,
+            power_budget_w=mode.power_budget_w
+            if mode.power_budget_w is not None
+            else self.power_budget_w,
             mem_bw_gbps=min(self.mem_bw_gbps, mode.mem_bw_gbps or self.mem_bw_gbps),
             power_mode=name,
         )
@@ -424,8 +435,17 @@ def platform_from_dict(data: Any) -> Platform:
     if not isinstance(data, Mapping):
         raise InvalidInput("must be a mapping", field="(document)", value=data)
     allowed = {
-        "name", "description", "devices", "mem_bw_gbps", "unified_memory", "transfer_gbps",
-        "sync_overhead_us", "power_budget_w", "power_modes", "default_power_mode", "power_mode",
+        "name",
+        "description",
+        "devices",
+        "mem_bw_gbps",
+        "unified_memory",
+        "transfer_gbps",
+        "sync_overhead_us",
+        "power_budget_w",
+        "power_modes",
+        "default_power_mode",
+        "power_mode",
     }
     _only(data, allowed, "")
     devices = []
@@ -439,8 +459,16 @@ def platform_from_dict(data: Any) -> Platform:
         _only(
             raw,
             {
-                "name", "kind", "units", "levels", "idle_power_w", "peak_ops", "bandwidth_gbps",
-                "compute_efficiency", "bandwidth_efficiency", "launch_overhead_us",
+                "name",
+                "kind",
+                "units",
+                "levels",
+                "idle_power_w",
+                "peak_ops",
+                "bandwidth_gbps",
+                "compute_efficiency",
+                "bandwidth_efficiency",
+                "launch_overhead_us",
                 "unsupported_ops",
             },
             where,
@@ -495,13 +523,22 @@ def platform_from_dict(data: Any) -> Platform:
             raise InvalidInput("must be a mapping", field=where, value=raw)
         _only(
             raw,
-            {"name", "max_freq_mhz", "units", "compute_scale", "power_budget_w", "mem_bw_gbps",
-             "description"},
+            {
+                "name",
+                "max_freq_mhz",
+                "units",
+                "compute_scale",
+                "power_budget_w",
+                "mem_bw_gbps",
+                "description",
+            },
             where,
         )
         for attr in ("max_freq_mhz", "units", "compute_scale"):
             if not isinstance(raw.get(attr, {}), Mapping):
-                raise InvalidInput("must be a mapping", field=f"{where}.{attr}", value=raw.get(attr))
+                raise InvalidInput(
+                    "must be a mapping", field=f"{where}.{attr}", value=raw.get(attr)
+                )
         modes.append(
             PowerMode(
                 name=_req(raw, "name", where),
@@ -553,7 +590,12 @@ def platform_to_dict(platform: Platform) -> dict[str, Any]:
                 "launch_overhead_us": dev.launch_overhead_us,
                 "unsupported_ops": sorted(dev.unsupported_ops),
                 "levels": [
-                    {"name": lv.name, "freq_mhz": lv.freq_mhz, "speed": lv.speed, "power_w": lv.power_w}
+                    {
+                        "name": lv.name,
+                        "freq_mhz": lv.freq_mhz,
+                        "speed": lv.speed,
+                        "power_w": lv.power_w,
+                    }
                     for lv in dev.levels
                 ],
             }

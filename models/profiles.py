@@ -16,6 +16,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TypeGuard
 
 from models.errors import InvalidInput
 
@@ -46,20 +47,7 @@ class ProfileTable:
             object.__setattr__(self, "rows", MappingProxyType(dict(self.rows)))
         for key, (latency, power) in self.rows.items():
             where = "/".join(key)
-            if not _finite(latency) or latency <= 0:
-                raise InvalidInput(
-                    "must be a finite number > 0",
-                    field=f"{where}.latency_us",
-                    value=latency,
-                    file=self.source or None,
-                )
-            if power is not None and (not _finite(power) or power < 0):
-                raise InvalidInput(
-                    "must be a finite number >= 0",
-                    field=f"{where}.power_w",
-                    value=power,
-                    file=self.source or None,
-                )
+            _check_row(latency, power, where, latency, power, self.source or None)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -131,23 +119,8 @@ def load_profile(path: str | os.PathLike[str]) -> ProfileTable:
                     file=file,
                 )
         latency = _number(record["latency_us"], file, line_no, "latency_us")
-        if not latency > 0:
-            raise InvalidInput(
-                "must be a finite number > 0",
-                field=f"line {line_no}.latency_us",
-                value=record["latency_us"],
-                file=file,
-            )
-        power = None
-        if record["power_w"]:
-            power = _number(record["power_w"], file, line_no, "power_w")
-            if power < 0:
-                raise InvalidInput(
-                    "must be a finite number >= 0",
-                    field=f"line {line_no}.power_w",
-                    value=record["power_w"],
-                    file=file,
-                )
+        power = _number(record["power_w"], file, line_no, "power_w") if record["power_w"] else None
+        _check_row(latency, power, f"line {line_no}", record["latency_us"], record["power_w"], file)
         key = (record["model"], record["kernel"], record["device"], record["level"])
         if key in rows:
             raise InvalidInput(
@@ -160,7 +133,28 @@ def load_profile(path: str | os.PathLike[str]) -> ProfileTable:
     return ProfileTable(rows, source=file)
 
 
-def _finite(value: object) -> bool:
+def _check_row(
+    latency: object, power: object, where: str, shown_latency: object, shown_power: object,
+    file: str | None,
+) -> None:
+    """A latency that is a finite number > 0 and a power that is None or a finite number >= 0.
+
+    Errors name ``<where>.latency_us`` (``.power_w``) and show ``shown_latency``
+    (``shown_power``): the text of a file's cell, or the value given in code.
+    """
+    if not (_finite(latency) and latency > 0):
+        raise InvalidInput(
+            "must be a finite number > 0", field=f"{where}.latency_us", value=shown_latency,
+            file=file,
+        )
+    if power is not None and not (_finite(power) and power >= 0):
+        raise InvalidInput(
+            "must be a finite number >= 0", field=f"{where}.power_w", value=shown_power,
+            file=file,
+        )
+
+
+def _finite(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 

@@ -61,7 +61,9 @@ def peak_ops(device: DeviceSpec, precision: str) -> float:
     always possible); if it has none wider, at the nearest narrower one (a quantised deployment).
     """
     if precision not in _WIDTH_ORDER:
-        raise InvalidInput(f"must be one of {', '.join(PRECISIONS)}", field="precision", value=precision)
+        raise InvalidInput(
+            f"must be one of {', '.join(PRECISIONS)}", field="precision", value=precision
+        )
     if precision in device.peak_ops:
         return device.peak_ops[precision]
     pos = _WIDTH_ORDER.index(precision)
@@ -107,13 +109,19 @@ def roofline_cost(
     """
     if flops < 0 or bytes_moved < 0:
         raise InvalidInput("must be >= 0", field="flops/bytes_moved", value=(flops, bytes_moved))
-    compute_us = flops / (peak_ops(device, precision) * level.speed * device.compute_efficiency) * 1e6
-    bandwidth = device.bandwidth_gbps if mem_bw_gbps is None else min(device.bandwidth_gbps, mem_bw_gbps)
+    compute_us = (
+        flops / (peak_ops(device, precision) * level.speed * device.compute_efficiency) * 1e6
+    )
+    bandwidth = (
+        device.bandwidth_gbps if mem_bw_gbps is None else min(device.bandwidth_gbps, mem_bw_gbps)
+    )
     effective_bw = bandwidth * device.bandwidth_efficiency
     memory_us = bytes_moved / (effective_bw * 1e9) * 1e6
     busy = max(compute_us, memory_us)
     utilisation = compute_us / busy if busy > 0 else 1.0
-    power = level.power_w * (MEMORY_BOUND_POWER_SHARE + (1 - MEMORY_BOUND_POWER_SHARE) * utilisation)
+    power = level.power_w * (
+        MEMORY_BOUND_POWER_SHARE + (1 - MEMORY_BOUND_POWER_SHARE) * utilisation
+    )
     time_us = busy + device.launch_overhead_us
     demand = bytes_moved / (time_us * 1e3) if time_us > 0 else 0.0  # GB/s over the kernel's span
     return RooflineCost(time_us, compute_us, memory_us, power, demand)

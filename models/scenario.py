@@ -73,8 +73,9 @@ class Trace:
         for t_idx, time in enumerate(self.times_ms):
             _non_negative(time, f"{where}.times_ms[{t_idx}]")
         if list(self.times_ms) != sorted(self.times_ms):
-            raise InvalidInput("must be in increasing order", field=f"{where}.times_ms",
-                               value=list(self.times_ms))
+            raise InvalidInput(
+                "must be in increasing order", field=f"{where}.times_ms", value=list(self.times_ms)
+            )
 
 
 Arrival = Periodic | Poisson | Trace
@@ -137,21 +138,33 @@ class Task:
 
     def validate(self, where: str) -> None:
         if not isinstance(self.name, str) or not self.name or "/" in self.name or "@" in self.name:
-            raise InvalidInput("must be a non-empty name without '/' or '@'", field=f"{where}.name",
-                               value=self.name)
+            raise InvalidInput(
+                "must be a non-empty name without '/' or '@'",
+                field=f"{where}.name",
+                value=self.name,
+            )
         if not self.models:
             raise InvalidInput("must list at least one model", field=f"{where}.models", value=[])
         if self.cls not in TASK_CLASSES:
-            raise InvalidInput(f"must be one of {', '.join(TASK_CLASSES)}", field=f"{where}.class",
-                               value=self.cls)
+            raise InvalidInput(
+                f"must be one of {', '.join(TASK_CLASSES)}", field=f"{where}.class", value=self.cls
+            )
         self.arrival.validate(f"{where}.arrival")
-        if not isinstance(self.priority, int) or isinstance(self.priority, bool) or self.priority < 0:
-            raise InvalidInput("must be an integer >= 0", field=f"{where}.priority", value=self.priority)
+        if (
+            not isinstance(self.priority, int)
+            or isinstance(self.priority, bool)
+            or self.priority < 0
+        ):
+            raise InvalidInput(
+                "must be an integer >= 0", field=f"{where}.priority", value=self.priority
+            )
         if self.deadline_ms is not None:
             _positive(self.deadline_ms, f"{where}.deadline_ms")
         for attr in ("prompt_tokens", "output_tokens", "chunk_tokens"):
             value = getattr(self, attr)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            if value is not None and (
+                not isinstance(value, int) or isinstance(value, bool) or value < 1
+            ):
                 raise InvalidInput("must be an integer >= 1", field=f"{where}.{attr}", value=value)
 
     @property
@@ -198,15 +211,20 @@ class Scenario:
         for t_idx, task in enumerate(self.tasks):
             task.validate(f"tasks[{t_idx}]")
             if task.name in seen:
-                raise InvalidInput("repeats a task name", field=f"tasks[{t_idx}].name", value=task.name)
+                raise InvalidInput(
+                    "repeats a task name", field=f"tasks[{t_idx}].name", value=task.name
+                )
             seen.add(task.name)
         if self.power_budget_w is not None:
             _positive(self.power_budget_w, "power_budget_w")
         if self.horizon_s is not None:
             _positive(self.horizon_s, "horizon_s")
         if not isinstance(self.objective, str):
-            raise InvalidInput("must be a string such as 'late_jobs,energy'", field="objective",
-                               value=self.objective)
+            raise InvalidInput(
+                "must be a string such as 'late_jobs,energy'",
+                field="objective",
+                value=self.objective,
+            )
         Objective.parse(self.objective)
 
     def task(self, name: str) -> Task:
@@ -218,7 +236,9 @@ class Scenario:
     @property
     def hyperperiod_s(self) -> Fraction | None:
         """Least common multiple of the periods of the known periodic tasks (exact), or None."""
-        periods = [t.arrival.period for t in self.tasks if t.known and isinstance(t.arrival, Periodic)]
+        periods = [
+            t.arrival.period for t in self.tasks if t.known and isinstance(t.arrival, Periodic)
+        ]
         if not periods:
             return None
         num = math.lcm(*(p.numerator for p in periods))
@@ -286,12 +306,26 @@ def _task_from_dict(raw: Any, where: str) -> Task:
         raise InvalidInput("must be a mapping", field=where, value=raw)
     _only(
         raw,
-        {"name", "models", "model", "arrival", "class", "priority", "deadline_ms", "prompt_tokens",
-         "output_tokens", "chunk_tokens", "known", "description"},
+        {
+            "name",
+            "models",
+            "model",
+            "arrival",
+            "class",
+            "priority",
+            "deadline_ms",
+            "prompt_tokens",
+            "output_tokens",
+            "chunk_tokens",
+            "known",
+            "description",
+        },
         where,
     )
     if "model" in raw and "models" in raw:
-        raise InvalidInput("give either model or models", field=f"{where}.model", value=raw["model"])
+        raise InvalidInput(
+            "give either model or models", field=f"{where}.model", value=raw["model"]
+        )
     raw_models = [raw["model"]] if "model" in raw else raw.get("models")
     if not isinstance(raw_models, list):
         raise InvalidInput("must be a list of models", field=f"{where}.models", value=raw_models)
@@ -334,7 +368,9 @@ def _arrival_from_dict(raw: Any, where: str) -> Arrival:
         _only(raw, {"type", "rate_hz", "fps", "offset_ms"}, where)
         rate = raw.get("rate_hz", raw.get("fps"))
         if rate is None:
-            raise InvalidInput("is required", field=f"{where}.rate_hz", value=None, show_value=False)
+            raise InvalidInput(
+                "is required", field=f"{where}.rate_hz", value=None, show_value=False
+            )
         return Periodic(rate, raw.get("offset_ms", 0.0))
     if kind == "poisson":
         _only(raw, {"type", "rate_per_min"}, where)
@@ -358,12 +394,22 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
 
 
 def _positive(value: Any, where: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise InvalidInput("must be a finite number > 0", field=where, value=value)
 
 
 def _non_negative(value: Any, where: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+    ):
         raise InvalidInput("must be a finite number >= 0", field=where, value=value)
 
 
@@ -371,8 +417,12 @@ def _only(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
     for key in data:
         if key not in allowed:
             field_ = f"{where}.{key}" if where else str(key)
-            raise InvalidInput(f"is not a known field (known: {', '.join(sorted(allowed))})",
-                               field=field_, value=key, show_value=False)
+            raise InvalidInput(
+                f"is not a known field (known: {', '.join(sorted(allowed))})",
+                field=field_,
+                value=key,
+                show_value=False,
+            )
 
 
 def _req(data: Mapping[str, Any], key: str, where: str) -> Any:

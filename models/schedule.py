@@ -35,7 +35,9 @@ class Assignment:
         for attr in ("kernel", "device"):
             value = getattr(self, attr)
             if not isinstance(value, str) or not value:
-                raise InvalidInput("must be a non-empty string", field=f"{where}.{attr}", value=value)
+                raise InvalidInput(
+                    "must be a non-empty string", field=f"{where}.{attr}", value=value
+                )
         if not isinstance(self.level, str):
             raise InvalidInput("must be a string", field=f"{where}.level", value=self.level)
         for attr in ("unit", "start", "end"):
@@ -109,12 +111,14 @@ def _validate_value(value: Any, field_: str) -> None:
     values = value if isinstance(value, tuple) else (value,)
     for item in values:
         if isinstance(item, bool) or not isinstance(item, int | float) or math.isnan(item):
-            raise InvalidInput("must be a number, a list of numbers or null", field=field_, value=value)
+            raise InvalidInput(
+                "must be a number, a list of numbers or null", field=field_, value=value
+            )
 
 
 # ---------------------------------------------------------------------- timing rules
 def is_contiguous(src: Assignment, dst: Assignment) -> bool:
-    """An edge is contiguous when ``dst`` starts on the same (device, unit) exactly at ``src.end``."""
+    """Contiguous: ``dst`` starts on the same (device, unit) exactly at ``src.end``."""
     return src.device == dst.device and src.unit == dst.unit and dst.start == src.end
 
 

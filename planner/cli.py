@@ -15,9 +15,11 @@ from typing import NoReturn
 
 import models
 from models import XpuplanError
-from planner.commands import verify
+from planner.commands import compare, convert, instance, listing, plan, simulate, solve, verify
 
-COMMANDS: tuple[ModuleType, ...] = (verify,)
+COMMANDS: tuple[ModuleType, ...] = (
+    plan, instance, solve, verify, convert, simulate, compare, listing
+)
 
 
 class _Parser(argparse.ArgumentParser):

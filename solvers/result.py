@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from models import Schedule
@@ -26,11 +27,17 @@ class Result:
 
     @property
     def gap(self) -> float | None:
-        """Relative gap ``(objective - bound) / objective`` of the first objective part."""
+        """Relative gap ``(objective - bound) / |objective|``.
+
+        For a lexicographic objective, the gap of the first part where objective and bound differ
+        (0 when they agree on every part).
+        """
         if self.objective is None or self.lower_bound is None:
             return None
-        obj = self.objective[0] if isinstance(self.objective, tuple) else self.objective
-        bound = self.lower_bound[0] if isinstance(self.lower_bound, tuple) else self.lower_bound
-        if obj == 0:
-            return 0.0
-        return max(0.0, (obj - bound) / abs(obj))
+        objs = self.objective if isinstance(self.objective, tuple) else (self.objective,)
+        bounds = self.lower_bound if isinstance(self.lower_bound, tuple) else (self.lower_bound,)
+        for obj, bound in zip(objs, bounds, strict=False):
+            if math.isclose(obj, bound, rel_tol=1e-9, abs_tol=1e-9):
+                continue
+            return max(0.0, (obj - bound) / abs(obj)) if obj != 0 else 0.0
+        return 0.0

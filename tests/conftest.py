@@ -7,7 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from models import Assignment, Device, Edge, Instance, Job, Kernel, Mode, Objective, Resource, Schedule
+from models import (
+    Assignment,
+    Device,
+    Edge,
+    Instance,
+    Job,
+    Kernel,
+    Mode,
+    Objective,
+    Resource,
+    Schedule,
+)
 
 SHARED = Path(os.environ.get("XPUPLAN_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 BENCHMARKS = SHARED / "benchmarks"
@@ -25,8 +36,16 @@ def tiny_instance(**changes: object) -> Instance:
         power_cap_w=10.0,
         jobs=(Job("A", 0, 100), Job("B", 5, 50, 2.0)),
         kernels=(
-            Kernel("a1", "A", (Mode("cpu", "hi", 10, 3.0, {"bw": 4.0}), Mode("npu", "hi", 5, 2.0, {"bw": 6.0}))),
-            Kernel("a2", "A", (Mode("cpu", "hi", 10, 3.0), Mode("npu", "hi", 6, 2.0), Mode("npu", "lo", 9, 1.0))),
+            Kernel(
+                "a1",
+                "A",
+                (Mode("cpu", "hi", 10, 3.0, {"bw": 4.0}), Mode("npu", "hi", 5, 2.0, {"bw": 6.0})),
+            ),
+            Kernel(
+                "a2",
+                "A",
+                (Mode("cpu", "hi", 10, 3.0), Mode("npu", "hi", 6, 2.0), Mode("npu", "lo", 9, 1.0)),
+            ),
             Kernel("b1", "B", (Mode("cpu", "hi", 8, 4.0, {"bw": 5.0}), Mode("npu", "lo", 12, 1.0))),
         ),
         edges=(Edge("a1", "a2", cross_device_delay=3, resume_cost=2),),

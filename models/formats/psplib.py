@@ -32,7 +32,7 @@ from pathlib import Path
 
 from models.errors import InvalidInput
 from models.formats.precedence import contract_zero_tasks
-from models.formats.text import Line, data_lines, fail, parse_int, take_ints
+from models.formats.text import Line, data_lines, fail, parse_int, take_id_list, take_ints
 from models.instance import Device, Edge, Instance, Job, Kernel, Mode, Objective, Resource
 
 JOB = "project"
@@ -134,15 +134,11 @@ def read_psplib(path: str | os.PathLike[str]) -> Project:
         if num_modes != 1:
             raise fail(path, line.number, f"activity {activity}: #modes",
                        "only single-mode files (.sm) are supported", line.tokens[1])
-        if len(line.tokens) != 3 + num_succ:
-            raise fail(path, line.number, f"activity {activity}: successors",
-                       f"the line lists {len(line.tokens) - 3} successor(s) but says {num_succ}",
-                       line.text.strip())
-        succs = take_ints(path, line, 3, num_succ, f"activity {activity}: successor", minimum=1)
-        for s_idx, succ in enumerate(succs):
-            if succ > num_activities or succ == activity:
-                raise fail(path, line.number, f"activity {activity}: successor",
-                           f"names no other activity (1..{num_activities})", line.tokens[3 + s_idx])
+        succs = take_id_list(
+            path, line, num_succ, ids=range(1, num_activities + 1), own=activity,
+            list_field=f"activity {activity}: successors",
+            item_field=f"activity {activity}: successor", what="activity",
+        )
         project.successors[activity] = succs
 
     req_at = _section(path, lines, "REQUESTS/DURATIONS:")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from models.errors import InvalidInput
 from models.formats.precedence import contract_zero_tasks
-from models.formats.text import data_lines, fail, parse_int, take_ints
+from models.formats.text import data_lines, fail, parse_int, take_id_list, take_ints
 from models.instance import Device, Edge, Instance, Job, Kernel, Mode, Objective
 
 DEVICE = "p"
@@ -112,16 +112,11 @@ def read_stg(path: str | os.PathLike[str]) -> tuple[list[int], list[list[int]]]:
         if task_id != task:
             raise fail(path, line.number, "task id", f"expected task {task} (ids run 0..n+1 in "
                        "order)", line.tokens[0])
-        if len(line.tokens) != 3 + num_preds:
-            raise fail(path, line.number, f"predecessors of task {task}",
-                       f"the line lists {len(line.tokens) - 3} predecessor(s) but says {num_preds}",
-                       line.text.strip())
-        task_preds = take_ints(path, line, 3, num_preds, f"predecessor of task {task}", minimum=0)
-        for t_idx, pred in enumerate(task_preds):
-            if pred >= num_records or pred == task:
-                raise fail(path, line.number, f"predecessor of task {task}",
-                           f"names no other task (ids run 0..{num_records - 1})",
-                           line.tokens[3 + t_idx])
+        task_preds = take_id_list(
+            path, line, num_preds, ids=range(num_records), own=task,
+            list_field=f"predecessors of task {task}", item_field=f"predecessor of task {task}",
+            what="task",
+        )
         if len(set(task_preds)) != len(task_preds):
             raise fail(path, line.number, f"predecessors of task {task}", "repeat a task",
                        " ".join(line.tokens[3:]))

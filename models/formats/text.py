@@ -77,3 +77,33 @@ def take_ints(path: str | os.PathLike[str], line: Line, start: int, count: int,
         parse_int(path, line.number, field, token, minimum)
         for token in line.tokens[start : start + count]
     ]
+
+
+def take_id_list(
+    path: str | os.PathLike[str],
+    line: Line,
+    count: int,
+    *,
+    ids: range,
+    own: int,
+    list_field: str,
+    item_field: str,
+    what: str,
+) -> list[int]:
+    """The ``count`` ids listed from token 4 of ``line`` on (``id value count id...``).
+
+    The line must end after them, and each must be in ``ids`` and differ from ``own`` (the
+    line's own id). ``list_field`` and ``item_field`` name the list and an entry in errors,
+    ``what`` the kind of thing the ids number (``"task"``).
+    """
+    if len(line.tokens) != 3 + count:
+        raise fail(path, line.number, list_field,
+                   f"the line lists {len(line.tokens) - 3} id(s) but says {count}",
+                   line.text.strip())
+    values = take_ints(path, line, 3, count, item_field, minimum=ids.start)
+    for v_idx, value in enumerate(values):
+        if value not in ids or value == own:
+            raise fail(path, line.number, item_field,
+                       f"names no other {what} (ids run {ids.start}..{ids[-1]})",
+                       line.tokens[3 + v_idx])
+    return values

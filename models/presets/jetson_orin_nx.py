@@ -75,8 +75,9 @@ CPU = DeviceSpec(
     units=2,
     # 8 of the 26 CPU steps (115.2 + 76.8 k MHz, up to 1984 MHz); nvpmodel keeps the CPU at or above
     # 729.6 MHz in every mode [NVP], so lower steps are never used.
-    # Top power 3.6 W per cluster: [FORUM]'s 15.2 W for 12 cores at 2.2 GHz is 5.07 W per 4 cores;
-    # at 1984 MHz the f V^2 model of dvfs.py gives 5.07 * 0.90 * 0.92 = 4.2 W, less the idle share.
+    # Top power 3.7 W per cluster: [FORUM]'s 15.2 W for 12 cores at 2.2 GHz is 5.07 W per 4 cores;
+    # at 1984 MHz the f V^2 model of dvfs.py gives 5.07 * 0.90 * 0.92 = 4.2 W, less the cluster's
+    # 0.5 W idle power.
     levels=scaled_levels(
         (729.6, 960.0, 1190.4, 1344.0, 1497.6, 1651.2, 1804.8, 1984.0), top_power_w=3.7
     ),
@@ -98,7 +99,8 @@ GPU = DeviceSpec(
     units=1,
     # The seven GPU clock steps, 306-918 MHz [NVP sysfs available_frequencies; DS max 918 MHz].
     # Top power 10 W: [FORUM]'s 40.4 W for 2048 cores at 1.3 GHz scaled to 1024 cores at 918 MHz
-    # with the f V^2 model (40.4 * 0.5 * 0.706 * 0.78 = 11.1 W), less the idle share.
+    # with the f V^2 model (40.4 * 0.5 * 0.706 * 0.78 = 11.1 W), less the GPU's 1.5 W idle power
+    # (9.6 W), rounded up.
     levels=scaled_levels((306, 408, 510, 612, 714, 816, 918), top_power_w=10.0),
     idle_power_w=1.5,
     # Dense tensor-core rates at 918 MHz: AGX Orin's 171 sparse INT8 TOPS at 1.3 GHz with 64

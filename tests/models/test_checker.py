@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from models import Assignment, InvalidInput, Objective, Resource, check_schedule, evaluate, preemptions_of
+from models import (
+    Assignment,
+    InvalidInput,
+    Objective,
+    Resource,
+    check_schedule,
+    evaluate,
+    preemptions_of,
+)
 from tests.conftest import tiny_instance, tiny_schedule
 
 

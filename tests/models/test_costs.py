@@ -9,17 +9,25 @@ from pathlib import Path
 import networkx as nx
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
-from models.costs import annotate, ceil_us, select_levels
+from models.costs import annotate, calibrate, ceil_us, compute_share, select_levels
 from models.errors import InvalidInput
 from models.formats.dnn_graph import load_dnn_graph
+from models.instance import Mode
 from models.kernels import build_kernel_dag, fuse
 from models.opgraph import add_op, new_op_graph, totals
-from models.platform import DeviceSpec, DvfsLevel
+from models.platform import DeviceSpec, DvfsLevel, Platform, PowerMode
 from models.presets import get_platform
 from models.profiles import ProfileTable, load_profile
 from models.roofline import roofline_cost
-from tests.models.test_kernels import PROPERTY, op_graphs, small_platform
+from tests.models.test_kernels import (
+    PROPERTY,
+    add_matmul_kernel,
+    measured_chain,
+    op_graphs,
+    small_platform,
+)
 
 EXAMPLE_PROFILE = (
     Path(__file__).resolve().parents[2] / "examples" / "profiles" / "orin-nx-mlperf.csv"
@@ -48,6 +56,30 @@ def mlp_graph() -> nx.DiGraph:
 def devices_of(graph: nx.DiGraph, kernel: str) -> set[str]:
     """The devices a kernel has modes on."""
     return {mode.device for mode in graph.nodes[kernel]["modes"]}
+
+
+def modes_by_key(graph: nx.DiGraph, kernel: str) -> dict[tuple[str, str], Mode]:
+    """(device, level) -> the kernel's mode there."""
+    return {(mode.device, mode.level): mode for mode in graph.nodes[kernel]["modes"]}
+
+
+def roofline_us(
+    platform: Platform, graph: nx.DiGraph, kernel: str, device: str
+) -> dict[str, float]:
+    """Level -> the unrounded roofline time of a kernel on one device of ``platform``."""
+    data = graph.nodes[kernel]
+    dev = platform.device(device)
+    return {
+        level.name: roofline_cost(
+            dev,
+            level,
+            flops=data["flops"],
+            bytes_moved=data["bytes_read"] + data["bytes_written"] + data["weight_bytes"],
+            precision=data["precision"],
+            mem_bw_gbps=platform.mem_bw_gbps,
+        ).time_us
+        for level in dev.levels
+    }
 
 
 # ---------------------------------------------------------------------- modes
@@ -122,7 +154,7 @@ def test_kernel_without_any_device_is_bad_input() -> None:
 
 # ---------------------------------------------------------------------- profiles and measurements
 def test_profile_rows_override_the_roofline(tmp_path: Path) -> None:
-    """A row by kernel name or by label replaces duration (and power when given) of that mode."""
+    """A row by name or label sets its mode and calibrates its device's other levels."""
     path = tmp_path / "prof.csv"
     path.write_text(
         "# measured by hand\n"
@@ -132,17 +164,22 @@ def test_profile_rows_override_the_roofline(tmp_path: Path) -> None:
     )
     profile = load_profile(path)
     assert len(profile) == 2 and profile.lookup("mlp", "fc1", "gpu", "hi") == (123.4, 7.5)
-    plain = annotate(mlp_graph(), small_platform())
-    out = annotate(mlp_graph(), small_platform(), profile=profile)
-    mode2 = {(m.device, m.level): m for m in out.nodes["fc1"]["modes"]}
+    platform = small_platform()
+    plain = annotate(mlp_graph(), platform)
+    out = annotate(mlp_graph(), platform, profile=profile)
+    mode2 = modes_by_key(out, "fc1")
+    plain2 = modes_by_key(plain, "fc1")
     assert mode2["gpu", "hi"].duration == 124 and mode2["gpu", "hi"].power_w == 7.5
-    assert mode2["gpu", "lo"] == next(
-        m for m in plain.nodes["fc1"]["modes"] if (m.device, m.level) == ("gpu", "lo")
-    )
-    act = {(m.device, m.level): m for m in out.nodes["act"]["modes"]}
-    act_plain = {(m.device, m.level): m for m in plain.nodes["act"]["modes"]}
+    roof = roofline_us(platform, plain, "fc1", "gpu")
+    assert mode2["gpu", "lo"].duration == ceil_us(123.4 * roof["lo"] / roof["hi"])
+    assert mode2["gpu", "lo"].power_w == plain2["gpu", "lo"].power_w  # no row: roofline power
+    assert all(mode2[key] == plain2[key] for key in plain2 if key[0] != "gpu")
+    act = modes_by_key(out, "act")
+    act_plain = modes_by_key(plain, "act")
     assert act["cpu", "lo"].duration == 999
     assert act["cpu", "lo"].power_w == act_plain["cpu", "lo"].power_w  # no power in the row
+    roof = roofline_us(platform, plain, "act", "cpu")
+    assert act["cpu", "hi"].duration == ceil_us(999 * roof["hi"] / roof["lo"])
 
 
 @pytest.mark.parametrize(
@@ -178,39 +215,20 @@ def test_profile_table_validates_rows() -> None:
         ProfileTable({("m", "k", "d", "l"): (float("nan"), None)})
 
 
+def profiled_graph() -> nx.DiGraph:
+    """A fused profiled graph: kernel ``a`` (conv + relu) measured everywhere, ``c`` on the CPU."""
+    return fuse(
+        measured_chain(
+            ("a", "conv", 1e9, {"cpu": 100.0, "accel": 20.0}),
+            ("b", "relu", 0, {"cpu": 10.0, "accel": 5.0}),
+            ("c", "pool", 0, {"cpu": 7.0}),
+        )
+    )
+
+
 def test_measured_latencies_replace_the_roofline() -> None:
     """Profiled ops: the CPU gets the 'cpu' sum, other devices the 'accel' sum over the speed."""
-    g = new_op_graph("prof", "profiled")
-    add_op(
-        g,
-        "a",
-        "conv",
-        flops=1e9,
-        bytes_read=0,
-        bytes_written=4,
-        measured_us={"cpu": 100.0, "accel": 20.0},
-    )
-    add_op(
-        g,
-        "b",
-        "relu",
-        flops=0,
-        bytes_read=4,
-        bytes_written=4,
-        inputs=["a"],
-        measured_us={"cpu": 10.0, "accel": 5.0},
-    )
-    add_op(
-        g,
-        "c",
-        "pool",
-        flops=0,
-        bytes_read=4,
-        bytes_written=4,
-        inputs=["b"],
-        measured_us={"cpu": 7.0},
-    )
-    out = annotate(fuse(g), small_platform())
+    out = annotate(profiled_graph(), small_platform())
     mode2 = {(m.device, m.level): m.duration for m in out.nodes["a"]["modes"]}
     assert mode2 == {
         ("cpu", "lo"): 220,
@@ -220,6 +238,17 @@ def test_measured_latencies_replace_the_roofline() -> None:
         ("dla", "hi"): 25,
     }
     assert devices_of(out, "c") == {"cpu"}  # not measured on the accelerator: CPU only
+
+
+def test_measured_latencies_follow_a_mode_that_gates_compute() -> None:
+    """In a power mode that leaves half of the GPU's compute on, its measured times double."""
+    modes = (PowerMode("half-gpu", compute_scale={"gpu": 0.5}),)
+    platform = replace(small_platform(), power_modes=modes)
+    full = modes_by_key(annotate(profiled_graph(), platform), "a")
+    half = modes_by_key(annotate(profiled_graph(), platform.with_power_mode("half-gpu")), "a")
+    assert half["gpu", "hi"].duration == 2 * full["gpu", "hi"].duration == 50
+    assert half["gpu", "lo"].duration == 2 * full["gpu", "lo"].duration == 100
+    assert half["cpu", "hi"] == full["cpu", "hi"] and half["dla", "hi"] == full["dla", "hi"]
 
 
 # ---------------------------------------------------------------------- edges
@@ -238,19 +267,7 @@ def test_resume_costs_on_chunk_and_layer_boundaries() -> None:
     """In an LLM prefill, edges across chunks or layers get the resume cost; others 0."""
     g = nx.DiGraph(name="llm", family="llm-prefill", precision="fp16")
     for name, chunk, layer in (("a", 0, 0), ("b", 0, 0), ("c", 0, 1), ("d", 1, 0)):
-        g.add_node(
-            name,
-            ops=(name,),
-            op_types=("matmul",),
-            label="matmul",
-            flops=1e6,
-            bytes_read=1e3,
-            bytes_written=1e3,
-            weight_bytes=0.0,
-            precision="fp16",
-            layer=layer,
-            chunk=chunk,
-        )
+        add_matmul_kernel(g, name, flops=1e6, num_bytes=1e3, layer=layer, chunk=chunk)
     for src, dst in (("a", "b"), ("b", "c"), ("b", "d")):
         g.add_edge(src, dst, bytes=1e3)
     g.add_edge("a", "d", bytes=1e3, resume_cost=7)
@@ -343,23 +360,69 @@ def test_example_profile_applies_to_resnet50() -> None:
 
 
 def test_profiled_dnn_graph_uses_its_measurements(benchmarks_dir: Path) -> None:
-    """A profiled graph on the Orin: CPU modes from 'cpu', GPU/DLA from 'accel', over the speed."""
+    """A profiled graph on the Orin: CPU modes from 'cpu', GPU/DLA from 'accel', over the rate."""
     ops = load_dnn_graph(benchmarks_dir / "dnn-graphs" / "operator" / "resnet50_inference.json")
     orin = get_platform("jetson-orin-nx-16gb")
     dag = build_kernel_dag(ops, orin, levels="top")
     assert nx.is_directed_acyclic_graph(dag) and dag.number_of_nodes() < ops.number_of_nodes()
-    # In the default 15W mode the top allowed levels run below full speed.
-    speed = {dev.name: dev.top_level.speed for dev in orin.devices}
+    # In the default 15W mode the top allowed levels run below full speed, and the GPU has 2 of
+    # its 4 TPCs: a compute rate of speed x share.
+    rate = {dev.name: dev.top_level.speed * compute_share(orin, dev.name) for dev in orin.devices}
+    assert rate["gpu"] == pytest.approx(612 / 918 * 0.5, rel=1e-3) and rate["dla0"] == 1.0
     num_on_dla = 0
     for _, data in dag.nodes(data=True):
         measured = [ops.nodes[op]["measured_us"] for op in data["ops"]]
         mode2 = {m.device: m.duration for m in data["modes"]}
-        cpu_us = math.fsum(m["cpu"] for m in measured) / speed["cpu"]
+        cpu_us = math.fsum(m["cpu"] for m in measured) / rate["cpu"]
         assert mode2["cpu"] == max(1, ceil_us(cpu_us))
         if all("accel" in m for m in measured):
-            accel_us = math.fsum(m["accel"] for m in measured) / speed["gpu"]
-            assert mode2["gpu"] == max(1, ceil_us(accel_us))
-            num_on_dla += "dla0" in mode2
+            accel_us = math.fsum(m["accel"] for m in measured)
+            assert mode2["gpu"] == max(1, ceil_us(accel_us / rate["gpu"]))
+            if "dla0" in mode2:
+                num_on_dla += 1
+                assert mode2["dla0"] == max(1, ceil_us(accel_us / rate["dla0"]))
         else:
             assert set(mode2) == {"cpu"}
     assert num_on_dla > 0  # conv kernels run on the DLA too
+
+
+@PROPERTY
+@given(op_graphs(), st.data())
+def test_profile_rows_keep_a_higher_level_never_slower(
+    ops: nx.DiGraph, data: st.DataObject
+) -> None:
+    """With one measured row per (kernel, device), durations still never grow with the level."""
+    platform = small_platform()
+    kernels = fuse(ops, platform)
+    rows = {}
+    for name in kernels:
+        for dev in platform.devices:
+            if data.draw(st.booleans()):
+                level = data.draw(st.sampled_from([lv.name for lv in dev.levels]))
+                rows[("random", name, dev.name, level)] = (data.draw(st.floats(1.0, 1e5)), None)
+    out = annotate(kernels, platform, profile=ProfileTable(rows))
+    for _, node in out.nodes(data=True):
+        for dev in platform.devices:
+            durations = [m.duration for m in node["modes"] if m.device == dev.name]
+            assert durations == sorted(durations, reverse=True)
+
+
+def test_a_slow_measured_top_level_calibrates_the_levels_below() -> None:
+    """A row slower than the roofline at a lower level makes that lower level slower still."""
+    platform = small_platform()
+    plain = annotate(mlp_graph(), platform)
+    measured = 3 * modes_by_key(plain, "fc1")["gpu", "lo"].duration
+    profile = ProfileTable({("mlp", "fc1", "gpu", "hi"): (float(measured), None)})
+    mode2 = modes_by_key(annotate(mlp_graph(), platform, profile=profile), "fc1")
+    roof = roofline_us(platform, plain, "fc1", "gpu")
+    assert mode2["gpu", "hi"].duration == measured
+    assert mode2["gpu", "lo"].duration == ceil_us(measured * roof["lo"] / roof["hi"]) > measured
+
+
+def test_calibrate_between_two_measured_levels() -> None:
+    """An unmeasured level between two rows scales from the one above, capped by the one below."""
+    assert calibrate([8.0, 4.0, 2.0, 1.0], [None, None, None, None]) == [8.0, 4.0, 2.0, 1.0]
+    assert calibrate([8.0, 4.0, 2.0, 1.0], [None, 10.0, None, 3.0]) == [20.0, 10.0, 6.0, 3.0]
+    assert calibrate([8.0, 4.0, 2.0, 1.0], [None, 5.0, None, 3.0]) == [10.0, 5.0, 5.0, 3.0]
+    assert calibrate([8.0, 4.0, 2.0, 1.0], [9.0, None, None, None]) == [9.0, 4.5, 2.25, 1.125]
+    assert calibrate([0.0, 0.0], [None, 7.0]) == [7.0, 7.0]

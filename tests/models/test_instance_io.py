@@ -71,26 +71,56 @@ def mutate(path: str, value: object):
 
 
 BAD = [
-    ("negative duration", mutate("kernels[0].modes[0].duration", -5),
-     "kernels[0].modes[0].duration: must be an integer >= 1 (got -5)"),
-    ("zero duration", mutate("kernels[1].modes[0].duration", 0),
-     "kernels[1].modes[0].duration: must be an integer >= 1 (got 0)"),
-    ("unknown device", mutate("kernels[2].modes[1].device", "tpu"),
-     "kernels[2].modes[1].device: names no device of this instance (got 'tpu')"),
-    ("deadline before release", mutate("jobs[1].deadline", 3),
-     "jobs[1].deadline: is before the job's release 5 (got 3)"),
-    ("power cap below idle", mutate("power_cap_w", 1.0),
-     "power_cap_w: is below the idle power of the devices (1.25 W) (got 1.0)"),
-    ("unknown kernel in edge", mutate("edges[0].dst", "nope"),
-     "edges[0].dst: names no kernel of this instance (got 'nope')"),
-    ("unknown field", mutate("kernels[0].colour", "red"),
-     "kernels[0].colour: is not a known field"),
-    ("wrong format", mutate("format", "xpuplan.instance/9"),
-     "format: must be 'xpuplan.instance/1' (got 'xpuplan.instance/9')"),
-    ("bad objective", mutate("objective.type", "fastest"),
-     "objective.type: must be one of makespan"),
-    ("units zero", mutate("devices[0].units", 0),
-     "devices[0].units: must be an integer >= 1 (got 0)"),
+    (
+        "negative duration",
+        mutate("kernels[0].modes[0].duration", -5),
+        "kernels[0].modes[0].duration: must be an integer >= 1 (got -5)",
+    ),
+    (
+        "zero duration",
+        mutate("kernels[1].modes[0].duration", 0),
+        "kernels[1].modes[0].duration: must be an integer >= 1 (got 0)",
+    ),
+    (
+        "unknown device",
+        mutate("kernels[2].modes[1].device", "tpu"),
+        "kernels[2].modes[1].device: names no device of this instance (got 'tpu')",
+    ),
+    (
+        "deadline before release",
+        mutate("jobs[1].deadline", 3),
+        "jobs[1].deadline: is before the job's release 5 (got 3)",
+    ),
+    (
+        "power cap below idle",
+        mutate("power_cap_w", 1.0),
+        "power_cap_w: is below the idle power of the devices (1.25 W) (got 1.0)",
+    ),
+    (
+        "unknown kernel in edge",
+        mutate("edges[0].dst", "nope"),
+        "edges[0].dst: names no kernel of this instance (got 'nope')",
+    ),
+    (
+        "unknown field",
+        mutate("kernels[0].colour", "red"),
+        "kernels[0].colour: is not a known field",
+    ),
+    (
+        "wrong format",
+        mutate("format", "xpuplan.instance/9"),
+        "format: must be 'xpuplan.instance/1' (got 'xpuplan.instance/9')",
+    ),
+    (
+        "bad objective",
+        mutate("objective.type", "fastest"),
+        "objective.type: must be one of makespan",
+    ),
+    (
+        "units zero",
+        mutate("devices[0].units", 0),
+        "devices[0].units: must be an integer >= 1 (got 0)",
+    ),
 ]
 
 
@@ -116,7 +146,9 @@ def test_cycle(tmp_path):
     """A cyclic kernel graph is refused with the cycle named."""
     doc = base_doc()
     doc["edges"].append({"src": "a2", "dst": "a1"})
-    with pytest.raises(InvalidInput, match=r"edges: the kernel graph contains a cycle \(got 'a1 -> a2 -> a1'\)"):
+    with pytest.raises(
+        InvalidInput, match=r"edges: the kernel graph contains a cycle \(got 'a1 -> a2 -> a1'\)"
+    ):
         load_instance(write(tmp_path, doc))
 
 
@@ -135,7 +167,9 @@ def test_missing_file(tmp_path):
 def test_kernel_without_mode_under_cap(tmp_path):
     """A kernel whose every mode exceeds the power cap is refused."""
     doc = mutate("power_cap_w", 2.0)
-    with pytest.raises(InvalidInput, match=r"kernels\[0\]\.modes: no mode fits under the power cap"):
+    with pytest.raises(
+        InvalidInput, match=r"kernels\[0\]\.modes: no mode fits under the power cap"
+    ):
         load_instance(write(tmp_path, doc))
 
 

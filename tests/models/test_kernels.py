@@ -91,6 +91,26 @@ def op_graphs(draw: st.DrawFn) -> nx.DiGraph:
     return graph
 
 
+def add_matmul_kernel(
+    graph: nx.DiGraph, name: str, *, flops: float, num_bytes: float, layer: int, chunk: int
+) -> None:
+    """Add a fused one-matmul kernel reading and writing ``num_bytes``, of a prefill chunk."""
+    graph.add_node(
+        name,
+        ops=(name,),
+        op_types=("matmul",),
+        label="matmul",
+        flops=flops,
+        bytes_read=num_bytes,
+        bytes_written=num_bytes,
+        weight_bytes=0.0,
+        precision="fp16",
+        layer=layer,
+        chunk=chunk,
+        num_merged=1,
+    )
+
+
 def kernel_of(kernel_graph: nx.DiGraph) -> dict[str, str]:
     """Op name -> the kernel that runs it (for graphs where each op is in one kernel)."""
     return {op: k for k, data in kernel_graph.nodes(data=True) for op in data["ops"]}
@@ -234,37 +254,30 @@ def test_multi_consumer_producer_does_not_fuse() -> None:
     assert len(fuse(g)) == 3
 
 
+def measured_chain(*ops: tuple[str, str, float, dict[str, float]]) -> nx.DiGraph:
+    """A chain of profiled ops ``(name, type, flops, measured_us)``, each reading the one before."""
+    graph = new_op_graph("prof", "profiled")
+    for o_idx, (name, op_type, flops, measured) in enumerate(ops):
+        inputs = [ops[o_idx - 1][0]] if o_idx else []
+        add_op(
+            graph,
+            name,
+            op_type,
+            flops=flops,
+            bytes_read=4 * len(inputs),
+            bytes_written=4,
+            inputs=inputs,
+            measured_us=measured,
+        )
+    return graph
+
+
 def test_measured_ops_fuse_only_with_equal_entries() -> None:
     """Profiled ops fuse when both were measured on the same devices, and their times add up."""
-    g = new_op_graph("prof", "profiled")
-    add_op(
-        g,
-        "a",
-        "conv",
-        flops=0,
-        bytes_read=0,
-        bytes_written=4,
-        measured_us={"cpu": 10.0, "accel": 2.0},
-    )
-    add_op(
-        g,
-        "b",
-        "relu",
-        flops=0,
-        bytes_read=4,
-        bytes_written=4,
-        inputs=["a"],
-        measured_us={"cpu": 1.0, "accel": 0.5},
-    )
-    add_op(
-        g,
-        "c",
-        "add",
-        flops=0,
-        bytes_read=4,
-        bytes_written=4,
-        inputs=["b"],
-        measured_us={"cpu": 3.0},
+    g = measured_chain(
+        ("a", "conv", 0, {"cpu": 10.0, "accel": 2.0}),
+        ("b", "relu", 0, {"cpu": 1.0, "accel": 0.5}),
+        ("c", "add", 0, {"cpu": 3.0}),
     )
     kernels = fuse(g)
     assert kernel_of(kernels) == {"a": "a", "b": "a", "c": "c"}
@@ -456,20 +469,7 @@ def test_coarsen_keeps_chunks_apart_while_it_can() -> None:
     g = nx.DiGraph(name="m", family="llm-prefill", precision="fp16")
     for c in range(2):
         for k in range(3):
-            g.add_node(
-                f"c{c}/k{k}",
-                ops=(f"c{c}/k{k}",),
-                op_types=("matmul",),
-                label="matmul",
-                flops=10.0 + k,
-                bytes_read=1.0,
-                bytes_written=1.0,
-                weight_bytes=0.0,
-                precision="fp16",
-                layer=k,
-                chunk=c,
-                num_merged=1,
-            )
+            add_matmul_kernel(g, f"c{c}/k{k}", flops=10.0 + k, num_bytes=1.0, layer=k, chunk=c)
             if k:
                 g.add_edge(
                     f"c{c}/k{k - 1}", f"c{c}/k{k}", bytes=1.0, tensors={f"c{c}/k{k - 1}": 1.0}
@@ -538,6 +538,17 @@ def test_decode_graph_is_fused() -> None:
     assert nx.is_directed_acyclic_graph(graph)
     assert 0 < graph.number_of_nodes() < ops.number_of_nodes()
     assert totals(graph)["flops"] == pytest.approx(totals(ops)["flops"], rel=1e-9)
+
+
+def test_llm_graphs_reject_what_they_set_themselves() -> None:
+    """Parameters the chunking or the decode step sets are bad input, not a TypeError."""
+    for key, value in (("past_tokens", 8), ("tokens", 16), ("phase", "decode")):
+        with pytest.raises(InvalidInput) as info:
+            llm_prefill_graph("llama-3.2-1b", 64, 32, **{key: value})
+        assert info.value.field == key
+    with pytest.raises(InvalidInput) as info:
+        llm_decode_graph("llama-3.2-1b", 64, phase="prefill")
+    assert info.value.field == "phase"
 
 
 def test_build_kernel_dag_rejects_bad_chunking() -> None:

@@ -95,20 +95,41 @@ def test_example_yaml_loads():
 
 
 BAD_YAML = [
-    ("zero rate", "name: s\ntasks:\n- {name: a, model: m, arrival: {type: periodic, rate_hz: 0}}\n",
-     "tasks[0].arrival.rate_hz: must be a finite number > 0 (got 0)"),
-    ("unknown class", "name: s\ntasks:\n- {name: a, model: m, class: urgent, arrival: {type: poisson, rate_per_min: 1}}\n",
-     "tasks[0].class: must be one of periodic, reactive, proactive (got 'urgent')"),
-    ("unknown arrival", "name: s\ntasks:\n- {name: a, model: m, arrival: {type: burst}}\n",
-     "tasks[0].arrival.type: must be periodic, poisson or trace (got 'burst')"),
-    ("negative deadline", "name: s\ntasks:\n- {name: a, model: m, deadline_ms: -3, arrival: {type: periodic, fps: 30}}\n",
-     "tasks[0].deadline_ms: must be a finite number > 0 (got -3)"),
+    (
+        "zero rate",
+        "name: s\ntasks:\n- {name: a, model: m, arrival: {type: periodic, rate_hz: 0}}\n",
+        "tasks[0].arrival.rate_hz: must be a finite number > 0 (got 0)",
+    ),
+    (
+        "unknown class",
+        "name: s\ntasks:\n- {name: a, model: m, class: urgent,"
+        " arrival: {type: poisson, rate_per_min: 1}}\n",
+        "tasks[0].class: must be one of periodic, reactive, proactive (got 'urgent')",
+    ),
+    (
+        "unknown arrival",
+        "name: s\ntasks:\n- {name: a, model: m, arrival: {type: burst}}\n",
+        "tasks[0].arrival.type: must be periodic, poisson or trace (got 'burst')",
+    ),
+    (
+        "negative deadline",
+        "name: s\ntasks:\n- {name: a, model: m, deadline_ms: -3,"
+        " arrival: {type: periodic, fps: 30}}\n",
+        "tasks[0].deadline_ms: must be a finite number > 0 (got -3)",
+    ),
     ("unknown field", "name: s\nflavour: x\ntasks: []\n", "flavour: is not a known field"),
-    ("duplicate task", "name: s\ntasks:\n- {name: a, model: m, arrival: {type: periodic, fps: 1}}\n"
-     "- {name: a, model: m, arrival: {type: periodic, fps: 1}}\n",
-     "tasks[1].name: repeats a task name (got 'a')"),
-    ("bad objective", "name: s\nobjective: fastest\ntasks:\n- {name: a, model: m, arrival: {type: periodic, fps: 1}}\n",
-     "objective.type: must be one of"),
+    (
+        "duplicate task",
+        "name: s\ntasks:\n- {name: a, model: m, arrival: {type: periodic, fps: 1}}\n"
+        "- {name: a, model: m, arrival: {type: periodic, fps: 1}}\n",
+        "tasks[1].name: repeats a task name (got 'a')",
+    ),
+    (
+        "bad objective",
+        "name: s\nobjective: fastest\ntasks:\n"
+        "- {name: a, model: m, arrival: {type: periodic, fps: 1}}\n",
+        "objective.type: must be one of",
+    ),
     ("malformed", "name: s\ntasks: [\n", "malformed YAML at line"),
 ]
 

@@ -272,6 +272,27 @@ def test_decode_grows_with_batch_and_kv_len():
 
 
 @pytest.mark.parametrize("name", LLM_NAMES)
+@pytest.mark.parametrize(
+    "params", [{"phase": "decode", "kv_len": 4096, "batch": 3}, {"tokens": 96, "past_tokens": 300}]
+)
+def test_attention_reads_the_gqa_kv_cache(name: str, params: dict) -> None:
+    """Attention reads, besides its inputs, every sequence's cached K and V of its KV heads."""
+    graph = build_model(name, **params)
+    arch = llm_arch(name)
+    cached = params.get("past_tokens", params.get("kv_len", 1) - 1)
+    cache_reads = math.fsum(
+        data["bytes_read"] - sum(graph.edges[p, op]["bytes"] for p in graph.predecessors(op))
+        for op, data in graph.nodes(data=True)
+        if data["type"] == "attention"
+    )
+    # 2 (K and V) x layers x KV heads x head dim x positions x 2 bytes (fp16), per sequence.
+    expected = 2 * arch.layers * arch.kv_heads * arch.head_dim * cached * 2
+    assert cache_reads == arch.kv_cache_bytes(cached) * params.get("batch", 1) == (
+        expected * params.get("batch", 1)
+    )
+
+
+@pytest.mark.parametrize("name", LLM_NAMES)
 def test_weight_bytes_halve_from_8_to_4_bits(name):
     """Projection and embedding weight bytes halve from W8 to W4; the total nearly halves."""
     w8 = build_model(name, weight_bits=8)

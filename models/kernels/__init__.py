@@ -1,0 +1,155 @@
+"""Kernel DAGs: operator graphs fused, tiled and coarsened into the kernels a planner schedules.
+
+The pipeline (:func:`build_kernel_dag`): an operator graph (:mod:`models.opgraph`, from the zoo or
+a profiled file) is fused into kernels (:mod:`models.kernels.fusion`), large GEMM kernels are cut
+into tiles (:mod:`models.kernels.tiling`), kernels are merged down to a target count
+(:mod:`models.kernels.coarsening`), and :func:`models.costs.annotate` gives every kernel its modes.
+An LLM prefill can be cut into chunks first (:mod:`models.kernels.llm`).
+
+Schema
+------
+A kernel graph is a networkx DiGraph. Graph attributes: ``name`` (the model), ``family`` and
+``precision`` (copied from the op graph, :mod:`models.opgraph`); a chunked prefill adds
+``prompt_tokens``, ``chunk_tokens`` and ``num_chunks``; :func:`models.costs.annotate` adds
+``platform``.
+
+Node = kernel, named after its first op (tiles ``<kernel>/t<i>``, prefill chunks ``c<c>/<kernel>``):
+
+=================  ===========================================================================
+``ops``            tuple of the op names it runs, in topological order
+``op_types``       sorted tuple of the distinct op types (what the op-support matrix speaks of)
+``label``          the distinct op types in order of first appearance, e.g. ``conv+batchnorm+relu``
+``flops``          arithmetic operations (a multiply-accumulate counts 2)
+``bytes_read``     activation bytes read from memory (weights excluded)
+``bytes_written``  activation bytes written to memory
+``weight_bytes``   parameter bytes read
+``precision``      the widest precision among its ops
+``layer``          the ``layer`` of its first op that has one (of its first kernel once
+                   coarsened); a kernel whose ops carry none takes the largest layer of its
+                   predecessors (0 for a source)
+``num_merged``     how many fused kernels :func:`coarsen` merged into it (1 after :func:`fuse`)
+``tokens``         optional: the largest ``tokens`` among its ops (LLM graphs)
+``chunk``          optional: the prefill chunk (:func:`llm_prefill_graph`)
+``tile``           optional: the tile index (:func:`tile`)
+``measured_us``    optional: when every op carries measured latencies, their sums per entry
+``modes``          after annotation: tuple of :class:`models.Mode` (see :mod:`models.costs`)
+=================  ===========================================================================
+
+Edges carry ``bytes`` (the activation bytes handed over) and ``tensors``, the bookkeeping behind
+it: producer op -> bytes of its output tensor that crosses the edge (``bytes`` is their sum; a
+tensor read by several ops of one kernel crosses once). Annotation adds ``cross_device_delay`` and
+``resume_cost`` (int us).
+
+Conservation
+------------
+Exactly, up to float summation, under :func:`fuse` and :func:`coarsen`:
+
+* FLOPs and weight bytes;
+* activation bytes net of what crosses edges. A kernel reads each tensor that crosses into it
+  once, and neither writes nor reads a tensor that stays inside it, so
+  :math:`\\sum_k R_k - \\sum_e b_e` (reads other than over edges: model inputs, the KV cache) and
+  :math:`\\sum_k W_k - \\sum_t b_t` over the distinct tensors :math:`t` on edges (writes nobody
+  inside the model reads: its outputs) are invariant. In :func:`fuse` a fused producer has
+  no other consumer, so both totals drop by the bytes of the internal edges (and the reads by
+  the repeated reads of a tensor that two ops of one kernel read).
+
+:func:`tile` conserves FLOPs, weight bytes and written bytes; a kernel cut into :math:`n` tiles
+reads its input :math:`n` times.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+
+from models.costs import annotate
+from models.errors import InvalidInput
+from models.kernels.coarsening import NEIGHBOUR_PENALTY, RIDGE_OPS_PER_BYTE, coarsen
+from models.kernels.fusion import EPILOGUE_TYPES, GEMM_TYPES, fuse, fuse_validated
+from models.kernels.graph import op_affinity
+from models.kernels.llm import ATTENTION_TYPES, llm_decode_graph, llm_prefill_graph
+from models.kernels.tiling import DEFAULT_TILE_SHARE, tile
+from models.platform import Platform
+from models.profiles import ProfileTable
+from models.zoo import build_model
+
+
+def build_kernel_dag(
+    model: str | nx.DiGraph,
+    platform: Platform,
+    *,
+    max_kernels: int | None = None,
+    levels: str | int = "all",
+    profile: ProfileTable | None = None,
+    chunk_tokens: int | None = None,
+    resume_cost_us: int = 0,
+    **model_params: Any,
+) -> nx.DiGraph:
+    """Model -> fused, tiled, coarsened, cost-annotated kernel DAG on ``platform``.
+
+    ``model`` is a zoo name (built with ``model_params``) or an operator graph. With
+    ``chunk_tokens`` an LLM prefill of ``tokens`` tokens is chunked (:func:`llm_prefill_graph`).
+    Then :func:`fuse`, :func:`tile` (default threshold), :func:`coarsen` when ``max_kernels`` is
+    given, and :func:`models.costs.annotate` with ``levels``, ``profile`` and ``resume_cost_us``.
+
+    Examples
+    --------
+    >>> from models.presets import get_platform
+    >>> dag = build_kernel_dag("resnet-50", get_platform("jetson-orin-nx-16gb"), max_kernels=12)
+    >>> dag.number_of_nodes() <= 12 and nx.is_directed_acyclic_graph(dag)
+    True
+    """
+    if isinstance(model, nx.DiGraph):
+        if chunk_tokens is not None or model_params:
+            raise InvalidInput(
+                "chunking and model parameters need a model name, not a graph",
+                field="model",
+                value=model.graph.get("name"),
+            )
+        graph = fuse(model, platform)
+    elif chunk_tokens is not None:
+        params = dict(model_params)
+        phase = params.pop("phase", "prefill")
+        if phase != "prefill":
+            raise InvalidInput(
+                "chunk_tokens applies to an LLM prefill only", field="phase", value=phase
+            )
+        if "past_tokens" in params:
+            raise InvalidInput(
+                "a chunked prefill starts from an empty KV cache",
+                field="past_tokens",
+                value=params["past_tokens"],
+            )
+        if "tokens" not in params:
+            raise InvalidInput(
+                "a chunked prefill needs the prompt's tokens",
+                field="tokens",
+                value=None,
+                show_value=False,
+            )
+        tokens = params.pop("tokens")
+        graph = llm_prefill_graph(model, tokens, chunk_tokens, platform=platform, **params)
+    else:
+        graph = fuse_validated(build_model(model, **model_params), platform)
+    graph = tile(graph)
+    if max_kernels is not None:
+        graph = coarsen(graph, max_kernels, platform)
+    return annotate(graph, platform, levels=levels, profile=profile, resume_cost_us=resume_cost_us)
+
+
+__all__ = [
+    "ATTENTION_TYPES",
+    "DEFAULT_TILE_SHARE",
+    "EPILOGUE_TYPES",
+    "GEMM_TYPES",
+    "NEIGHBOUR_PENALTY",
+    "RIDGE_OPS_PER_BYTE",
+    "build_kernel_dag",
+    "coarsen",
+    "fuse",
+    "llm_decode_graph",
+    "llm_prefill_graph",
+    "op_affinity",
+    "tile",
+]

@@ -1,0 +1,121 @@
+"""Arguments shared by the commands that build an instance from a platform and a scenario."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+from models import Instance, InvalidInput
+from models.platform import Platform
+from models.presets import resolve_platform
+from models.scenario import Scenario
+from models.scenarios import resolve_scenario
+from planner.unroll import PlanningOptions, build_instance, planning_horizon_us
+
+
+def add_instance_arguments(parser: argparse.ArgumentParser) -> None:
+    """--platform, --scenario and the planning options."""
+    parser.add_argument("--platform", required=True, help="a built-in platform or a YAML file")
+    parser.add_argument("--scenario", required=True, help="a built-in scenario or a YAML file")
+    parser.add_argument("--power-mode", help="a named power mode of the platform (e.g. 15W)")
+    parser.add_argument(
+        "--horizon",
+        type=float,
+        metavar="SECONDS",
+        help="planning horizon (default: hyperperiod, else the scenario's)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of sampled arrivals (default 0)")
+    parser.add_argument("--objective", help="e.g. makespan, energy, late_jobs,energy")
+    parser.add_argument(
+        "--power-cap",
+        type=float,
+        metavar="WATTS",
+        help="power cap (default: the scenario's, else the platform's budget)",
+    )
+    parser.add_argument(
+        "--dvfs",
+        choices=("per-kernel", "per-device"),
+        default="per-kernel",
+        help="DVFS decisions per kernel, or one static level per device",
+    )
+    parser.add_argument(
+        "--levels",
+        default="3",
+        help="DVFS levels per device offered to the solver: all, top or a count",
+    )
+    parser.add_argument(
+        "--max-kernels",
+        type=int,
+        default=6,
+        metavar="N",
+        help="coarsen each model to at most N kernels (default 6)",
+    )
+    parser.add_argument(
+        "--decode-group",
+        type=int,
+        default=16,
+        metavar="TOKENS",
+        help="LLM decode steps per kernel (default 16)",
+    )
+    parser.add_argument(
+        "--memory-bandwidth",
+        action="store_true",
+        help="model the shared memory bandwidth as a resource",
+    )
+    parser.add_argument(
+        "--include-unknown",
+        action="store_true",
+        help="also plan unknown (reactive) arrivals: the clairvoyant problem",
+    )
+
+
+def options_from_args(args: argparse.Namespace) -> PlanningOptions:
+    levels: str | int = args.levels
+    if levels not in ("all", "top"):
+        try:
+            levels = int(levels)
+        except ValueError:
+            raise InvalidInput(
+                "must be all, top or a positive count", field="--levels", value=args.levels
+            ) from None
+        if levels < 1:
+            raise InvalidInput(
+                "must be all, top or a positive count", field="--levels", value=levels
+            )
+    for flag, value in (("--max-kernels", args.max_kernels), ("--decode-group", args.decode_group)):
+        if value < 1:
+            raise InvalidInput("must be >= 1", field=flag, value=value)
+    return PlanningOptions(
+        horizon_s=args.horizon,
+        seed=args.seed,
+        objective=args.objective,
+        power_cap_w=args.power_cap,
+        max_kernels_per_model=args.max_kernels,
+        levels=levels,
+        decode_tokens_per_kernel=args.decode_group,
+        dvfs=args.dvfs,
+        memory_bandwidth=args.memory_bandwidth,
+        include_unknown=args.include_unknown,
+    )
+
+
+@dataclass(frozen=True)
+class Built:
+    """What the instance-building commands resolved and built."""
+
+    platform: Platform
+    scenario: Scenario
+    options: PlanningOptions
+    instance: Instance
+
+    @property
+    def horizon_us(self) -> int:
+        return planning_horizon_us(self.scenario, self.options)
+
+
+def instance_from_args(args: argparse.Namespace) -> Built:
+    """Resolve --platform/--scenario/--power-mode and build the instance."""
+    platform = resolve_platform(args.platform, args.power_mode)
+    scenario = resolve_scenario(args.scenario)
+    options = options_from_args(args)
+    return Built(platform, scenario, options, build_instance(platform, scenario, options))

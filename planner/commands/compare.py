@@ -1,0 +1,197 @@
+"""``xpuplan compare``: every solver and heuristic on one instance, next to the best known bound.
+
+The instance is a file, or is built from ``--platform`` and ``--scenario`` with the same planning
+options as ``xpuplan plan``. Prints the table (or one JSON document with ``--json``), optionally
+writes it as CSV and draws the gaps as a bar chart. Exits 1 when a solver returned a schedule the
+checker rejects (a bug), else 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import pandas as pd
+
+from models import Instance, InvalidInput, Objective, load_instance
+from models.presets import resolve_platform
+from models.scenarios import resolve_scenario
+from planner.commands.common import options_from_args
+from planner.compare import compare, plot_gaps
+from planner.unroll import build_instance
+
+NAME = "compare"
+HELP = "run solvers and heuristics on one instance and show each one's gap to the best bound"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "instance", nargs="?", help="an xpuplan.instance/1 file (or use --platform)"
+    )
+    parser.add_argument(
+        "--solvers",
+        nargs="+",
+        metavar="NAME",
+        help="registered solvers (default: the heuristics, then cpsat)",
+    )
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="time limit of each exact solver in seconds (default 10)",
+    )
+    parser.add_argument("--workers", type=int, metavar="N", help="threads of each exact solver")
+    out = parser.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print one JSON document")
+    out.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
+    parser.add_argument("--plot", metavar="PNG", help="draw the gaps as a bar chart")
+    built = parser.add_argument_group("building the instance from a platform and a scenario")
+    # The same options, names and defaults as `xpuplan plan` (planner.commands.common), except
+    # that --platform and --scenario are optional here: an instance file can be given instead.
+    built.add_argument("--platform", help="a built-in platform or a YAML file")
+    built.add_argument("--scenario", help="a built-in scenario or a YAML file")
+    built.add_argument("--power-mode", help="a named power mode of the platform (e.g. 15W)")
+    built.add_argument(
+        "--horizon",
+        type=float,
+        metavar="SECONDS",
+        help="planning horizon (default: hyperperiod, else the scenario's)",
+    )
+    built.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of sampled arrivals and of the solvers (default 0)",
+    )
+    built.add_argument("--objective", help="e.g. makespan, energy, late_jobs,energy")
+    built.add_argument(
+        "--power-cap",
+        type=float,
+        metavar="WATTS",
+        help="power cap (default: the scenario's, else the platform's budget)",
+    )
+    built.add_argument(
+        "--dvfs",
+        choices=("per-kernel", "per-device"),
+        default="per-kernel",
+        help="DVFS decisions per kernel, or one static level per device",
+    )
+    built.add_argument(
+        "--levels",
+        default="3",
+        help="DVFS levels per device offered to the solvers: all, top or a count",
+    )
+    built.add_argument(
+        "--max-kernels",
+        type=int,
+        default=6,
+        metavar="N",
+        help="coarsen each model to at most N kernels (default 6)",
+    )
+    built.add_argument(
+        "--decode-group",
+        type=int,
+        default=16,
+        metavar="TOKENS",
+        help="LLM decode steps per kernel (default 16)",
+    )
+    built.add_argument(
+        "--memory-bandwidth",
+        action="store_true",
+        help="model the shared memory bandwidth as a resource",
+    )
+    built.add_argument(
+        "--include-unknown",
+        action="store_true",
+        help="also plan unknown (reactive) arrivals: the clairvoyant problem",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    instance = _instance(args)
+    frame = compare(
+        instance, args.solvers, time_limit=args.time_limit, workers=args.workers, seed=args.seed
+    )
+    if args.csv:
+        frame.to_csv(args.csv, index=False)
+    if args.plot:
+        plot_gaps(frame, args.plot, title=instance.name)
+    if args.json:
+        print(json.dumps({"instance": instance.name, "rows": _json_rows(frame)}))
+    else:
+        print(f"{instance.name}: {instance.num_kernels} kernels, objective {_objective(instance)}")
+        print(_table(frame))
+    invalid = frame[~frame["valid"]]
+    for _, row in invalid.iterrows():
+        print(f"xpuplan compare: {row['solver']}: {row['message']}", file=sys.stderr)
+    return 1 if len(invalid) else 0
+
+
+def _instance(args: argparse.Namespace) -> Instance:
+    if args.instance is not None:
+        if args.platform or args.scenario:
+            raise InvalidInput(
+                "give an instance file or --platform and --scenario, not both",
+                field="--platform",
+                value=args.platform or args.scenario,
+            )
+        instance = load_instance(args.instance)
+        if args.objective is not None:
+            instance = instance.with_objective(Objective.parse(args.objective))
+        return instance
+    if not args.platform or not args.scenario:
+        missing = "--platform" if not args.platform else "--scenario"
+        raise InvalidInput(
+            "is required when no instance file is given",
+            field=missing,
+            value=None,
+            show_value=False,
+        )
+    platform = resolve_platform(args.platform, args.power_mode)
+    scenario = resolve_scenario(args.scenario)
+    return build_instance(platform, scenario, options_from_args(args))
+
+
+def _objective(instance: Instance) -> str:
+    return ",".join(part.type for part in instance.objective.parts)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, float) and value != value:  # NaN from pandas for a missing value
+        return None
+    return value
+
+
+def _json_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {column: _json_value(value) for column, value in row.items()}
+        for row in frame.astype(object).where(frame.notna(), None).to_dict("records")
+    ]
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_text(v) for v in value) + ")"
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def _table(frame: pd.DataFrame) -> str:
+    shown = pd.DataFrame(
+        {
+            "solver": frame["solver"],
+            "status": frame["status"],
+            "objective": [_text(v) for v in frame["objective"]],
+            "best bound": [_text(v) for v in frame["best_bound"]],
+            "gap": ["-" if g is None or g != g else f"{100 * g:.2f}%" for g in frame["gap"]],
+            "seconds": [f"{s:.2f}" for s in frame["seconds"]],
+            "note": [m if isinstance(m, str) else "" for m in frame["message"]],
+        }
+    )
+    return shown.to_string(index=False)

@@ -1,0 +1,43 @@
+"""``xpuplan instance``: unroll a scenario on a platform into an xpuplan.instance/1 file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from models import save_instance
+from planner.commands.common import add_instance_arguments, instance_from_args
+
+NAME = "instance"
+HELP = "build the problem instance of a scenario on a platform"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_instance_arguments(parser)
+    parser.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="instance file to write"
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    instance = instance_from_args(args).instance
+    save_instance(args.output, instance)
+    summary = {
+        "instance": instance.name,
+        "jobs": instance.num_jobs,
+        "kernels": instance.num_kernels,
+        "modes": sum(len(k.modes) for k in instance.kernels),
+        "edges": len(instance.edges),
+        "power_cap_w": instance.power_cap_w,
+        "objective": instance.objective.to_json(),
+        "output": args.output,
+    }
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(
+            f"{instance.name}: {instance.num_jobs} jobs, {instance.num_kernels} kernels, "
+            f"{summary['modes']} modes, {len(instance.edges)} edges -> {args.output}"
+        )
+    return 0

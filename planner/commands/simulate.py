@@ -1,0 +1,210 @@
+"""``xpuplan simulate``: run a scenario on a platform under an online policy or a plan.
+
+Plan-executing policies (``hybrid``, ``time-triggered``, ``self-timed``) take ``--plan``; without
+one, the command plans the scenario's known tasks first (``--plan-solver``, over their
+hyperperiod when they are all periodic, else over the simulated duration with the same seed, so
+the plan's arrivals are the simulation's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from models import InvalidInput, check_schedule
+from models.plan import Plan, load_plan, plan_settings
+from models.platform import Platform
+from models.presets import resolve_platform
+from models.scenario import Periodic, Scenario
+from models.scenarios import resolve_scenario
+from planner.unroll import PlanningOptions, build_instance, planning_horizon_us
+from runtime.metrics import SimResult
+from runtime.policies import policy_names, policy_uses_plan
+from runtime.simulate import simulate
+from runtime.simulator import SimConfig
+from solvers import solve
+
+NAME = "simulate"
+HELP = "simulate a scenario on a platform under an online policy or a static plan"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--platform", required=True, help="a built-in platform or a YAML file")
+    parser.add_argument("--scenario", required=True, help="a built-in scenario or a YAML file")
+    parser.add_argument(
+        "--policy", required=True, metavar="NAME", help=f"one of: {', '.join(policy_names())}"
+    )
+    parser.add_argument("--plan", metavar="PLAN", help="a plan file (xpuplan plan -o ...)")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="simulated time (default 60)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of arrivals and noise (default 0)"
+    )
+    parser.add_argument("--power-mode", help="a named power mode of the platform")
+    parser.add_argument(
+        "--noise-cv",
+        type=float,
+        default=0.0,
+        metavar="X",
+        help="coefficient of variation of kernel latency noise (default 0)",
+    )
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a policy option, e.g. mapping=fixed (repeatable)",
+    )
+    parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        metavar="N",
+        help="admission control: drop arrivals of a task with N jobs in flight",
+    )
+    parser.add_argument(
+        "--no-governor", action="store_true", help="do not enforce the power budget"
+    )
+    parser.add_argument(
+        "--plan-solver",
+        default="heft",
+        metavar="NAME",
+        help="solver that plans the known tasks when a plan is needed (default heft)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.policy not in policy_names():
+        raise InvalidInput(
+            f"is not a known policy (known: {', '.join(policy_names())})",
+            field="--policy",
+            value=args.policy,
+        )
+    if not args.duration > 0:
+        raise InvalidInput("must be > 0", field="--duration", value=args.duration)
+    if args.noise_cv < 0:
+        raise InvalidInput("must be >= 0", field="--noise-cv", value=args.noise_cv)
+    platform = resolve_platform(args.platform, args.power_mode)
+    scenario = resolve_scenario(args.scenario)
+    plan = None
+    if args.plan:
+        plan = load_plan(args.plan)
+    elif policy_uses_plan(args.policy):
+        plan = plan_known_tasks(platform, scenario, args.duration, args.seed, args.plan_solver)
+    config = SimConfig(
+        noise_cv=args.noise_cv, max_in_flight=args.max_in_flight, governor=not args.no_governor
+    )
+    result = simulate(
+        platform,
+        scenario,
+        args.policy,
+        plan=plan,
+        duration_s=args.duration,
+        seed=args.seed,
+        config=config,
+        policy_options=parse_options(args.option),
+    )
+    if args.json:
+        print(json.dumps(result.to_json()))
+    else:
+        print(summary(result))
+    return 0
+
+
+def parse_options(items: list[str]) -> dict[str, Any]:
+    """``["mapping=fixed", "aging_s=30"]`` -> ``{"mapping": "fixed", "aging_s": 30}``."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise InvalidInput("must be KEY=VALUE", field="--option", value=item)
+        value: Any = text
+        for cast in (int, float):
+            try:
+                value = cast(text)
+                break
+            except ValueError:
+                continue
+        if text in ("true", "false"):
+            value = text == "true"
+        out[key] = value
+    return out
+
+
+def plan_known_tasks(
+    platform: Platform, scenario: Scenario, duration_s: float, seed: int, solver: str
+) -> Plan:
+    """A plan of the scenario's known tasks (see the module docstring)."""
+    known = [t for t in scenario.tasks if t.known]
+    if not known:
+        raise InvalidInput(
+            f"scenario {scenario.name!r} has no known tasks to plan; give --plan",
+            field="--plan",
+            value=None,
+        )
+    periodic = all(isinstance(t.arrival, Periodic) for t in known)
+    options = PlanningOptions(
+        horizon_s=None if periodic else duration_s, seed=seed, objective="late_jobs,energy"
+    )
+    instance = build_instance(platform, scenario, options)
+    result = solve(instance, solver)
+    if not result.schedule.is_solution or check_schedule(instance, result.schedule):
+        raise InvalidInput(
+            f"solver {solver!r} found no valid plan ({result.status})",
+            field="--plan-solver",
+            value=solver,
+        )
+    settings = plan_settings(
+        instance,
+        result.schedule,
+        platform=platform.name,
+        power_mode=platform.power_mode,
+        scenario=scenario.name,
+        solver=solver,
+        seed=seed,
+        horizon_us=planning_horizon_us(scenario, options),
+    )
+    return Plan(instance, result.schedule, settings)
+
+
+def summary(result: SimResult) -> str:
+    """A short table: one line per task, then power and accounting."""
+    lines = [
+        f"{result.scenario} on {result.platform} under {result.policy}, "
+        f"{result.duration_s:g} s simulated (seed {result.seed})"
+    ]
+    width = max(len(name) for name in result.tasks)
+    for name, tm in result.tasks.items():
+        lat = tm.latency_ms
+        rate = (
+            "-"
+            if tm.deadline_violation_rate is None
+            else f"{100 * tm.deadline_violation_rate:.1f}%"
+        )
+        text = (
+            f"  {name:<{width}}  {tm.cls:<9} {tm.completed:>6}/{tm.arrived:<6} late {rate:>6}"
+            f"  p50 {lat.p50 if lat else float('nan'):9.2f} ms  p90 "
+            f"{lat.p90 if lat else float('nan'):9.2f} ms"
+        )
+        if tm.ttft_ms is not None:
+            text += f"  TTFT {tm.ttft_ms.mean:8.1f} ms  TPS {tm.tps or 0:6.1f}"
+        lines.append(text)
+    budget = "none" if result.power_budget_w is None else f"{result.power_budget_w:g} W"
+    lines.append(
+        f"  energy {result.energy_j:.1f} J, power avg {result.avg_power_w:.2f} W / peak "
+        f"{result.peak_power_w:.2f} W, budget {budget}, over budget "
+        f"{result.time_over_budget_s:.3f} s"
+    )
+    cons = result.conservation
+    lines.append(
+        f"  arrived {cons['arrived']} = completed {cons['completed']} + dropped "
+        f"{cons['dropped']} + in flight {cons['in_flight']}; preemptions "
+        f"{result.preemptions}, migrations {result.migrations}, freezes {result.freezes}"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,154 @@
+"""How far is each solver or heuristic from the optimum? One instance, many solvers, one table.
+
+Every solver runs on the same instance through :func:`solvers.solve`; every schedule goes through
+:func:`models.check_schedule`; and every objective is measured against the *best lower bound
+known* for the instance: the largest of the cheap bound of :mod:`solvers.bounds` and the bounds
+the solvers proved (a lexicographic bound is compared as a tuple, most important part first).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from models import Instance, InvalidInput, check_schedule
+from models.objectives import values_close
+from models.schedule import ObjectiveValue
+from solvers import Result, solve, solver_info, solver_names
+from solvers.bounds import lower_bound
+from solvers.heuristics import default_names
+
+COLUMNS = (
+    "solver",
+    "kind",
+    "status",
+    "objective",
+    "lower_bound",
+    "best_bound",
+    "gap",
+    "seconds",
+    "valid",
+    "message",
+)
+
+
+def default_solvers(instance: Instance) -> list[str]:
+    """The heuristics :func:`solvers.heuristics.default_names` runs, then CP-SAT if registered."""
+    return [*default_names(instance), *(["cpsat"] if "cpsat" in solver_names() else [])]
+
+
+def compare(
+    instance: Instance,
+    solvers: Sequence[str] | None = None,
+    *,
+    time_limit: float | None = 10.0,
+    workers: int | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Run ``solvers`` on ``instance`` and tabulate each one's distance to the best known bound.
+
+    Parameters
+    ----------
+    instance
+        The instance every solver gets.
+    solvers
+        Registered solver names; default :func:`default_solvers`.
+    time_limit, workers, seed
+        Passed to every solver (heuristics ignore the limits).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per solver, in the order given, with the columns of :data:`COLUMNS`: its
+        ``status``, ``objective`` (None without a schedule), its own ``lower_bound``, the
+        ``best_bound`` known for the instance (the same in every row), the ``gap``
+        :math:`(f - LB) / |f|` of the first objective part where the objective and the best bound
+        differ (0 when they agree in every part, None without a schedule), wall ``seconds``, and
+        ``valid``: whether :func:`models.check_schedule` accepts the schedule. A rejected schedule
+        is a solver bug: its row says so in ``message`` and its bound is not used.
+
+    Raises
+    ------
+    InvalidInput
+        When a solver name is unknown or the list is empty.
+    """
+    names = default_solvers(instance) if solvers is None else list(solvers)
+    if not names:
+        raise InvalidInput("must name at least one solver", field="solvers", value=[])
+    kinds = [solver_info(name).kind for name in names]  # unknown names fail before any solve
+    rows: list[dict[str, Any]] = []
+    bounds: list[ObjectiveValue] = [lower_bound(instance)]
+    for name, kind in zip(names, kinds, strict=True):
+        result = solve(instance, name, time_limit=time_limit, workers=workers, seed=seed)
+        violations = check_schedule(instance, result.schedule)
+        if not violations and result.lower_bound is not None:
+            bounds.append(result.lower_bound)
+        rows.append(_row(name, kind, result, violations))
+    best = max(bounds, key=_as_tuple)
+    for row in rows:
+        row["best_bound"] = best
+        row["gap"] = gap_to(row["objective"], best) if row["valid"] else None
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def gap_to(objective: ObjectiveValue | None, bound: ObjectiveValue) -> float | None:
+    """:math:`(f - LB) / |f|` at the first part where ``objective`` and ``bound`` differ.
+
+    0 when every part agrees (up to rounding) or the objective is 0; None without an objective.
+    """
+    if objective is None:
+        return None
+    for value, low in zip(_as_tuple(objective), _as_tuple(bound), strict=False):
+        if values_close(value, low):
+            continue
+        return 0.0 if value == 0 else max(0.0, (value - low) / abs(value))
+    return 0.0
+
+
+def plot_gaps(frame: pd.DataFrame, path: str | os.PathLike[str], title: str = "") -> None:
+    """A bar chart of every solver's gap to the best known bound (in percent)."""
+    # matplotlib is slow to import and needed only here; the command line stays quick without it.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    gaps = [math.nan if gap is None else 100.0 * gap for gap in frame["gap"]]
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.5 * len(frame) + 2.0), 4.0))
+    colours = ["tab:green" if g == 0 else "tab:blue" for g in gaps]
+    ax.bar(list(frame["solver"]), [0.0 if math.isnan(g) else g for g in gaps], color=colours)
+    for x_idx, gap in enumerate(gaps):
+        label = "none" if math.isnan(gap) else f"{gap:.1f}%"
+        ax.annotate(
+            label, (x_idx, 0.0 if math.isnan(gap) else gap), ha="center", va="bottom", fontsize=8
+        )
+    ax.set_ylabel("gap to the best known lower bound (%)")
+    ax.set_title(title)
+    ax.tick_params(axis="x", labelrotation=60)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _row(name: str, kind: str, result: Result, violations: list[Any]) -> dict[str, Any]:
+    message = result.schedule.message
+    if violations:
+        message = f"INVALID schedule ({len(violations)} violations), first: {violations[0]}"
+    return {
+        "solver": name,
+        "kind": kind,
+        "status": result.status,
+        "objective": result.objective,
+        "lower_bound": result.lower_bound,
+        "seconds": round(result.runtime, 3),
+        "valid": not violations,
+        "message": message,
+    }
+
+
+def _as_tuple(value: ObjectiveValue) -> tuple[float, ...]:
+    return value if isinstance(value, tuple) else (value,)

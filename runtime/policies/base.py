@@ -1,0 +1,162 @@
+"""The list-scheduling machinery most policies share, and small ranking helpers."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from models import InvalidInput
+from runtime.policy import BasePolicy
+
+if TYPE_CHECKING:
+    from runtime.jobs import ModeRec, Ready
+    from runtime.simulator import Simulator
+
+
+class QueuePolicy(BasePolicy):
+    """Greedy list scheduling: ready work in :meth:`key` order, each on the fastest idle unit.
+
+    Ready items are kept in one heap per set of devices they may use, so a decision only looks
+    at the head of each heap: the best head whose devices have an idle unit is started there.
+    Subclasses give :meth:`key` (smaller first) and may restrict devices (:meth:`allowed_mask`)
+    or hold an item back (:meth:`blocked`, which holds its whole heap for this decision, since
+    everything behind the head ranks lower).
+
+    Parameters
+    ----------
+    decode_batch
+        Decode steps of one model started together (1: each request alone). A batch takes the
+        item being started and the best-ranked other ready steps of the same model.
+    """
+
+    def __init__(self, decode_batch: int = 1) -> None:
+        if not isinstance(decode_batch, int) or decode_batch < 1:
+            raise InvalidInput("must be an integer >= 1", field="decode_batch", value=decode_batch)
+        self.decode_batch = decode_batch
+
+    def bind(self, sim: Simulator) -> None:
+        super().bind(sim)
+        self._buckets: dict[int, list[tuple[Any, int, Ready]]] = {}
+        # Hooks a subclass leaves alone are not called on the hot path.
+        cls = type(self)
+        self._masked = cls.allowed_mask is not QueuePolicy.allowed_mask
+        self._blocking = cls.blocked is not QueuePolicy.blocked
+        self._placing = cls.place is not QueuePolicy.place
+        self._notified = cls.on_dispatch is not QueuePolicy.on_dispatch
+
+    def key(self, item: Ready) -> Any:
+        raise NotImplementedError
+
+    def allowed_mask(self, item: Ready) -> int:
+        """Devices ``item`` may use, as a bit mask (default: all)."""
+        return -1
+
+    def blocked(self, item: Ready) -> bool:
+        """True to hold ``item`` back at this decision."""
+        return False
+
+    def on_dispatch(self, item: Ready) -> None:
+        """``item`` was just started."""
+        return None
+
+    def on_ready(self, item: Ready) -> None:
+        mask = item.dev_mask
+        if self._masked:
+            mask = mask & self.allowed_mask(item) or mask
+        heap = self._buckets.get(mask)
+        if heap is None:
+            heap = self._buckets[mask] = []
+        heapq.heappush(heap, (self.key(item), item.seq, item))
+
+    def decide(self) -> None:
+        sim = self.sim
+        machine = sim.machine
+        buckets = self._buckets
+        skip = 0  # bit set of the buckets held back at this decision, by position
+        while machine.idle_mask:
+            idle = machine.idle_mask
+            best: tuple[Any, int, Ready] | None = None
+            best_mask = best_pos = 0
+            for pos, (mask, heap) in enumerate(buckets.items()):
+                if not mask & idle or skip >> pos & 1:
+                    continue
+                while heap and heap[0][2].taken:
+                    heapq.heappop(heap)
+                if heap and (best is None or heap[0] < best):
+                    best, best_mask, best_pos = heap[0], mask, pos
+            if best is None:
+                return
+            item = best[2]
+            if self._blocking and self.blocked(item):
+                choice = None
+            elif self._placing:
+                choice = self.place(item, best_mask & idle)
+            else:
+                choice = sim.best_idle(item, best_mask & idle)
+            if choice is None:
+                skip |= 1 << best_pos
+                continue
+            heapq.heappop(buckets[best_mask])
+            if item.k < 0:
+                sim.start(item, choice[0], choice[1], batch=self.batch_for(item))
+            else:
+                sim.start(item, choice[0], choice[1])
+            if self._notified:
+                self.on_dispatch(item)
+
+    def place(self, item: Ready, mask: int) -> tuple[int, ModeRec] | None:
+        """Where to start ``item`` among the idle devices in ``mask`` (default: fastest)."""
+        return self.sim.best_idle(item, mask)
+
+    def batch_for(self, item: Ready) -> Sequence[Ready]:
+        if not item.is_decode or self.decode_batch <= 1:
+            return ()
+        table = item.job.stages[item.job.stage].table
+        others = [it for it in self.sim.decode_items(table) if it is not item and not it.job.frozen]
+        others.sort(key=self.key)
+        return [item, *others[: self.decode_batch - 1]]
+
+
+def earliest_finish(
+    sim: Simulator, item: Ready, free_at: Callable[[int], float], skip: int = 0
+) -> tuple[float, int, ModeRec] | None:
+    r"""The ``(finish, unit, mode)`` that ends ``item`` earliest, or None.
+
+    Over the units not in the bit set ``skip``, with each device's fastest mode within its
+    level cap: :math:`\max(f_u, r_d) + p_d`, where :math:`f_u` = ``free_at(unit)`` and
+    :math:`r_d` is when the item's inputs are on device :math:`d`.
+    """
+    machine = sim.machine
+    best = None
+    for dev in range(machine.num_devices):
+        rec = sim.mode_on(item, dev) if item.dev_mask >> dev & 1 else None
+        if rec is None:
+            continue
+        ready = sim.data_ready(item, dev)
+        for unit in machine.dev_units[dev]:
+            if not skip >> unit & 1:
+                finish = max(free_at(unit), ready) + rec[0]
+                if best is None or finish < best[0]:
+                    best = (finish, unit, rec)
+    return best
+
+
+def fastest_device(item: Ready) -> int:
+    """The device where ``item``'s whole stage runs fastest (its model's best backend).
+
+    For a kernel, the device with the least total duration over the kernels of its template
+    among the devices that run all of them (the kernel's own fastest device when none does);
+    for a decode step, the device of its fastest mode.
+    """
+    bt = item.job.bt
+    if item.is_decode or bt is None:
+        return item.modes[0][1]
+    totals = [(total, d) for d, total in enumerate(bt.dev_total) if total is not None]
+    return min(totals)[1] if totals else item.modes[0][1]
+
+
+def deadline_key(item: Ready) -> tuple[float, float, int]:
+    """Earliest deadline first (no deadline last), ties by arrival."""
+    job = item.job
+    return (job.deadline if job.deadline is not None else float("inf"), job.arrival, job.jid)

@@ -1,0 +1,740 @@
+"""The simulator: jobs flowing through their stages on a simulated platform, driven by a policy.
+
+Events (lower priority first at the same instant): a kernel's end, a delayed kernel start, a job
+arrival, a dispatch decision, and a governor sample. Every state change that could let the policy
+start something requests one decision at the current instant, which runs after all the ends and
+arrivals of that instant, so the policy sees them all; the governor samples the power once the
+instant's decisions are made (never in the gap between a kernel's end and its successor's start).
+
+The policy talks to the simulator through a small public surface: ready work arrives through
+:meth:`Policy.on_ready <runtime.policy.Policy.on_ready>`; the policy starts it with
+:meth:`Simulator.start`, may :meth:`~Simulator.freeze` and :meth:`~Simulator.unfreeze` jobs and
+ask to be woken at a time (:meth:`~Simulator.wake_at`), and reads the machine state
+(:attr:`Simulator.machine`). Everything a template needs per kernel is precomputed once per run in
+a :class:`runtime.jobs.BoundTemplate`, so the event loop never walks a graph.
+
+Timing rules are the Instance's (:mod:`models.instance`): a kernel on device ``d`` starts at or
+after each predecessor's end plus the edge's cross-device delay when the predecessor ran on
+another device; an edge is contiguous when the kernel starts on its predecessor's unit exactly at
+its end, and a kernel pays the largest ``resume_cost`` of its non-contiguous in-edges on top of
+its duration. So with zero noise, no contention and no DVFS transition a run reproduces the
+durations a schedule for the same instance would have.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from models import InvalidInput
+from runtime.engine import Engine
+from runtime.jobs import DECODE, BoundDecode, BoundTemplate, InjectedJob, Job, ModeRec, Ready
+from runtime.metrics import Recorder
+from runtime.platform_sim import RUNNING, WAITING, MachineSpec, PlatformSim, Run
+from runtime.workload import DagStage, DecodeTable, JobTemplate, TaskSpec
+
+if TYPE_CHECKING:
+    from runtime.policy import Policy
+
+PRIO_END, PRIO_START, PRIO_ARRIVAL, PRIO_DECIDE, PRIO_GOVERNOR = 0, 1, 2, 3, 4
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Settings of one simulation (see :mod:`runtime.platform_sim` for the machine model).
+
+    Parameters
+    ----------
+    noise_cv
+        Coefficient of variation of the lognormal latency noise (0: exact).
+    dvfs_transition_us
+        Time a unit needs to switch DVFS level before a kernel at another level starts.
+    contention
+        Model memory-bandwidth contention.
+    governor
+        Enforce the power budget with the reactive governor.
+    governor_period_us
+        The governor's sampling period.
+    max_in_flight
+        Admission control: a task with this many unfinished jobs drops further arrivals (each
+        drop counted). None admits everything.
+    record
+        Keep every executed kernel (needed to turn a run into a :class:`models.Schedule`).
+    """
+
+    noise_cv: float = 0.0
+    dvfs_transition_us: float = 100.0
+    contention: bool = True
+    governor: bool = True
+    governor_period_us: float = 10_000.0
+    max_in_flight: int | None = None
+    record: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("noise_cv", "dvfs_transition_us"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+                raise InvalidInput("must be a finite number >= 0", field=name, value=value)
+        if not self.governor_period_us > 0:
+            raise InvalidInput(
+                "must be > 0", field="governor_period_us", value=self.governor_period_us
+            )
+        if self.max_in_flight is not None and self.max_in_flight < 1:
+            raise InvalidInput("must be >= 1", field="max_in_flight", value=self.max_in_flight)
+
+
+def _inherits(policy: Any, hook: str) -> bool:
+    """True when ``policy`` keeps the no-op ``hook`` of :class:`BasePolicy` (no need to call it)."""
+    from_class = getattr(type(policy), hook, None)
+    return (
+        from_class is not None and getattr(from_class, "__qualname__", "") == f"BasePolicy.{hook}"
+    )
+
+
+class Simulator:
+    """One simulation run: build it, then :meth:`run` it (to its horizon, at once or in steps).
+
+    Parameters
+    ----------
+    spec
+        The machine.
+    tasks
+        The tasks (their arrivals are given separately).
+    policy
+        The dispatch policy (bound to this simulator).
+    arrivals
+        Arrival times in us per task, each list sorted.
+    horizon_us
+        The simulated time; the run stops there with the jobs still in flight counted.
+    seed
+        Seed of the run's random generator (latency noise).
+    injected
+        Jobs that arrive outside the tasks' arrival processes (a plan's jobs).
+    handoff_us
+        Delay between two stages of a job that run on different devices (prefill to decode).
+    """
+
+    def __init__(
+        self,
+        spec: MachineSpec,
+        tasks: Sequence[TaskSpec],
+        policy: Policy,
+        arrivals: Sequence[Sequence[int | float]],
+        horizon_us: float,
+        *,
+        config: SimConfig = SimConfig(),
+        seed: int = 0,
+        injected: Sequence[InjectedJob] = (),
+        handoff_us: float = 0.0,
+    ) -> None:
+        if len(arrivals) != len(tasks):
+            raise InvalidInput(
+                "must give one arrival list per task", field="arrivals", value=len(arrivals)
+            )
+        self.engine = Engine(seed)
+        self.tasks = tuple(tasks)
+        self.config = config
+        self.horizon_us = float(horizon_us)
+        self.handoff_us = float(handoff_us)
+        if not config.contention:
+            spec = replace(spec, contention_bw_gbps=None)
+        self.spec = spec
+        self.machine = PlatformSim(
+            spec,
+            self.engine.rng,
+            self._on_end,
+            noise_cv=config.noise_cv,
+            dvfs_transition_us=config.dvfs_transition_us,
+            end_priority=PRIO_END,
+        )
+        self.recorder = Recorder(self.tasks)
+        self.jobs: dict[int, Job] = {}
+        self.preemptions = 0
+        self.migrations = 0
+        self.freezes = 0
+        # With config.record: every executed kernel (job, kernel, unit, device, level, start,
+        # end) and every completed job.
+        self.executed: list[tuple[str, str, int, int, int, float, float]] = []
+        self.finished_jobs: list[Job] = []
+        self.decode_waiting: dict[int, list[Ready]] = {}
+        self._unit_last: list[Job | None] = [None] * self.machine.num_units
+        # Set by a policy that keeps units free for planned work: the latest end allowed for
+        # unplanned work started now on a unit (see runtime.policies.hybrid).
+        self.unit_gate: Callable[[int], float] | None = None
+        self._bound: dict[int, BoundTemplate] = {}
+        self._bound_decode: dict[int, BoundDecode] = {}
+        self._streams: list[tuple[int, list[float], list[InjectedJob | None]]] = []
+        for t_idx, times in enumerate(arrivals):
+            if times:
+                self._streams.append((t_idx, [float(t) for t in times], []))
+        if injected:
+            ordered = sorted(injected, key=lambda j: (j.time, j.name))
+            self._streams.append((-1, [j.time for j in ordered], list(ordered)))
+        self._stream_pos = [0] * len(self._streams)
+        self._num_jobs = 0
+        self._seq = 0
+        self._decide_wanted = False
+        self._decide_scheduled = False
+        self._governor_pending = False
+        self._governed = config.governor and spec.power_budget_w is not None
+        self._budget_limit = math.inf if spec.power_budget_w is None else spec.power_budget_w + 1e-9
+        self._out: list[Any] | None = None
+        self._started = False
+        self._ran = False
+        self.policy = policy
+        policy.bind(self)
+        # Hot-path shortcuts: the policy's hooks, and whether runs are recorded.
+        self._on_ready = policy.on_ready
+        self._on_end_hook = None if _inherits(policy, "on_end") else policy.on_end
+        self._record_runs = config.record
+        self._noisy = config.noise_cv > 0
+
+    # ------------------------------------------------------------------ public API for policies
+    @property
+    def now(self) -> float:
+        return self.engine.now
+
+    def bind_template(self, template: JobTemplate) -> BoundTemplate:
+        """The run's bound copy of ``template`` (made once per template)."""
+        bound = self._bound.get(id(template))
+        if bound is None or bound.template is not template:
+            bound = self._bound[id(template)] = BoundTemplate(template, self.spec)
+        return bound
+
+    def bind_decode(self, table: DecodeTable) -> BoundDecode:
+        bound = self._bound_decode.get(id(table))
+        if bound is None or bound.table is not table:
+            bound = self._bound_decode[id(table)] = BoundDecode(table, self.spec)
+        return bound
+
+    def mode_on(self, item: Ready, dev: int) -> ModeRec | None:
+        """The fastest mode of ``item`` on device ``dev`` within the governor's level cap."""
+        cap = self.machine.cap[dev]
+        for rec in item.modes:
+            if rec[1] == dev and rec[2] <= cap:
+                return rec
+        return None
+
+    def best_idle(self, item: Ready, mask: int = -1, skip: int = 0) -> tuple[int, ModeRec] | None:
+        """The fastest ``(unit, mode)`` of ``item`` among idle units of the devices in ``mask``
+        (leaving out the units in the bit set ``skip``)."""
+        machine = self.machine
+        allowed = machine.idle_mask & mask
+        if not allowed & item.dev_mask:
+            return None
+        cap = machine.cap
+        gate = None if item.job.tag is not None else self.unit_gate
+        for rec in item.modes:
+            dev = rec[1]
+            if allowed >> dev & 1 and rec[2] <= cap[dev]:
+                if gate is None and not skip:
+                    return machine.idle[dev][0], rec
+                latest = self.engine.now + rec[0]
+                for unit in machine.idle[dev]:
+                    if not skip >> unit & 1 and (gate is None or latest <= gate(unit)):
+                        return unit, rec
+        return None
+
+    def data_ready(self, item: Ready, dev: int) -> float:
+        """When ``item``'s inputs are available on device ``dev`` (cross-device delays included)."""
+        job = item.job
+        t = item.t
+        if item.k != DECODE and job.bt is not None and job.bt.in_edges[item.k]:
+            k_end, k_dev = job.k_end, job.k_dev
+            for src, delay, _ in job.bt.in_edges[item.k]:
+                end = k_end[src] + (delay if k_dev[src] != dev else 0.0)
+                if end > t:
+                    t = end
+        elif job.ext_dev >= 0 and job.ext_dev != dev:
+            t = max(t, job.ext_end + self.handoff_us)
+        return t
+
+    def decode_items(self, table: DecodeTable) -> list[Ready]:
+        """Decode steps of ``table``'s model that are ready and not taken, oldest first."""
+        waiting = self.decode_waiting.get(id(table), [])
+        waiting[:] = [item for item in waiting if not item.taken]
+        return waiting
+
+    def start(
+        self,
+        item: Ready,
+        unit: int,
+        mode: ModeRec | None = None,
+        *,
+        batch: Sequence[Ready] = (),
+        not_before: float | None = None,
+    ) -> Run:
+        """Dispatch ``item`` to ``unit`` in ``mode`` (default: the fastest mode on that device).
+
+        The unit is held from now; the kernel starts when its inputs are on the device, the unit
+        has switched DVFS level, and not before ``not_before``. ``batch`` adds other ready decode
+        steps of the same model to a decode step (one step for all of them).
+
+        Raises
+        ------
+        RuntimeError
+            When the policy breaks a rule: the item is taken, the unit busy, the mode on another
+            device, the job frozen, or a batch mixes models or holds non-decode work.
+        """
+        machine = self.machine
+        job = item.job
+        if item.taken or job.frozen or machine.unit_run[unit] is not None:
+            raise RuntimeError(self._refusal(item, unit))
+        now = self.engine.now
+        dev = machine.unit_dev[unit]
+        items = None
+        modes = item.modes
+        if batch and (len(batch) > 1 or batch[0] is not item):
+            items, modes = self._batched(item, batch)
+            mode = self._mode_for(item, modes, dev, mode, unit)
+        elif mode is None or mode[1] != dev or mode[2] > machine.cap[dev]:
+            mode = self._mode_for(item, modes, dev, mode, unit)
+        dur, _, level, power, bw, _ = mode
+
+        t_start = item.t if item.t > now else now
+        k = item.k
+        bt = job.bt
+        in_edges = bt.in_edges[k] if k >= 0 else ()  # type: ignore[union-attr]
+        if in_edges:
+            k_end, k_dev = job.k_end, job.k_dev
+            for src, delay, _ in in_edges:
+                end = k_end[src] + delay if k_dev[src] != dev else k_end[src]
+                if end > t_start:
+                    t_start = end
+        elif job.ext_dev >= 0 and job.ext_dev != dev and job.ext_end + self.handoff_us > t_start:
+            t_start = job.ext_end + self.handoff_us
+        if items is not None:
+            for other in items[1:]:
+                t_start = max(t_start, self.data_ready(other, dev))
+        if not_before is not None and not_before > t_start:
+            t_start = not_before
+        if machine.unit_level[unit] != level:
+            t_start = max(t_start, now + machine.dvfs_transition_us)
+            machine.unit_level[unit] = level
+        resume = 0.0
+        if k >= 0:
+            k_end, k_unit = job.k_end, job.k_unit
+            for src, cost in bt.resume_edges[k]:  # type: ignore[union-attr]
+                if cost > resume and not (k_unit[src] == unit and k_end[src] == t_start):
+                    resume = cost
+        work = dur * machine.noise() + resume if self._noisy else dur + resume
+        run = Run(job, k, unit, dev, level, work, power, bw, now, t_start, resume)
+        run.item = item
+        run.base = dur
+        run.modes = modes
+        if items is None:
+            self._take(item, run)
+        else:
+            run.batch = [it.job for it in items]
+            for it in items:
+                self._take(it, run)
+        machine.reserve(run)
+        if t_start > now:
+            self._emit((t_start, PRIO_START, self._on_start, run))
+        else:
+            machine.begin(run, now, self._out_list())
+            if self._governed:
+                self._check_governor()
+        return run
+
+    def _take(self, item: Ready, run: Run) -> None:
+        """Mark ``item`` dispatched in ``run``; count a migration or preemption it causes.
+
+        A *migration*: the job continues on another device although the device of its previous
+        kernel could run this one. A *preemption*: another job last ran on this unit, has work
+        ready, and runs nothing anywhere -- it was displaced at a kernel boundary (counted once
+        until it runs again).
+        """
+        item.taken = True
+        job = item.job
+        unit, dev = run.unit, run.dev
+        job.num_ready -= 1
+        job.num_running += 1
+        job.runs.append(run)
+        if job.last_dev >= 0 and job.last_dev != dev and item.dev_mask >> job.last_dev & 1:
+            self.migrations += 1
+        job.displaced = False
+        other = self._unit_last[unit]
+        if (
+            other is not None
+            and other is not job
+            and not other.displaced
+            and other.done_at is None
+            and other.last_unit == unit
+            and other.num_running == 0
+            and other.num_ready > 0
+        ):
+            other.displaced = True
+            self.preemptions += 1
+
+    def _refusal(self, item: Ready, unit: int) -> str:
+        name = f"{item.job.name}/{item.kernel_name}"
+        if item.taken:
+            return f"{name} was already dispatched"
+        if item.job.frozen:
+            return f"job {item.job.name} is frozen"
+        return f"unit {self.machine.unit_name[unit]} is busy"
+
+    def _mode_for(
+        self, item: Ready, modes: tuple[ModeRec, ...], dev: int, wanted: ModeRec | None, unit: int
+    ) -> ModeRec:
+        """The fastest mode on ``dev`` at or below the wanted level and the governor's cap."""
+        if wanted is not None and wanted[1] != dev:
+            raise RuntimeError(
+                f"mode on device {wanted[1]} given for unit {self.machine.unit_name[unit]}"
+            )
+        top = len(self.spec.devices[dev].levels) - 1 if wanted is None else wanted[2]
+        limit = min(top, self.machine.cap[dev])
+        rec = next((r for r in modes if r[1] == dev and r[2] <= limit), None)
+        if rec is None:
+            # Every mode on this device is above the cap: the governor cannot throttle it.
+            rec = next((r for r in modes if r[1] == dev and r[2] <= top), None)
+        if rec is None:
+            raise RuntimeError(
+                f"{item.job.name}/{item.kernel_name} has no mode on {self.machine.unit_name[unit]}"
+            )
+        return rec
+
+    def _batched(
+        self, item: Ready, batch: Sequence[Ready]
+    ) -> tuple[list[Ready], tuple[ModeRec, ...]]:
+        """The items of a decode batch and the step's modes at its size and mean KV length."""
+        job = item.job
+        if not item.is_decode:
+            raise RuntimeError("only decode steps can be batched")
+        table = job.stages[job.stage].table
+        items = [item]
+        for other in batch:
+            if other is item:
+                continue
+            if other.taken or not other.is_decode or other.job.frozen:
+                raise RuntimeError(f"cannot batch {other.job.name}/{other.kernel_name}")
+            if other.job.stages[other.job.stage].table is not table:
+                raise RuntimeError("a decode batch must hold one model")
+            items.append(other)
+        kv = sum(it.job.kv for it in items) / len(items)
+        return items, self.bind_decode(table).modes(kv, len(items))
+
+    def freeze(self, job: Job) -> None:
+        """Suspend ``job``: its running kernels stop (power and progress), nothing new starts."""
+        if job.frozen or job.done:
+            return
+        job.frozen = True
+        self.freezes += 1
+        out = self._out_list()
+        for run in job.runs:
+            if run.batch is None or len(run.batch) == 1:
+                self.machine.suspend(run, self.engine.now, out)
+
+    def unfreeze(self, job: Job) -> None:
+        """Let a frozen job continue."""
+        if not job.frozen:
+            return
+        job.frozen = False
+        out = self._out_list()
+        for run in job.runs:
+            self.machine.resume(run, self.engine.now, out)
+        self._request_decision()
+
+    def wake_at(self, time: float) -> None:
+        """Ask for a dispatch decision at ``time`` (e.g. a planned start)."""
+        self._emit((max(time, self.engine.now), PRIO_DECIDE, self._on_decide, None))
+
+    @property
+    def live_jobs(self) -> list[Job]:
+        return list(self.jobs.values())
+
+    # ------------------------------------------------------------------ running
+    def run(self, until: float | None = None) -> Simulator:
+        """Run up to ``until`` (default: the horizon); may be called again to continue.
+
+        On reaching the horizon the run ends: the last stretch of power is accounted and job
+        conservation is checked.
+        """
+        if self._ran:
+            raise RuntimeError("the run has reached its horizon")
+        if not self._started:
+            self._started = True
+            for s_idx in range(len(self._streams)):
+                self._schedule_arrival(s_idx)
+        end = self.horizon_us if until is None else min(until, self.horizon_us)
+        self.engine.run(end)
+        if end >= self.horizon_us:
+            self._ran = True
+            self.machine.account(self.horizon_us)
+            for run in self.machine.running:
+                self.machine.busy_us[run.dev] += self.horizon_us - run.start
+            self.recorder.check_conservation(self.jobs.values())
+        return self
+
+    # ------------------------------------------------------------------ internals
+    def _emit(self, event: Any) -> None:
+        if self._out is None:
+            self.engine.schedule(*event)
+        else:
+            self._out.append(event)
+
+    def _out_list(self) -> list[Any]:
+        """The current handler's follow-up events (state changes happen inside handlers only)."""
+        if self._out is None:
+            raise RuntimeError("start, freeze and unfreeze are for a policy's hooks during a run")
+        return self._out
+
+    def _flush(self) -> list[Any] | None:
+        """The follow-up events of the current handler, after settling a wanted decision.
+
+        A decision must see every event of its instant. When nothing else is pending at this
+        instant (in the heap or among the follow-ups) it runs right here, which spares an event
+        per decision; otherwise a decision event is scheduled after them.
+        """
+        out = self._out
+        assert out is not None
+        now = self.engine.now
+        while self._decide_wanted:
+            self._decide_wanted = False
+            if self._decide_scheduled:
+                break
+            alone = self.engine.next_time > now
+            if alone:
+                for event in out:
+                    if event[0] <= now:
+                        alone = False
+                        break
+            if alone:
+                if not self.machine.hold:
+                    self.policy.decide()
+            else:
+                self._decide_scheduled = True
+                out.append((now, PRIO_DECIDE, self._on_decide, None))
+        self._out = None
+        return out
+
+    def _request_decision(self) -> None:
+        if self._out is not None:
+            self._decide_wanted = True
+        elif not self._decide_scheduled:  # outside any handler
+            self._decide_scheduled = True
+            self.engine.schedule(self.engine.now, PRIO_DECIDE, self._on_decide, None)
+
+    def _check_governor(self) -> None:
+        machine = self.machine
+        if (
+            self._governed
+            and not self._governor_pending
+            and (machine.power_w > self._budget_limit or machine.throttled)
+        ):
+            self._governor_pending = True
+            period = self.config.governor_period_us
+            tick = (math.floor(self.engine.now / period) + 1) * period
+            self._emit((tick, PRIO_GOVERNOR, self._on_governor, None))
+
+    def _schedule_arrival(self, s_idx: int) -> None:
+        _, times, _ = self._streams[s_idx]
+        pos = self._stream_pos[s_idx]
+        if pos < len(times) and times[pos] < self.horizon_us:
+            self.engine.schedule(times[pos], PRIO_ARRIVAL, self._on_arrival, s_idx)
+
+    def _on_arrival(self, s_idx: int) -> list[Any] | None:
+        self._out = []
+        now = self.engine.now
+        t_idx, _, injected = self._streams[s_idx]
+        pos = self._stream_pos[s_idx]
+        self._stream_pos[s_idx] = pos + 1
+        self._schedule_arrival(s_idx)
+        if t_idx < 0:
+            inj = injected[pos]
+            assert inj is not None
+            t_idx = inj.task_idx
+            stages: tuple[Any, ...] = (DagStage(inj.template),)
+            deadline, name, tag = inj.deadline, inj.name, inj.tag
+        else:
+            spec = self.tasks[t_idx]
+            stages = spec.stages
+            deadline = None if spec.deadline_us is None else now + spec.deadline_us
+            name, tag = f"{spec.name}@{pos}", None
+        self.recorder.arrive(t_idx)
+        limit = self.config.max_in_flight
+        if limit is not None and self.recorder.in_flight_count(t_idx) >= limit:
+            self.recorder.drop(t_idx)
+            return self._flush()
+        job = self._new_job(t_idx, now, stages, deadline, name, tag)
+        self.policy.on_arrival(job)
+        self._enter_stage(job, 0, now, -1)
+        return self._flush()
+
+    def _new_job(
+        self,
+        t_idx: int,
+        now: float,
+        stages: tuple[Any, ...],
+        deadline: float | None,
+        name: str,
+        tag: Any,
+    ) -> Job:
+        job = Job(self._num_jobs, name, t_idx, self.tasks[t_idx], stages, now, deadline, tag)
+        self._num_jobs += 1
+        self.jobs[job.jid] = job
+        self.recorder.admit(t_idx)
+        return job
+
+    def _enter_stage(self, job: Job, stage_idx: int, now: float, dev: int) -> None:
+        job.stage = stage_idx
+        if stage_idx == len(job.stages):
+            self._complete(job, now)
+            return
+        if job.spec.first_token_stage == stage_idx - 1:
+            job.first_token = now
+            self.recorder.token(job, now)
+        job.ext_end, job.ext_dev = now, dev
+        stage = job.stages[stage_idx]
+        if isinstance(stage, DagStage):
+            bt = self.bind_template(stage.template)
+            job.bt = bt
+            job.npreds = list(bt.num_preds)
+            job.k_end = [0.0] * bt.num_kernels
+            job.k_unit = [-1] * bt.num_kernels
+            job.k_dev = [-1] * bt.num_kernels
+            job.left = bt.num_kernels
+            for k in bt.sources:
+                self._ready(job, k, now)
+        else:
+            job.bt = None
+            job.steps = 0
+            job.kv = stage.kv_start
+            self._ready(job, DECODE, now)
+
+    def _ready(self, job: Job, k: int, now: float) -> None:
+        self._seq += 1
+        if k == DECODE:
+            stage = job.stages[job.stage]
+            bound = self.bind_decode(stage.table)
+            item = Ready(job, k, now, self._seq, bound.modes(job.kv, 1), bound.dev_mask)
+            self.decode_waiting.setdefault(id(stage.table), []).append(item)
+        else:
+            bt = job.bt
+            item = Ready(job, k, now, self._seq, bt.modes[k], bt.dev_mask[k])  # type: ignore[union-attr]
+        job.num_ready += 1
+        self._on_ready(item)
+        self._decide_wanted = True
+
+    def _on_start(self, run: Run) -> list[Any] | None:
+        self._out = []
+        if run.state == WAITING:
+            run.suspended = run.job.frozen and (run.batch is None or len(run.batch) == 1)
+            self.machine.begin(run, self.engine.now, self._out)
+            self._check_governor()
+        return self._flush()
+
+    def _on_end(self, run: Run) -> list[Any] | None:
+        if run.due != self.engine.now or run.state != RUNNING:
+            return None  # superseded by a rate change, a suspension or a resumption
+        self._out = []
+        now = self.engine.now
+        self.machine.finish(run, now, self._out)
+        if self._record_runs:
+            self._record(run, now)
+        unit, dev = run.unit, run.dev
+        if run.batch is None:
+            job = run.job
+            self._unit_last[unit] = job
+            job.num_running -= 1
+            job.runs.remove(run)
+            job.last_unit, job.last_dev = unit, dev
+            k = run.k
+            if k == DECODE:
+                self._decode_done(job, now, dev)
+            else:
+                bt = job.bt
+                job.k_end[k] = now
+                job.k_unit[k] = unit
+                job.k_dev[k] = dev
+                job.remaining -= bt.min_dur[k]
+                npreds = job.npreds
+                for dst in bt.succs[k]:
+                    npreds[dst] -= 1
+                    if npreds[dst] == 0:
+                        self._ready(job, dst, now)
+                job.left -= 1
+                if job.left == 0:
+                    self._enter_stage(job, job.stage + 1, now, dev)
+        else:
+            self._unit_last[unit] = None
+            for job in run.batch:
+                job.num_running -= 1
+                job.runs.remove(run)
+                job.last_unit, job.last_dev = unit, dev
+                self._decode_done(job, now, dev)
+        if self._on_end_hook is not None:
+            self._on_end_hook(run)
+        self._decide_wanted = True
+        if self._governed:
+            self._check_governor()
+        return self._flush()
+
+    def _decode_done(self, job: Job, now: float, dev: int) -> None:
+        stage = job.stages[job.stage]
+        job.steps += 1
+        job.kv += 1
+        job.remaining -= stage.min_step_us
+        self.recorder.token(job, now)
+        job.ext_end, job.ext_dev = now, dev
+        if job.steps == stage.num_steps:
+            self._enter_stage(job, job.stage + 1, now, dev)
+        else:
+            self._ready(job, DECODE, now)
+
+    def _complete(self, job: Job, now: float) -> None:
+        job.done_at = now
+        del self.jobs[job.jid]
+        self.recorder.job_done(job, now)
+        if self._record_runs:
+            self.finished_jobs.append(job)
+        self.policy.on_job_done(job)
+
+    def _on_decide(self, _: Any) -> list[Any] | None:
+        self._out = []
+        self._decide_scheduled = False
+        self._decide_wanted = False
+        if not self.machine.hold:
+            self.policy.decide()
+        return self._flush()
+
+    def _on_governor(self, _: Any) -> list[Any] | None:
+        self._out = []
+        self._governor_pending = False
+        machine = self.machine
+        changed, lowered = machine.governor_step()
+        if lowered >= 0:
+            self._throttle_running(lowered)
+        if machine.over_budget or machine.throttled:
+            self._check_governor()
+        if changed and not machine.hold:
+            self._request_decision()
+        return self._flush()
+
+    def retarget(self, run: Run, mode: ModeRec) -> None:
+        """Switch a started run to another mode of its device (a DVFS change mid-kernel)."""
+        if mode[1] != run.dev:
+            raise RuntimeError("a run can change level, not device")
+        self.machine.retarget(
+            run, self.engine.now, self._out_list(), mode[0] / run.base, mode[2], mode[3], mode[4]
+        )
+        run.base = mode[0]
+
+    def _throttle_running(self, dev: int) -> None:
+        """Move the kernels running on ``dev`` to their fastest mode within its new level cap."""
+        cap = self.machine.cap[dev]
+        for run in list(self.machine.running):
+            if run.dev != dev or run.level <= cap:
+                continue
+            rec = next((r for r in run.modes if r[1] == dev and r[2] <= cap), None)
+            if rec is not None:
+                self.retarget(run, rec)
+
+    def _record(self, run: Run, now: float) -> None:
+        jobs = run.batch if run.batch is not None else [run.job]
+        for job in jobs:
+            name = "decode" if run.k == DECODE else job.bt.names[run.k]
+            self.executed.append((job.name, name, run.unit, run.dev, run.level, run.start, now))

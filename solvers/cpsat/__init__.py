@@ -1,0 +1,20 @@
+"""The CP-SAT backend (OR-Tools), registered as solver ``"cpsat"``.
+
+Modules, one concern each (the shape of PyJobShop's OR-Tools backend): ``data`` (what the model
+derives from an instance: horizon, scales, unit layout), ``variables`` (every variable and the
+warm start), ``constraints`` (one method per rule), ``objective`` (exact integer objectives),
+``model`` (the model and one solve), ``solution`` (values -> assignments), ``callback``
+(progress), ``explain`` (why an instance is infeasible) and ``solve`` (the registered entry point).
+"""
+
+from solvers.cpsat.model import CpsatModel, SolverSettings
+from solvers.cpsat.solve import default_workers, solve_cpsat
+from solvers.registry import register
+
+register(
+    "cpsat",
+    kind="exact",
+    description="OR-Tools CP-SAT: optimal schedules or proven bounds under every rule",
+)(solve_cpsat)
+
+__all__ = ["CpsatModel", "SolverSettings", "default_workers", "solve_cpsat"]

@@ -1,0 +1,158 @@
+"""The CP-SAT model of an Instance: variables, constraints and objectives put together, and one
+solve of one objective stage.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ortools.sat.python.cp_model import (
+    FEASIBLE,
+    INFEASIBLE,
+    MODEL_INVALID,
+    OPTIMAL,
+    CpModel,
+    CpSolver,
+    CpSolverStatus,
+)
+
+from models import Assignment, Instance, Schedule
+from solvers.cpsat.callback import Progress, ProgressFn
+from solvers.cpsat.constraints import Constraints
+from solvers.cpsat.data import ModelData
+from solvers.cpsat.objective import ObjectiveTerm, objective_term
+from solvers.cpsat.solution import assignments_from_values
+from solvers.cpsat.variables import Variables
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """How to run CP-SAT: time limit (None: none), workers, seed, logging, extra parameters.
+
+    ``params`` are set on ``CpSolver.parameters`` by name (e.g. ``{"linearization_level": 2}``),
+    for experiments and benchmarks.
+    """
+
+    workers: int
+    seed: int = 0
+    log: bool = False
+    params: Mapping[str, Any] | None = None
+
+    def solver(self, time_limit: float | None) -> CpSolver:
+        solver = CpSolver()
+        prm = solver.parameters
+        if time_limit is not None:
+            prm.max_time_in_seconds = max(time_limit, 0.0)
+        prm.num_workers = self.workers
+        prm.random_seed = self.seed
+        prm.log_search_progress = self.log
+        for name, value in (self.params or {}).items():
+            setattr(prm, name, value)
+        return solver
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """The outcome of minimising one objective part.
+
+    ``status`` is CP-SAT's; ``value`` the solver's integer objective of ``assignments`` (None
+    without a solution); ``bound`` its best objective bound, in solver integers.
+    """
+
+    status: CpSolverStatus
+    assignments: list[Assignment] | None
+    value: int | None
+    bound: float
+
+    @property
+    def proven(self) -> bool:
+        return self.status == OPTIMAL
+
+    @property
+    def infeasible(self) -> bool:
+        return self.status == INFEASIBLE
+
+
+class CpsatModel:
+    """Builds the CP-SAT model of ``instance``.
+
+    Parameters
+    ----------
+    instance
+        The instance; every rule of it is modelled (see :mod:`solvers.cpsat.constraints`).
+    unit_model
+        ``"auto"`` pools the units of a device into one cumulative wherever that is exact, and
+        models them one by one only where contiguity needs unit identity; ``"per-unit"`` models
+        every multi-unit device unit by unit (slower; a cross-check).
+    horizon
+        An upper bound on the makespan of some optimal schedule that may shrink the computed one.
+    explain
+        Build the feasibility model with assumption literals instead (no objective).
+    """
+
+    def __init__(
+        self,
+        instance: Instance,
+        *,
+        unit_model: str = "auto",
+        horizon: int | None = None,
+        explain: bool = False,
+    ) -> None:
+        self.instance = instance
+        self.data = ModelData.build(instance, unit_model=unit_model, horizon=horizon)
+        self.model = CpModel()
+        parts = () if explain else instance.objective.parts
+        self.variables = Variables(self.model, self.data, parts, explain=explain)
+        Constraints(self.model, self.data, self.variables).add_constraints()
+        self.terms: list[ObjectiveTerm] = [
+            objective_term(self.data, self.variables, part) for part in parts
+        ]
+
+    def solve_stage(
+        self,
+        stage: int,
+        settings: SolverSettings,
+        *,
+        time_limit: float | None,
+        hint: Schedule | None,
+        progress: ProgressFn | None = None,
+        fixed: tuple[int | float, ...] = (),
+        began: float | None = None,
+    ) -> StageResult:
+        """Minimise objective part ``stage`` under the constraints added so far.
+
+        The hints are replaced by ``hint`` (or cleared), so no solve inherits an earlier one's.
+        """
+        term = self.terms[stage]
+        self.model.minimize(term.expr)
+        if hint is None:
+            self.model.clear_hints()
+        else:
+            self.variables.warmstart(hint)
+        solver = settings.solver(time_limit)
+        callback = None
+        if progress is not None:
+            callback = Progress(
+                progress,
+                term,
+                fixed,
+                lexicographic=self.instance.objective.type == "lexicographic",
+                began=time.perf_counter() if began is None else began,
+            )
+            callback.attach(solver)
+        status = solver.solve(self.model, callback)
+        if status == MODEL_INVALID:
+            raise RuntimeError(f"internal error: invalid CP-SAT model: {self.model.validate()}")
+        if status not in (OPTIMAL, FEASIBLE):
+            return StageResult(status, None, None, solver.best_objective_bound)
+        assignments = assignments_from_values(self.data, self.variables, solver.value)
+        return StageResult(
+            status, assignments, round(solver.objective_value), solver.best_objective_bound
+        )
+
+    def fix_stage(self, stage: int, value: int) -> None:
+        """Keep objective part ``stage`` at most ``value`` (solver integers) from now on."""
+        self.model.add(self.terms[stage].expr <= value)

@@ -1,0 +1,571 @@
+"""Time-indexed MILP: every rule of an Instance, exactly, on the integer time grid.
+
+Variables
+---------
+:math:`x_{k,m,u,v,t} \\in \\{0,1\\}`: kernel :math:`k` starts at time :math:`t` in mode :math:`m`
+on unit :math:`u` of the mode's device, in *variant* :math:`v`. The variant says which incoming
+resumable edge (``resume_cost > 0``) is contiguous: :math:`v = \\varnothing` (none) or one edge
+:math:`e` whose source shares a device with a mode of :math:`k` (at most one edge into a kernel
+can be contiguous: two sources ending at the same instant on one unit would overlap). The
+duration of the variable is therefore known:
+:math:`D_{k,m,v} = d_{k,m} + \\max\\{c_f : f \\text{ resumable into } k, f \\ne v\\}`.
+A variable exists only for :math:`t` in the kernel's window: at or after the head
+:math:`h_k` (:func:`solvers.bounds.heads`; releases included), ending by the horizon :math:`H`
+minus the tail :math:`q_k`, and by the job's deadline when deadlines are hard.
+
+:math:`H` is a safe horizon, one some optimal schedule of every feasible instance ends by:
+:func:`solvers.bounds.serial_upper_bound`, or less given a start schedule
+(:func:`solvers.milp.common.objective_horizon`). With it the model is exact: an optimal schedule
+ending by :math:`H` with its units renumbered (the symmetry rows below) satisfies every row. A
+``horizon`` option below the safe one shrinks the model, and then nothing is reported as proven.
+
+Write :math:`run_{k}(t)` for the sum of the variables of :math:`k` running at :math:`t`
+(:math:`t_x \\le t < t_x + D_x`), and :math:`end_{k,d,u}(t)` for those ending exactly at :math:`t`
+on unit :math:`(d,u)`.
+
+Constraints
+-----------
+* once: :math:`\\sum x_{k,\\cdot} = 1`;
+* units: :math:`\\sum_k run_{k,d,u}(t) \\le 1` for every unit and instant;
+* power: :math:`\\sum_{x} p_{m(x)} [x \\text{ runs at } t] \\, x \\le P - P^{idle}`; every
+  resource likewise with the modes' demands and its capacity;
+* precedence :math:`e = (i, k)` with delay :math:`\\delta_e`, with
+  :math:`S_k = \\sum t x_{k,\\cdot}`, :math:`E_i = \\sum (t + D) x_{i,\\cdot}` and
+  :math:`on_{k,d}` the sum of :math:`k`'s variables on device :math:`d`:
+  :math:`S_k - E_i \\ge \\delta_e (on_{k,d} - on_{i,d})` for every device :math:`d` of :math:`k`
+  (the one :math:`k` runs on gives :math:`\\delta_e` exactly when :math:`i` runs elsewhere, the
+  others are implied by :math:`S_k \\ge E_i`); a single :math:`S_k \\ge E_i` when
+  :math:`\\delta_e = 0`;
+* contiguity of a resumable edge :math:`e = (i, k)`, for every unit :math:`(d, u)` and instant
+  :math:`t`: :math:`start^{v=e}_{k,d,u}(t) \\le end_{i,d,u}(t)` (variant :math:`e` only when
+  :math:`i` ends right there) and :math:`start^{v \\ne e}_{k,d,u}(t) + end_{i,d,u}(t) \\le 1`
+  (any other variant only when it does not), so each variant's duration is the exact one;
+* conflict cliques: sets of (kernel, mode) pairs that pairwise cannot run together (one kernel,
+  one single-unit device, or power or a resource over its cap), at most one running per instant
+  (:func:`conflict_cliques`; implied, but strong in the LP relaxation);
+* symmetry: units of a device are numbered by their lowest-index kernel (see
+  :meth:`TimeIndexedModel._add_unit_symmetry`);
+* per-device DVFS: one level binary :math:`\\lambda_{d,l}` per device, :math:`\\sum_l
+  \\lambda_{d,l} = 1`, :math:`\\sum x_{k,m,\\cdot} \\le \\lambda_{d(m),l(m)}`.
+
+Objectives
+----------
+With :math:`E_k = \\sum (t + D) x_{k,\\cdot}`: :math:`C_j \\ge E_k` for :math:`k \\in j`,
+:math:`C_{max} \\ge E_k`, :math:`T_j \\ge C_j - d_j`, :math:`T_j \\ge 0`; late jobs
+:math:`L_j \\ge \\sum \\{x_{k,\\cdot} : t + D > d_j\\}` for :math:`k \\in j`; energy
+:math:`\\sum p_m D x + P^{idle} C_{max}`. Each variable is pushed onto its bound by the
+minimisation, and every objective is one of these linear expressions.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import networkx as nx
+import pulp
+
+from models import Instance, Objective, Unsupported, build_assignments
+from models.schedule import Assignment
+from solvers.bounds import heads, serial_upper_bound, tails
+from solvers.milp.common import CHOSEN, affine, contiguous_in_edge, new_var, objective_values
+
+# Refuse models with more start variables than this unless told otherwise.
+MAX_VARIABLES = 200_000
+# Conflict cliques added at most (each is a row per instant).
+MAX_CLIQUES = 64
+# Float slack for power and resource sums, as in models.checker.
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class _Start:
+    """One start variable's meaning: kernel, mode, device, unit, variant edge, time, duration."""
+
+    kernel: int
+    mode: int
+    device: int
+    unit: int
+    variant: int | None
+    time: int
+    duration: int
+
+    @property
+    def end(self) -> int:
+        return self.time + self.duration
+
+
+def variants(instance: Instance, k_idx: int) -> list[tuple[int | None, int]]:
+    """``(contiguous in-edge or None, resume time)`` for every variant of kernel ``k_idx``."""
+    devices = [{m.device for m in ker.modes} for ker in instance.kernels]
+    resumable = [e_idx for e_idx in instance.in_edges[k_idx] if instance.edges[e_idx].resume_cost]
+    out: list[tuple[int | None, int]] = [
+        (None, max((instance.edges[e].resume_cost for e in resumable), default=0))
+    ]
+    for e_idx in resumable:
+        src = instance.edge_endpoints[e_idx][0]
+        if devices[src] & devices[k_idx]:
+            rest = (instance.edges[f].resume_cost for f in resumable if f != e_idx)
+            out.append((e_idx, max(rest, default=0)))
+    return out
+
+
+def conflict_cliques(instance: Instance) -> list[list[tuple[int, int]]]:
+    """Sets of ``(kernel, mode)`` pairs of which at most one can run at any instant.
+
+    Two pairs conflict when they are modes of one kernel, or run on a device with a single unit,
+    or together draw more than the dynamic power cap or demand more than a resource's capacity.
+    Returns the maximal cliques of that conflict graph that span at least two kernels and are
+    not just one single-unit device (which the unit rows already cover), at most
+    :data:`MAX_CLIQUES` of them.
+    """
+    nodes = [
+        (k_idx, m_idx)
+        for k_idx, ker in enumerate(instance.kernels)
+        for m_idx in range(len(ker.modes))
+    ]
+    cap = instance.dynamic_power_cap_w
+    units = {dev.name: dev.units for dev in instance.devices}
+
+    def clash(a: tuple[int, int], b: tuple[int, int]) -> bool:
+        if a[0] == b[0]:
+            return True
+        ma, mb = instance.kernels[a[0]].modes[a[1]], instance.kernels[b[0]].modes[b[1]]
+        if ma.device == mb.device and units[ma.device] == 1:
+            return True
+        if cap is not None and ma.power_w + mb.power_w > cap + _EPS * max(1.0, cap):
+            return True
+        return any(
+            ma.demands.get(res.name, 0.0) + mb.demands.get(res.name, 0.0)
+            > res.capacity + _EPS * max(1.0, res.capacity)
+            for res in instance.resources
+        )
+
+    graph = nx.Graph()
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from((a, b) for a, b in itertools.combinations(nodes, 2) if clash(a, b))
+    out = []
+    for clique in nx.find_cliques(graph):
+        kernels = {k_idx for k_idx, _ in clique}
+        devices = {instance.kernels[k].modes[m].device for k, m in clique}
+        one_unit = len(devices) == 1 and units[next(iter(devices))] == 1
+        if len(kernels) > 1 and not one_unit:
+            out.append(sorted(clique))
+            if len(out) == MAX_CLIQUES:
+                break
+    return out
+
+
+def level_values(
+    instance: Instance,
+    level_vars: dict[tuple[int, str], pulp.LpVariable],
+    assignments: Sequence[Assignment],
+) -> dict[pulp.LpVariable, float]:
+    """Values of per-device level binaries at a schedule (an unused device: its first level)."""
+    used = {(instance.device_idx[a.device], a.level) for a in assignments}
+    values = {}
+    for (d_idx, level), var in level_vars.items():
+        levels = instance.levels_by_device[instance.devices[d_idx].name]
+        chosen = next((lvl for lvl in levels if (d_idx, lvl) in used), levels[0])
+        values[var] = float(level == chosen)
+    return values
+
+
+class TimeIndexedModel:
+    """The time-indexed MILP of one instance (see the module docstring)."""
+
+    def __init__(
+        self, instance: Instance, *, horizon: int | None = None, max_variables: int = MAX_VARIABLES
+    ) -> None:
+        self.inst = instance
+        self.horizon = serial_upper_bound(instance) if horizon is None else horizon
+        self.starts = self._enumerate_starts()
+        if len(self.starts) > max_variables:
+            raise Unsupported(
+                f"the time-indexed MILP of {instance.name!r} needs {len(self.starts)} start "
+                f"variables ({instance.num_kernels} kernels x modes x units x variants over a "
+                f"horizon of {self.horizon}), above max_variables={max_variables}; use "
+                "solver 'cpsat', or raise max_variables"
+            )
+        self.prob = pulp.LpProblem(f"ti_{instance.name}", pulp.LpMinimize)
+        self.x_vars = [
+            new_var(self.prob, f"x_{s_idx}", 0, 1, pulp.LpBinary)
+            for s_idx in range(len(self.starts))
+        ]
+        self.by_kernel: list[list[int]] = [[] for _ in instance.kernels]
+        self.start_idx: dict[tuple[int, int, int, int | None, int], int] = {}
+        for s_idx, start in enumerate(self.starts):
+            self.by_kernel[start.kernel].append(s_idx)
+            key = (start.kernel, start.mode, start.unit, start.variant, start.time)
+            self.start_idx[key] = s_idx
+        self.level_vars: dict[tuple[int, str], pulp.LpVariable] = {}
+        self.tardiness_vars: dict[int, pulp.LpVariable] = {}
+        self.late_vars: dict[int, pulp.LpVariable] = {}
+        self._completion_vars: list[pulp.LpVariable] | None = None
+        self._makespan_var: pulp.LpVariable | None = None
+        self._part_exprs: dict[str, pulp.LpAffineExpression] = {}
+        self._add_once()
+        self._add_units()
+        self._add_unit_symmetry()
+        self._add_cumulatives()
+        self._add_conflict_cliques()
+        self._add_precedences()
+        self._add_contiguity()
+        self._add_dvfs()
+
+    # ------------------------------------------------------------------ variables
+    def _enumerate_starts(self) -> list[_Start]:
+        inst = self.inst
+        head, tail = heads(inst), tails(inst)
+        soft = inst.soft_deadlines
+        out = []
+        for k_idx, ker in enumerate(inst.kernels):
+            job = inst.jobs[inst.kernel2job[k_idx]]
+            latest_end = self.horizon - tail[k_idx]
+            if not soft and job.deadline is not None:
+                latest_end = min(latest_end, job.deadline)
+            for m_idx, mode in enumerate(ker.modes):
+                d_idx = inst.device_idx[mode.device]
+                for variant, resume in variants(inst, k_idx):
+                    if variant is not None:
+                        src = inst.edge_endpoints[variant][0]
+                        if all(m.device != mode.device for m in inst.kernels[src].modes):
+                            continue
+                    duration = mode.duration + resume
+                    for unit in range(inst.devices[d_idx].units):
+                        for t in range(head[k_idx], latest_end - duration + 1):
+                            out.append(_Start(k_idx, m_idx, d_idx, unit, variant, t, duration))
+        return out
+
+    # ------------------------------------------------------------------ constraints
+    def _add_once(self) -> None:
+        for k_idx, s_idcs in enumerate(self.by_kernel):
+            self.prob += (
+                affine([(self.x_vars[s], 1.0) for s in s_idcs]) == 1,
+                f"once_{k_idx}",
+            )
+
+    def _add_units(self) -> None:
+        running: dict[tuple[int, int, int], list[int]] = defaultdict(list)
+        for s_idx, start in enumerate(self.starts):
+            for t in range(start.time, start.end):
+                running[(start.device, start.unit, t)].append(s_idx)
+        for (d_idx, unit, t), s_idcs in running.items():
+            if len({self.starts[s].kernel for s in s_idcs}) > 1:
+                self.prob += (
+                    affine([(self.x_vars[s], 1.0) for s in s_idcs]) <= 1,
+                    f"unit_{d_idx}_{unit}_{t}",
+                )
+
+    def _add_unit_symmetry(self) -> None:
+        """Units of a device are interchangeable: number them by their lowest-index kernel.
+
+        Relabelling the units of a device maps schedules to schedules of equal value, so some
+        optimal schedule has its units sorted by the lowest kernel index on each; then a kernel on
+        unit :math:`u \\ge 1` has a lower-index kernel on unit :math:`u - 1`:
+        :math:`on_{k,d,u} \\le \\sum_{k' < k} on_{k',d,u-1}`.
+        """
+        on: dict[tuple[int, int, int], list[tuple[pulp.LpVariable, float]]] = defaultdict(list)
+        for s_idx, start in enumerate(self.starts):
+            on[(start.kernel, start.device, start.unit)].append((self.x_vars[s_idx], 1.0))
+        for d_idx, dev in enumerate(self.inst.devices):
+            for unit in range(1, dev.units):
+                for k_idx in range(self.inst.num_kernels):
+                    terms = on.get((k_idx, d_idx, unit))
+                    if not terms:
+                        continue
+                    lower = [
+                        (var, -1.0)
+                        for k_low in range(k_idx)
+                        for var, _ in on.get((k_low, d_idx, unit - 1), [])
+                    ]
+                    self.prob += affine(terms + lower) <= 0, f"sym_{d_idx}_{unit}_{k_idx}"
+
+    def _add_cumulatives(self) -> None:
+        inst = self.inst
+        profiles: list[tuple[str, float, list[list[float]]]] = []
+        if inst.dynamic_power_cap_w is not None:
+            profiles.append(
+                (
+                    "power",
+                    inst.dynamic_power_cap_w,
+                    [[m.power_w for m in k.modes] for k in inst.kernels],
+                )
+            )
+        for r_idx, res in enumerate(inst.resources):
+            profiles.append(
+                (
+                    f"res{r_idx}",
+                    res.capacity,
+                    [[m.demands.get(res.name, 0.0) for m in k.modes] for k in inst.kernels],
+                )
+            )
+        for label, capacity, rates in profiles:
+            # Never binding when every kernel at its hungriest mode fits together.
+            if sum(max(row) for row in rates) <= capacity:
+                continue
+            running: dict[int, list[tuple[pulp.LpVariable, float]]] = defaultdict(list)
+            for s_idx, start in enumerate(self.starts):
+                rate = rates[start.kernel][start.mode]
+                if rate > 0:
+                    for t in range(start.time, start.end):
+                        running[t].append((self.x_vars[s_idx], rate))
+            for t, terms in running.items():
+                if sum(rate for _, rate in terms) > capacity:
+                    self.prob += affine(terms) <= capacity, f"{label}_{t}"
+
+    def _add_conflict_cliques(self) -> None:
+        """At most one (kernel, mode) of each clique of :func:`conflict_cliques` runs at a time.
+
+        Implied by the unit, power and resource rows, but much stronger in the LP relaxation: a
+        fractional solution can no longer spread two kernels that never fit together over the
+        same instants.
+        """
+        for c_idx, clique in enumerate(conflict_cliques(self.inst)):
+            chosen = set(clique)
+            running: dict[int, list[int]] = defaultdict(list)
+            for s_idx, start in enumerate(self.starts):
+                if (start.kernel, start.mode) in chosen:
+                    for t in range(start.time, start.end):
+                        running[t].append(s_idx)
+            for t, s_idcs in running.items():
+                if len({self.starts[s].kernel for s in s_idcs}) > 1:
+                    terms = [(self.x_vars[s], 1.0) for s in s_idcs]
+                    self.prob += affine(terms) <= 1, f"clique_{c_idx}_{t}"
+
+    def _add_precedences(self) -> None:
+        inst = self.inst
+        for e_idx, (src, dst) in enumerate(inst.edge_endpoints):
+            delay = inst.edges[e_idx].cross_device_delay
+            devices = (
+                sorted({self.starts[s].device for s in self.by_kernel[dst]}) if delay else [None]
+            )
+            for d_idx in devices:
+                # S_dst - E_src >= delay * (on_d(dst) - on_d(src)): the delay counts exactly when
+                # dst runs on d and src does not (the row of dst's device is the binding one).
+                terms = [
+                    (
+                        self.x_vars[s],
+                        self.starts[s].time - (delay if self.starts[s].device == d_idx else 0),
+                    )
+                    for s in self.by_kernel[dst]
+                ]
+                terms += [
+                    (
+                        self.x_vars[s],
+                        -self.starts[s].end + (delay if self.starts[s].device == d_idx else 0),
+                    )
+                    for s in self.by_kernel[src]
+                ]
+                self.prob += affine(terms) >= 0, f"prec_{e_idx}_{d_idx}"
+
+    def _add_contiguity(self) -> None:
+        inst = self.inst
+        for e_idx, (src, dst) in enumerate(inst.edge_endpoints):
+            if not inst.edges[e_idx].resume_cost:
+                continue
+            ends: dict[tuple[int, int, int], list[int]] = defaultdict(list)
+            for s_idx in self.by_kernel[src]:
+                start = self.starts[s_idx]
+                ends[(start.device, start.unit, start.end)].append(s_idx)
+            begins: dict[tuple[int, int, int], list[int]] = defaultdict(list)
+            for s_idx in self.by_kernel[dst]:
+                start = self.starts[s_idx]
+                begins[(start.device, start.unit, start.time)].append(s_idx)
+            for key, dst_idcs in begins.items():
+                src_terms = [(self.x_vars[s], 1.0) for s in ends.get(key, [])]
+                chosen = [s for s in dst_idcs if self.starts[s].variant == e_idx]
+                others = [s for s in dst_idcs if self.starts[s].variant != e_idx]
+                tag = f"{e_idx}_{key[0]}_{key[1]}_{key[2]}"
+                if chosen:
+                    neg = [(term, -1.0) for term, _ in src_terms]
+                    self.prob += (
+                        affine([(self.x_vars[s], 1.0) for s in chosen] + neg) <= 0,
+                        f"contig_{tag}",
+                    )
+                if others and src_terms:
+                    self.prob += (
+                        affine([(self.x_vars[s], 1.0) for s in others] + src_terms) <= 1,
+                        f"broken_{tag}",
+                    )
+
+    def _add_dvfs(self) -> None:
+        inst = self.inst
+        if inst.dvfs != "per-device":
+            return
+        for d_idx, dev in enumerate(inst.devices):
+            levels = inst.levels_by_device[dev.name]
+            if len(levels) < 2:
+                continue
+            level_vars = {
+                lvl: new_var(self.prob, f"level_{d_idx}_{l_idx}", 0, 1, pulp.LpBinary)
+                for l_idx, lvl in enumerate(levels)
+            }
+            self.level_vars.update({(d_idx, lvl): var for lvl, var in level_vars.items()})
+            self.prob += affine([(v, 1.0) for v in level_vars.values()]) == 1, f"one_level_{d_idx}"
+            for k_idx, ker in enumerate(inst.kernels):
+                for m_idx, mode in enumerate(ker.modes):
+                    if mode.device != dev.name:
+                        continue
+                    terms = [
+                        (self.x_vars[s], 1.0)
+                        for s in self.by_kernel[k_idx]
+                        if self.starts[s].mode == m_idx
+                    ]
+                    if terms:
+                        self.prob += (
+                            affine([*terms, (level_vars[mode.level], -1.0)]) <= 0,
+                            f"dvfs_{k_idx}_{m_idx}",
+                        )
+
+    # ------------------------------------------------------------------ objectives
+    def _end_terms(self, k_idx: int) -> list[tuple[pulp.LpVariable, float]]:
+        return [(self.x_vars[s], float(self.starts[s].end)) for s in self.by_kernel[k_idx]]
+
+    def makespan_var(self) -> pulp.LpVariable:
+        """:math:`C_{max} \\ge E_k` for every kernel (built on first use)."""
+        if self._makespan_var is None:
+            var = new_var(self.prob, "makespan", 0, None, pulp.LpContinuous)
+            for k_idx in range(self.inst.num_kernels):
+                self.prob += affine([*self._end_terms(k_idx), (var, -1.0)]) <= 0, f"cmax_{k_idx}"
+            self._makespan_var = var
+        return self._makespan_var
+
+    def completion_vars(self) -> list[pulp.LpVariable]:
+        """:math:`C_j \\ge E_k` for every kernel of job :math:`j` (built on first use)."""
+        if self._completion_vars is None:
+            out = []
+            for j_idx, k_idcs in enumerate(self.inst.job2kernels):
+                var = new_var(self.prob, f"completion_{j_idx}", 0, None, pulp.LpContinuous)
+                for k_idx in k_idcs:
+                    self.prob += (
+                        affine([*self._end_terms(k_idx), (var, -1.0)]) <= 0,
+                        f"cj_{j_idx}_{k_idx}",
+                    )
+                out.append(var)
+            self._completion_vars = out
+        return self._completion_vars
+
+    def part_expr(self, part: Objective) -> pulp.LpAffineExpression:
+        """The linear expression of one simple objective (built once per type)."""
+        if part.type not in self._part_exprs:
+            self._part_exprs[part.type] = self._build_part_expr(part)
+        return self._part_exprs[part.type]
+
+    def _build_part_expr(self, part: Objective) -> pulp.LpAffineExpression:
+        inst = self.inst
+        if part.type == "makespan":
+            return affine([(self.makespan_var(), 1.0)])
+        if part.type == "energy":
+            terms = [
+                (
+                    self.x_vars[s_idx],
+                    inst.kernels[start.kernel].modes[start.mode].power_w * start.duration,
+                )
+                for s_idx, start in enumerate(self.starts)
+            ]
+            if inst.idle_power_w:
+                terms.append((self.makespan_var(), inst.idle_power_w))
+            return affine(terms)
+        if part.type == "weighted_completion":
+            return affine(
+                [
+                    (var, job.weight)
+                    for var, job in zip(self.completion_vars(), inst.jobs, strict=True)
+                ]
+            )
+        if part.type == "weighted_tardiness":
+            return affine(self._tardiness_terms())
+        if part.type == "late_jobs":
+            return affine(self._late_terms())
+        raise ValueError(f"not a simple objective: {part.type}")
+
+    def _tardiness_terms(self) -> list[tuple[pulp.LpVariable, float]]:
+        """:math:`w_j T_j` with :math:`T_j \\ge C_j - d_j`, :math:`T_j \\ge 0`."""
+        terms = []
+        completions = self.completion_vars()
+        for j_idx, job in enumerate(self.inst.jobs):
+            if job.deadline is None or not job.weight:
+                continue
+            var = new_var(self.prob, f"tardiness_{j_idx}", 0, None, pulp.LpContinuous)
+            self.tardiness_vars[j_idx] = var
+            self.prob += (
+                affine([(var, 1.0), (completions[j_idx], -1.0)]) >= -job.deadline,
+                f"tardy_{j_idx}",
+            )
+            terms.append((var, job.weight))
+        return terms
+
+    def _late_terms(self) -> list[tuple[pulp.LpVariable, float]]:
+        """:math:`w_j L_j` with :math:`L_j \\ge` every start variable of the job ending late."""
+        terms = []
+        for j_idx, job in enumerate(self.inst.jobs):
+            if job.deadline is None or not job.weight:
+                continue
+            var = new_var(self.prob, f"late_{j_idx}", 0, 1, pulp.LpContinuous)
+            self.late_vars[j_idx] = var
+            for k_idx in self.inst.job2kernels[j_idx]:
+                late = [
+                    (self.x_vars[s], 1.0)
+                    for s in self.by_kernel[k_idx]
+                    if self.starts[s].end > job.deadline
+                ]
+                if late:
+                    self.prob += affine([*late, (var, -1.0)]) <= 0, f"late_{j_idx}_{k_idx}"
+            terms.append((var, job.weight))
+        return terms
+
+    # ------------------------------------------------------------------ solution
+    def start_values(
+        self, assignments: Sequence[Assignment]
+    ) -> dict[pulp.LpVariable, float] | None:
+        """The variables' values at a schedule, or None when it lies outside the model."""
+        inst = self.inst
+        by_index = list(assignments)
+        values: dict[pulp.LpVariable, float] = {var: 0.0 for var in self.x_vars}
+        for k_idx, asg in enumerate(by_index):
+            ker = inst.kernels[k_idx]
+            m_idx = next(
+                m
+                for m, mode in enumerate(ker.modes)
+                if (mode.device, mode.level) == (asg.device, asg.level)
+            )
+            variant = contiguous_in_edge(inst, k_idx, by_index)
+            s_idx = self.start_idx.get((k_idx, m_idx, asg.unit, variant, asg.start))
+            if s_idx is None:
+                return None
+            values[self.x_vars[s_idx]] = 1.0
+        values.update(level_values(inst, self.level_vars, by_index))
+        makespan, completions, tardiness, late = objective_values(inst, by_index)
+        if self._makespan_var is not None:
+            values[self._makespan_var] = float(makespan)
+        for var, value in zip(self._completion_vars or [], completions, strict=False):
+            values[var] = float(value)
+        for j_idx, var in self.tardiness_vars.items():
+            values[var] = float(tardiness[j_idx])
+        for j_idx, var in self.late_vars.items():
+            values[var] = float(late[j_idx])
+        return values
+
+    def decode(self) -> list[Assignment]:
+        chosen: list[_Start | None] = [None] * self.inst.num_kernels
+        for s_idx, start in enumerate(self.starts):
+            value = self.x_vars[s_idx].varValue
+            if value is not None and value > CHOSEN:
+                chosen[start.kernel] = start
+        picks = [c for c in chosen if c is not None]
+        if len(picks) != self.inst.num_kernels:
+            raise RuntimeError(f"time-indexed MILP of {self.inst.name}: a kernel has no start")
+        assignments = build_assignments(
+            self.inst, [c.mode for c in picks], [c.unit for c in picks], [c.time for c in picks]
+        )
+        for asg, pick in zip(assignments, picks, strict=True):
+            if asg.end != pick.end:
+                # The model's duration disagrees with the rules: a modelling bug, never a result.
+                raise RuntimeError(
+                    f"time-indexed MILP of {self.inst.name}: kernel {asg.kernel!r} ends at "
+                    f"{asg.end} by the rules but at {pick.end} in the model"
+                )
+        return assignments

@@ -1,0 +1,106 @@
+"""``xpuplan solve``: writes a schedule whatever the status, one-line summary, clear errors."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from models import Job, check_schedule, load_instance, load_schedule, save_instance
+from planner.cli import main
+from planner.commands import solve as solve_command
+from solvers import Result, solve
+from tests.conftest import tiny_instance
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def tiny_file(tmp_path: Path, **changes: object) -> Path:
+    path = tmp_path / "tiny.json"
+    save_instance(path, tiny_instance(**changes))
+    return path
+
+
+def test_solve_writes_a_valid_schedule(tmp_path, capsys):
+    """The optimum of tiny (13) is written, verified, and summarised on one line."""
+    instance = tiny_file(tmp_path)
+    out_path = tmp_path / "s.json"
+    code, out, _ = run(capsys, "solve", str(instance), "--time-limit", "10", "-o", str(out_path))
+    assert code == 0
+    assert out.count("\n") == 1
+    assert out.startswith("optimal  objective 13  bound 13  gap 0.00%")
+    schedule = load_schedule(out_path)
+    assert schedule.status == "optimal" and schedule.solver == "cpsat"
+    assert check_schedule(load_instance(instance), schedule) == []
+
+
+def test_solve_json_summary_and_objective_override(tmp_path, capsys):
+    """--objective late_jobs,energy gives a pair objective and bound in one JSON document."""
+    instance = tiny_file(tmp_path)
+    code, out, _ = run(
+        capsys,
+        "solve",
+        str(instance),
+        "--objective",
+        "late_jobs,energy",
+        "--workers",
+        "1",
+        "--seed",
+        "3",
+        "--json",
+    )
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["status"] == "optimal"
+    assert doc["objective"] == doc["lower_bound"] == [0, 62.75]
+    assert doc["gap"] == 0.0 and doc["output"] is None
+
+
+def test_infeasible_is_written_with_its_explanation(tmp_path, capsys):
+    """B due at 6 cannot be met (release 5 + 8): infeasible, exit 0, the reason in the file."""
+    instance = tiny_file(tmp_path, jobs=(Job("A", 0, 100), Job("B", 5, 6, 2.0)))
+    out_path = tmp_path / "s.json"
+    code, out, _ = run(capsys, "solve", str(instance), "-o", str(out_path))
+    assert code == 0
+    assert out.startswith("infeasible")
+    schedule = load_schedule(out_path)
+    assert schedule.status == "infeasible" and schedule.assignments == ()
+    assert "'B'" in schedule.message and "'A'" not in schedule.message
+
+
+def test_unknown_solver_lists_the_known_ones(tmp_path, capsys):
+    """An unknown solver is bad input: exit 2 and the registered names."""
+    code, _, err = run(capsys, "solve", str(tiny_file(tmp_path)), "--solver", "magic")
+    assert code == 2
+    assert "magic" in err and "cpsat" in err and err.count("\n") == 1
+
+
+def test_bad_objective_and_time_limit(tmp_path, capsys):
+    """A misspelt objective or a non-positive time limit: one line, exit 2."""
+    instance = str(tiny_file(tmp_path))
+    code, _, err = run(capsys, "solve", instance, "--objective", "speed")
+    assert code == 2 and "objective" in err
+    code, _, err = run(capsys, "solve", instance, "--time-limit", "0")
+    assert code == 2 and "time_limit" in err
+
+
+def test_invalid_schedule_is_never_written(tmp_path, capsys, monkeypatch):
+    """A solver bug (here a real schedule shifted to overlap) fails loudly and writes nothing."""
+
+    def shifted(*args: object, **kwargs: object) -> Result:
+        res = solve(*args, **kwargs)  # type: ignore[arg-type]
+        first = res.schedule.assignments[0]
+        broken = replace(first, start=first.start - 1, end=first.end - 1)
+        schedule = res.schedule.replace(assignments=(broken, *res.schedule.assignments[1:]))
+        return replace(res, schedule=schedule)
+
+    monkeypatch.setattr(solve_command, "solve", shifted)
+    out_path = tmp_path / "s.json"
+    code, _, err = run(capsys, "solve", str(tiny_file(tmp_path)), "-o", str(out_path))
+    assert code == 1
+    assert "nothing written" in err and "[release]" in err
+    assert not out_path.exists()
