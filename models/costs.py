@@ -224,23 +224,18 @@ def calibrate(base_us: Sequence[float], measured_us: Sequence[float | None]) -> 
     """
     if len(base_us) != len(measured_us):
         raise ValueError("base_us and measured_us must have one entry per level")
-    measured_idcs = [idx for idx, value in enumerate(measured_us) if value is not None]
+    idx2measured = {idx: value for idx, value in enumerate(measured_us) if value is not None}
     times = []
-    for idx, (base, measured) in enumerate(zip(base_us, measured_us, strict=True)):
-        if measured is not None or not measured_idcs:
-            times.append(base if measured is None else measured)
+    for idx, base in enumerate(base_us):
+        if idx in idx2measured or not idx2measured:
+            times.append(idx2measured.get(idx, base))
             continue
-        above = [m_idx for m_idx in measured_idcs if m_idx > idx]
-        below = [m_idx for m_idx in measured_idcs if m_idx < idx]
+        above = [m_idx for m_idx in idx2measured if m_idx > idx]
+        below = [m_idx for m_idx in idx2measured if m_idx < idx]
         ref = above[0] if above else below[-1]
-        ref_time = measured_us[ref]
-        assert ref_time is not None  # ref is a measured level
-        scaled = ref_time * base / base_us[ref] if base_us[ref] > 0 else ref_time
-        if above and below:
-            cap = measured_us[below[-1]]
-            assert cap is not None
-            scaled = min(scaled, cap)
-        times.append(scaled)
+        ref_us = idx2measured[ref]
+        scaled = ref_us * base / base_us[ref] if base_us[ref] > 0 else ref_us
+        times.append(min(scaled, idx2measured[below[-1]]) if above and below else scaled)
     return times
 
 
@@ -269,52 +264,72 @@ def _kernel_modes(
     )
     prec = precision or data["precision"]
     label = str(data.get("label", ""))
-    modes = []
+    modes: list[Mode] = []
     for dev in devices:
-        # Every level of the device is costed, so that a row at a level without a mode (levels
-        # other than "all") still calibrates the levels that have one.
-        costs = [
-            roofline_cost(
-                dev,
-                level,
-                flops=flops,
-                bytes_moved=bytes_moved,
-                precision=prec,
-                mem_bw_gbps=platform.mem_bw_gbps,
-            )
-            for level in dev.levels
-        ]
-        if measured is None:
-            base = [cost.time_us for cost in costs]
-        else:
-            key = measured_key(dev, measured)
-            assert key is not None  # supporting_devices kept only devices with an entry
-            measured_us = _measured_us(name, key, measured[key])
-            share = compute_share(platform, dev.name)
-            base = [measured_us / (level.speed * share) for level in dev.levels]
         rows = [
             None if profile is None else _profile_row(profile, model, str(name), label, dev, level)
             for level in dev.levels
         ]
-        times = calibrate(base, [None if row is None else row[0] for row in rows])
-        from_measurement = measured is not None or any(row is not None for row in rows)
-        selected = set(device2levels[dev.name])
-        for level, cost, row, time_us in zip(dev.levels, costs, rows, times, strict=True):
-            if level not in selected:
-                continue
-            duration = max(1, ceil_us(time_us))
-            power_w = cost.power_w if row is None or row[1] is None else row[1]
-            bandwidth = bytes_moved / (duration * 1e3) if from_measurement else cost.bandwidth_gbps
-            modes.append(
-                Mode(
-                    dev.name,
-                    level.name,
-                    duration,
-                    round(power_w, 3),
-                    {MEM_BW_DEMAND: round(min(bandwidth, platform.mem_bw_gbps), 3)},
-                )
+        if measured is None:
+            measured_us = None
+        else:
+            key = measured_key(dev, measured)
+            assert key is not None  # supporting_devices kept only devices with an entry
+            measured_us = _measured_us(name, key, measured[key])
+        modes.extend(
+            _device_modes(
+                dev, device2levels[dev.name], platform, flops, bytes_moved, prec, measured_us, rows
             )
+        )
     return tuple(modes)
+
+
+def _device_modes(
+    dev: DeviceSpec,
+    selected: Iterable[DvfsLevel],
+    platform: Platform,
+    flops: float,
+    bytes_moved: float,
+    precision: str,
+    measured_us: float | None,
+    rows: Sequence[tuple[float, float | None] | None],
+) -> list[Mode]:
+    """The modes of a kernel on ``dev`` at the ``selected`` levels (see the module docstring).
+
+    ``measured_us`` is the kernel's measured latency on the device (None: the roofline is the
+    base model), ``rows`` the profile row at each of the device's levels (or None).
+    """
+    # Every level of the device is costed, so that a row at a level without a mode (levels
+    # other than "all") still calibrates the levels that have one.
+    costs = [
+        roofline_cost(
+            dev,
+            level,
+            flops=flops,
+            bytes_moved=bytes_moved,
+            precision=precision,
+            mem_bw_gbps=platform.mem_bw_gbps,
+        )
+        for level in dev.levels
+    ]
+    if measured_us is None:
+        base = [cost.time_us for cost in costs]
+    else:
+        share = compute_share(platform, dev.name)
+        base = [measured_us / (level.speed * share) for level in dev.levels]
+    times = calibrate(base, [None if row is None else row[0] for row in rows])
+    from_measurement = measured_us is not None or any(row is not None for row in rows)
+    wanted = set(selected)
+    modes = []
+    for level, cost, row, time_us in zip(dev.levels, costs, rows, times, strict=True):
+        if level not in wanted:
+            continue
+        duration = max(1, ceil_us(time_us))
+        power_w = cost.power_w if row is None or row[1] is None else row[1]
+        bandwidth = bytes_moved / (duration * 1e3) if from_measurement else cost.bandwidth_gbps
+        demands = {MEM_BW_DEMAND: round(min(bandwidth, platform.mem_bw_gbps), 3)}
+        modes.append(Mode(dev.name, level.name, duration, round(power_w, 3), demands))
+    return modes
 
 
 def _profile_row(

@@ -68,38 +68,12 @@ def load_profile(path: str | os.PathLike[str]) -> ProfileTable:
         a key given twice.
     """
     file = str(path)
-    try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            lines = [
-                (no, line)
-                for no, line in enumerate(handle, start=1)
-                if line.strip() and not line.lstrip().startswith("#")
-            ]
-    except OSError as exc:
-        raise InvalidInput(
-            f"cannot be read ({exc.strerror})", field="profile", value=file
-        ) from None
+    lines = _data_lines(path)
     if not lines:
         raise InvalidInput("has no header line", field="header", value="", file=file)
     reader = csv.reader(line for _, line in lines)
     header = [name.strip() for name in next(reader)]
-    for name in header:
-        if name not in PROFILE_COLUMNS:
-            raise InvalidInput(
-                f"is not a known column (columns: {', '.join(PROFILE_COLUMNS)})",
-                field=f"line {lines[0][0]}.header",
-                value=name,
-                file=file,
-            )
-    missing = [name for name in PROFILE_COLUMNS if name not in header]
-    if missing or len(header) != len(set(header)):
-        raise InvalidInput(
-            f"must be exactly {','.join(PROFILE_COLUMNS)}",
-            field=f"line {lines[0][0]}.header",
-            value=",".join(header),
-            file=file,
-        )
-
+    _check_header(header, f"line {lines[0][0]}.header", file)
     rows: dict[ProfileKey, ProfileValue] = {}
     for (line_no, _), cells in zip(lines[1:], reader, strict=True):
         if len(cells) != len(header):
@@ -133,8 +107,47 @@ def load_profile(path: str | os.PathLike[str]) -> ProfileTable:
     return ProfileTable(rows, source=file)
 
 
+def _data_lines(path: str | os.PathLike[str]) -> list[tuple[int, str]]:
+    """(line number, text) of the lines that are neither blank nor comments."""
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            return [
+                (no, line)
+                for no, line in enumerate(handle, start=1)
+                if line.strip() and not line.lstrip().startswith("#")
+            ]
+    except OSError as exc:
+        raise InvalidInput(
+            f"cannot be read ({exc.strerror})", field="profile", value=str(path)
+        ) from None
+
+
+def _check_header(header: list[str], field: str, file: str) -> None:
+    """The header names exactly the columns of :data:`PROFILE_COLUMNS`, in any order."""
+    for name in header:
+        if name not in PROFILE_COLUMNS:
+            raise InvalidInput(
+                f"is not a known column (columns: {', '.join(PROFILE_COLUMNS)})",
+                field=field,
+                value=name,
+                file=file,
+            )
+    missing = [name for name in PROFILE_COLUMNS if name not in header]
+    if missing or len(header) != len(set(header)):
+        raise InvalidInput(
+            f"must be exactly {','.join(PROFILE_COLUMNS)}",
+            field=field,
+            value=",".join(header),
+            file=file,
+        )
+
+
 def _check_row(
-    latency: object, power: object, where: str, shown_latency: object, shown_power: object,
+    latency: object,
+    power: object,
+    where: str,
+    shown_latency: object,
+    shown_power: object,
     file: str | None,
 ) -> None:
     """A latency that is a finite number > 0 and a power that is None or a finite number >= 0.
@@ -144,12 +157,16 @@ def _check_row(
     """
     if not (_finite(latency) and latency > 0):
         raise InvalidInput(
-            "must be a finite number > 0", field=f"{where}.latency_us", value=shown_latency,
+            "must be a finite number > 0",
+            field=f"{where}.latency_us",
+            value=shown_latency,
             file=file,
         )
     if power is not None and not (_finite(power) and power >= 0):
         raise InvalidInput(
-            "must be a finite number >= 0", field=f"{where}.power_w", value=shown_power,
+            "must be a finite number >= 0",
+            field=f"{where}.power_w",
+            value=shown_power,
             file=file,
         )
 

@@ -20,6 +20,7 @@ import math
 import random
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import networkx as nx
 
@@ -259,7 +260,7 @@ def _template(platform: Platform, task: Task, options: PlanningOptions) -> _Temp
 
 
 def _llm_graph(
-    platform: Platform, task: Task, model: str, params: dict[str, object], options: PlanningOptions
+    platform: Platform, task: Task, model: str, params: dict[str, Any], options: PlanningOptions
 ) -> nx.DiGraph:
     """Chunked prefill, then the decode steps grouped into kernels, as one kernel DAG."""
     assert task.prompt_tokens is not None

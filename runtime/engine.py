@@ -79,15 +79,19 @@ class Engine:
         heap = self._heap
         pop, push, seq = heapq.heappop, heapq.heappush, self._seq
         count = 0
-        while heap and heap[0][0] <= until:
-            time, _, _, handler, payload = pop(heap)
+        while heap:
+            event = pop(heap)
+            time = event[0]
+            if time > until:
+                push(heap, event)  # put back: it stays pending for a later run
+                break
             self.now = time
             count += 1
-            follow = handler(payload)
+            follow = event[3](event[4])
             if follow:
-                for event in follow:
-                    if event[0] < time:
-                        raise ValueError(f"follow-up event at {event[0]} is before {time}")
-                    push(heap, (event[0], event[1], next(seq), event[2], event[3]))
+                for at, priority, handler, payload in follow:
+                    if at < time:
+                        raise ValueError(f"follow-up event at {at} is before {time}")
+                    push(heap, (at, priority, next(seq), handler, payload))
         self.num_events += count
         return self.now

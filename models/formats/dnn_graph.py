@@ -140,8 +140,11 @@ def _build_graph(data: Any, src: Path) -> nx.DiGraph:
     raw_edges = _array(data, "edges")
     graph = new_op_graph(src.stem, "profiled", precision="fp32")
     graph.graph["granularity"] = src.parent.name
-    for key, attr in (("maxCPUs", "max_cpus"), ("maxFPGAs", "max_accels"),
-                      ("maxSizePerFPGA", "max_bytes_per_accel")):
+    for key, attr in (
+        ("maxCPUs", "max_cpus"),
+        ("maxFPGAs", "max_accels"),
+        ("maxSizePerFPGA", "max_bytes_per_accel"),
+    ):
         if key in data:
             _number(data[key], key)
             graph.graph[attr] = data[key]
@@ -162,12 +165,14 @@ def _build_graph(data: Any, src: Path) -> nx.DiGraph:
         if not isinstance(name, str) or not name:
             raise InvalidInput("must be a non-empty string", field=f"{where}.name", value=name)
         if name in names:
-            raise InvalidInput("repeats the name of another node", field=f"{where}.name",
-                               value=name)
+            raise InvalidInput(
+                "repeats the name of another node", field=f"{where}.name", value=name
+            )
         supported = _field(node, "supportedOnFpga", where)
         if supported not in (True, False, 0, 1):
-            raise InvalidInput("must be a boolean or 0/1", field=f"{where}.supportedOnFpga",
-                               value=supported)
+            raise InvalidInput(
+                "must be a boolean or 0/1", field=f"{where}.supportedOnFpga", value=supported
+            )
         measured = {"cpu": _number(_field(node, "cpuLatency", where), f"{where}.cpuLatency") * 1e3}
         if supported:
             accel_ms = _number(_field(node, "fpgaLatency", where), f"{where}.fpgaLatency")
@@ -196,19 +201,30 @@ def _build_graph(data: Any, src: Path) -> nx.DiGraph:
         if ends[0] == ends[1]:
             raise InvalidInput("an edge cannot join a node to itself", field=where, value=ends[0])
         if (ends[0], ends[1]) in seen:
-            raise InvalidInput("repeats an earlier edge", field=where,
-                               value=f"{ends[0]} -> {ends[1]}")
+            raise InvalidInput(
+                "repeats an earlier edge", field=where, value=f"{ends[0]} -> {ends[1]}"
+            )
         seen.add((ends[0], ends[1]))
         cost_ms = _number(_field(edge, "cost", where), f"{where}.cost")
-        size = _number(edge["size"], f"{where}.size") if "size" in edge else (
-            cost_ms * LINK_BYTES_PER_MS)
+        size = (
+            _number(edge["size"], f"{where}.size")
+            if "size" in edge
+            else (cost_ms * LINK_BYTES_PER_MS)
+        )
         dst = id2name[ends[1]]
         bytes_in[dst] = bytes_in.get(dst, 0.0) + size
         edges.append((id2name[ends[0]], dst, size, cost_ms * 1e3))
 
     for name, size, extra in nodes:
-        add_op(graph, name, infer_op_type(name), flops=0.0, bytes_read=bytes_in.get(name, 0.0),
-               bytes_written=size, **extra)
+        add_op(
+            graph,
+            name,
+            infer_op_type(name),
+            flops=0.0,
+            bytes_read=bytes_in.get(name, 0.0),
+            bytes_written=size,
+            **extra,
+        )
     for src_name, dst_name, size, transfer_us in edges:
         graph.add_edge(src_name, dst_name, bytes=size, transfer_us=transfer_us)
     validate_op_graph(graph, where="edges")
@@ -327,7 +343,11 @@ def _field(obj: Mapping[str, Any], key: str, where: str) -> Any:
 
 
 def _number(value: Any, field: str) -> float:
-    if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
-            or value < 0):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+    ):
         raise InvalidInput("must be a finite number >= 0", field=field, value=value)
     return float(value)

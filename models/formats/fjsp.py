@@ -68,11 +68,15 @@ def fjsp_to_instance(path: str | os.PathLike[str], *, name: str | None = None) -
         for j_idx, job in enumerate(jobs)
         for o_idx in range(1, len(job))
     ]
-    dropped = {(j_idx, o_idx) for j_idx, o_idx in ops
-               if any(duration == 0 for _, duration in jobs[j_idx][o_idx])}
+    dropped = {
+        (j_idx, o_idx)
+        for j_idx, o_idx in ops
+        if any(duration == 0 for _, duration in jobs[j_idx][o_idx])
+    }
     if len(dropped) == len(ops):
-        raise fail(path, None, "operations", "no operation has a positive duration",
-                   show_value=False)
+        raise fail(
+            path, None, "operations", "no operation has a positive duration", show_value=False
+        )
     kept_edges = contract_zero_tasks(ops, chains, dropped)
 
     def kernel_name(op: tuple[int, int]) -> str:
@@ -109,16 +113,30 @@ def read_fjsp(path: str | os.PathLike[str]) -> tuple[int, list[list[list[tuple[i
         raise fail(path, None, "header", "the file is empty", show_value=False)
     head = lines[0]
     if len(head.tokens) not in (2, 3):
-        raise fail(path, head.number, "header", "line 1 must be 'jobs machines [average]'",
-                   head.text.strip())
+        raise fail(
+            path,
+            head.number,
+            "header",
+            "line 1 must be 'jobs machines [average]'",
+            head.text.strip(),
+        )
     num_jobs = parse_int(path, head.number, "number of jobs", head.tokens[0], minimum=1)
     num_machines = parse_int(path, head.number, "number of machines", head.tokens[1], minimum=1)
     records = lines[1:]
     if len(records) != num_jobs:
-        at = records[num_jobs].number if len(records) > num_jobs else (
-            records[-1].number if records else head.number)
-        raise fail(path, at, "jobs", f"the header announces {num_jobs} job line(s), the file has "
-                   f"{len(records)}", len(records), show_value=False)
+        at = (
+            records[num_jobs].number
+            if len(records) > num_jobs
+            else (records[-1].number if records else head.number)
+        )
+        raise fail(
+            path,
+            at,
+            "jobs",
+            f"the header announces {num_jobs} job line(s), the file has {len(records)}",
+            len(records),
+            show_value=False,
+        )
     jobs = []
     for j_idx, line in enumerate(records):
         job = f"job {j_idx + 1}"
@@ -128,21 +146,36 @@ def read_fjsp(path: str | os.PathLike[str]) -> tuple[int, list[list[list[tuple[i
         for o_idx in range(num_ops):
             op = f"{job}, operation {o_idx + 1}"
             (num_alts,) = take_ints(path, line, pos, 1, f"{op}: number of machines", minimum=1)
-            pairs = take_ints(path, line, pos + 1, 2 * num_alts, f"{op}: machine/duration",
-                              minimum=0)
+            pairs = take_ints(
+                path, line, pos + 1, 2 * num_alts, f"{op}: machine/duration", minimum=0
+            )
             alts = list(zip(pairs[0::2], pairs[1::2], strict=True))
             for a_idx, (machine, _) in enumerate(alts):
                 if not 1 <= machine <= num_machines:
-                    raise fail(path, line.number, f"{op}: machine",
-                               f"must be between 1 and {num_machines}",
-                               line.tokens[pos + 1 + 2 * a_idx])
+                    raise fail(
+                        path,
+                        line.number,
+                        f"{op}: machine",
+                        f"must be between 1 and {num_machines}",
+                        line.tokens[pos + 1 + 2 * a_idx],
+                    )
             if len({machine for machine, _ in alts}) != len(alts):
-                raise fail(path, line.number, f"{op}: machine", "is listed twice",
-                           " ".join(line.tokens[pos + 1 : pos + 1 + 2 * num_alts]))
+                raise fail(
+                    path,
+                    line.number,
+                    f"{op}: machine",
+                    "is listed twice",
+                    " ".join(line.tokens[pos + 1 : pos + 1 + 2 * num_alts]),
+                )
             ops.append(alts)
             pos += 1 + 2 * num_alts
         if pos != len(line.tokens):
-            raise fail(path, line.number, job, f"unexpected data after its {num_ops} operation(s)",
-                       " ".join(line.tokens[pos:]))
+            raise fail(
+                path,
+                line.number,
+                job,
+                f"unexpected data after its {num_ops} operation(s)",
+                " ".join(line.tokens[pos:]),
+            )
         jobs.append(ops)
     return num_machines, jobs

@@ -51,12 +51,18 @@ def stg_optima(
             if l_idx == 0 and cells[:2] == ["path", "m"]:
                 continue  # a header row, as some copies of the tables carry
             if len(cells) not in (3, 4):
-                raise fail(path, line.number, "row", "must be 'path,m,opt' or 'path,m,lb,ub'",
-                           line.text.strip())
+                raise fail(
+                    path,
+                    line.number,
+                    "row",
+                    "must be 'path,m,opt' or 'path,m,lb,ub'",
+                    line.text.strip(),
+                )
             m = parse_int(path, line.number, "m", cells[1], minimum=1)
             if m != table_m:
-                raise fail(path, line.number, "m", f"differs from the table's m = {table_m}",
-                           cells[1])
+                raise fail(
+                    path, line.number, "m", f"differs from the table's m = {table_m}", cells[1]
+                )
             values = [parse_int(path, line.number, "bound", cell, minimum=0) for cell in cells[2:]]
             lb, ub = (values[0], values[0]) if len(values) == 1 else (values[0], values[1])
             if lb > ub:
@@ -77,8 +83,9 @@ def fjsp_bks(bench_dir: str | os.PathLike[str]) -> dict[str, tuple[int, int, str
     path = Path(bench_dir) / "fjsp" / "bks.json"
     data = read_json(path)
     if not isinstance(data, list):
-        raise InvalidInput("must be a JSON array", field="(document)", value=type(data).__name__,
-                           file=str(path))
+        raise InvalidInput(
+            "must be a JSON array", field="(document)", value=type(data).__name__, file=str(path)
+        )
     out: dict[str, tuple[int, int, str]] = {}
     for r_idx, row in enumerate(data):
         where = f"[{r_idx}]"
@@ -86,23 +93,34 @@ def fjsp_bks(bench_dir: str | os.PathLike[str]) -> dict[str, tuple[int, int, str
             raise InvalidInput("must be a JSON object", field=where, value=row, file=str(path))
         for key in ("instance", "lower_bound", "upper_bound", "status"):
             if key not in row:
-                raise InvalidInput("is required", field=f"{where}.{key}", file=str(path),
-                                   show_value=False)
+                raise InvalidInput(
+                    "is required", field=f"{where}.{key}", file=str(path), show_value=False
+                )
         name, status = row["instance"], row["status"]
         lb, ub = row["lower_bound"], row["upper_bound"]
         for key, value in (("lower_bound", lb), ("upper_bound", ub)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InvalidInput("must be an integer >= 0", field=f"{where}.{key}", value=value,
-                                   file=str(path))
+                raise InvalidInput(
+                    "must be an integer >= 0", field=f"{where}.{key}", value=value, file=str(path)
+                )
         if status not in ("closed", "open"):
-            raise InvalidInput("must be 'closed' or 'open'", field=f"{where}.status", value=status,
-                               file=str(path))
+            raise InvalidInput(
+                "must be 'closed' or 'open'", field=f"{where}.status", value=status, file=str(path)
+            )
         if lb > ub or (status == "closed" and lb != ub):
-            raise InvalidInput(f"is inconsistent with upper_bound {ub} and status {status}",
-                               field=f"{where}.lower_bound", value=lb, file=str(path))
+            raise InvalidInput(
+                f"is inconsistent with upper_bound {ub} and status {status}",
+                field=f"{where}.lower_bound",
+                value=lb,
+                file=str(path),
+            )
         if not isinstance(name, str) or not name or name in out:
-            raise InvalidInput("must be a new non-empty name", field=f"{where}.instance",
-                               value=name, file=str(path))
+            raise InvalidInput(
+                "must be a new non-empty name",
+                field=f"{where}.instance",
+                value=name,
+                file=str(path),
+            )
         out[name] = (lb, ub, status)
     return out
 
@@ -112,8 +130,13 @@ def psplib_optima(bench_dir: str | os.PathLike[str]) -> dict[str, int]:
     path = Path(bench_dir) / "psplib" / "optimum.csv"
     lines = data_lines(path)
     if not lines or lines[0].text.strip().replace(" ", "").lower() != "problem,optimum":
-        raise fail(path, lines[0].number if lines else None, "header",
-                   "must be 'problem,optimum'", lines[0].text.strip() if lines else None)
+        raise fail(
+            path,
+            lines[0].number if lines else None,
+            "header",
+            "must be 'problem,optimum'",
+            lines[0].text.strip() if lines else None,
+        )
     out: dict[str, int] = {}
     for line in lines[1:]:
         cells = [cell.strip() for cell in line.text.split(",")]

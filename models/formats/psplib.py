@@ -38,8 +38,9 @@ from models.instance import Device, Edge, Instance, Job, Kernel, Mode, Objective
 JOB = "project"
 LEVEL = "-"
 _NUM_JOBS = re.compile(r"^jobs\s*\(incl\. supersource/sink\s*\)\s*:\s*(\S+)", re.IGNORECASE)
-_RESOURCE_COUNT = re.compile(r"^-\s*(renewable|nonrenewable|doubly constrained)\s*:\s*(\S+)",
-                             re.IGNORECASE)
+_RESOURCE_COUNT = re.compile(
+    r"^-\s*(renewable|nonrenewable|doubly constrained)\s*:\s*(\S+)", re.IGNORECASE
+)
 
 
 def psplib_to_instance(path: str | os.PathLike[str], *, name: str | None = None) -> Instance:
@@ -62,8 +63,9 @@ def psplib_to_instance(path: str | os.PathLike[str], *, name: str | None = None)
     activities = range(1, project.num_activities + 1)
     dropped = {a for a in activities if project.durations[a] == 0}
     if len(dropped) == len(activities):
-        raise fail(path, None, "activities", "no activity has a positive duration",
-                   show_value=False)
+        raise fail(
+            path, None, "activities", "no activity has a positive duration", show_value=False
+        )
     edges = [(a, s) for a in activities for s in project.successors[a]]
     try:
         kept_edges = contract_zero_tasks(list(activities), edges, dropped)
@@ -74,8 +76,15 @@ def psplib_to_instance(path: str | os.PathLike[str], *, name: str | None = None)
         Kernel(
             f"a{a}",
             JOB,
-            (Mode(f"exec-a{a}", LEVEL, project.durations[a], 0.0,
-                  {f"R{r + 1}": float(d) for r, d in enumerate(project.demands[a]) if d > 0}),),
+            (
+                Mode(
+                    f"exec-a{a}",
+                    LEVEL,
+                    project.durations[a],
+                    0.0,
+                    {f"R{r + 1}": float(d) for r, d in enumerate(project.demands[a]) if d > 0},
+                ),
+            ),
         )
         for a in activities
         if a not in dropped
@@ -114,15 +123,25 @@ def read_psplib(path: str | os.PathLike[str]) -> Project:
     for kind in ("nonrenewable", "doubly constrained"):
         line, count = counts[kind]
         if count != 0:
-            raise fail(path, line.number, f"{kind} resources",
-                       "only renewable resources are supported (RCPSP)", line.text.strip())
+            raise fail(
+                path,
+                line.number,
+                f"{kind} resources",
+                "only renewable resources are supported (RCPSP)",
+                line.text.strip(),
+            )
     num_renewable = counts["renewable"][1]
 
     capacities_at = _section(path, lines, "RESOURCEAVAILABILITIES:")
     # The title is followed by a line of resource names, then the capacities.
     if capacities_at + 2 >= len(lines):
-        raise fail(path, lines[-1].number, "RESOURCEAVAILABILITIES", "the capacities are missing",
-                   show_value=False)
+        raise fail(
+            path,
+            lines[-1].number,
+            "RESOURCEAVAILABILITIES",
+            "the capacities are missing",
+            show_value=False,
+        )
     cap_line = lines[capacities_at + 2]
     capacities = take_ints(path, cap_line, 0, num_renewable, "resource capacity", minimum=0)
     project = Project(num_activities, tuple(capacities))
@@ -132,12 +151,22 @@ def read_psplib(path: str | os.PathLike[str]) -> Project:
         activity = a_idx + 1
         _, num_modes, num_succ = take_ints(path, line, 0, 3, f"activity {activity}", minimum=0)
         if num_modes != 1:
-            raise fail(path, line.number, f"activity {activity}: #modes",
-                       "only single-mode files (.sm) are supported", line.tokens[1])
+            raise fail(
+                path,
+                line.number,
+                f"activity {activity}: #modes",
+                "only single-mode files (.sm) are supported",
+                line.tokens[1],
+            )
         succs = take_id_list(
-            path, line, num_succ, ids=range(1, num_activities + 1), own=activity,
+            path,
+            line,
+            num_succ,
+            ids=range(1, num_activities + 1),
+            own=activity,
             list_field=f"activity {activity}: successors",
-            item_field=f"activity {activity}: successor", what="activity",
+            item_field=f"activity {activity}: successor",
+            what="activity",
         )
         project.successors[activity] = succs
 
@@ -146,22 +175,33 @@ def read_psplib(path: str | os.PathLike[str]) -> Project:
     for a_idx, line in enumerate(_table(path, lines, req_at + 3, num_activities, "requests")):
         activity = a_idx + 1
         if len(line.tokens) != 3 + num_renewable:
-            raise fail(path, line.number, f"activity {activity}: requests",
-                       f"expected jobnr, mode, duration and {num_renewable} demand(s)",
-                       line.text.strip())
-        values = take_ints(path, line, 1, 2 + num_renewable, f"activity {activity}: requests",
-                           minimum=0)
+            raise fail(
+                path,
+                line.number,
+                f"activity {activity}: requests",
+                f"expected jobnr, mode, duration and {num_renewable} demand(s)",
+                line.text.strip(),
+            )
+        values = take_ints(
+            path, line, 1, 2 + num_renewable, f"activity {activity}: requests", minimum=0
+        )
         project.durations[activity] = values[1]
         project.demands[activity] = values[2:]
         for r_idx, demand in enumerate(values[2:]):
             if demand > capacities[r_idx]:
-                raise fail(path, line.number, f"activity {activity}: demand for R{r_idx + 1}",
-                           f"exceeds the capacity {capacities[r_idx]}", line.tokens[3 + r_idx])
+                raise fail(
+                    path,
+                    line.number,
+                    f"activity {activity}: demand for R{r_idx + 1}",
+                    f"exceeds the capacity {capacities[r_idx]}",
+                    line.tokens[3 + r_idx],
+                )
     return project
 
 
-def _header_int(path: str | os.PathLike[str], lines: list[Line], pattern: re.Pattern[str],
-                field: str) -> int:
+def _header_int(
+    path: str | os.PathLike[str], lines: list[Line], pattern: re.Pattern[str], field: str
+) -> int:
     for line in lines:
         match = pattern.match(line.text.strip())
         if match:
@@ -178,8 +218,13 @@ def _resource_counts(
         match = _RESOURCE_COUNT.match(line.text.strip())
         if match:
             kind = match.group(1).lower()
-            out.setdefault(kind, (line, parse_int(path, line.number, f"{kind} resources",
-                                                  match.group(2), minimum=0)))
+            out.setdefault(
+                kind,
+                (
+                    line,
+                    parse_int(path, line.number, f"{kind} resources", match.group(2), minimum=0),
+                ),
+            )
     for kind in ("renewable", "nonrenewable", "doubly constrained"):
         if kind not in out:
             raise fail(path, None, f"{kind} resources", "the count is missing", show_value=False)
@@ -194,20 +239,31 @@ def _section(path: str | os.PathLike[str], lines: list[Line], title: str) -> int
     raise fail(path, None, title.rstrip(":"), "the section is missing", show_value=False)
 
 
-def _table(path: str | os.PathLike[str], lines: list[Line], first: int, num_rows: int,
-           field: str) -> list[Line]:
+def _table(
+    path: str | os.PathLike[str], lines: list[Line], first: int, num_rows: int, field: str
+) -> list[Line]:
     """``num_rows`` lines from index ``first``, the k-th starting with activity number k."""
     rows = []
     for a_idx in range(num_rows):
         at = first + a_idx
         if at >= len(lines) or lines[at].tokens[0].startswith("*"):
             where = lines[min(at, len(lines) - 1)].number
-            raise fail(path, where, field, f"the table ends after {a_idx} of {num_rows} activities",
-                       show_value=False)
+            raise fail(
+                path,
+                where,
+                field,
+                f"the table ends after {a_idx} of {num_rows} activities",
+                show_value=False,
+            )
         line = lines[at]
         number = parse_int(path, line.number, f"{field}: jobnr", line.tokens[0])
         if number != a_idx + 1:
-            raise fail(path, line.number, f"{field}: jobnr",
-                       f"expected activity {a_idx + 1} (rows in order)", line.tokens[0])
+            raise fail(
+                path,
+                line.number,
+                f"{field}: jobnr",
+                f"expected activity {a_idx + 1} (rows in order)",
+                line.tokens[0],
+            )
         rows.append(line)
     return rows

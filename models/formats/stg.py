@@ -92,34 +92,65 @@ def read_stg(path: str | os.PathLike[str]) -> tuple[list[int], list[list[int]]]:
         raise fail(path, None, "number of tasks", "the file holds no task graph", show_value=False)
     head = lines[0]
     if len(head.tokens) != 1:
-        raise fail(path, head.number, "number of tasks", "line 1 must hold only the number of "
-                   "tasks", head.text.strip())
+        raise fail(
+            path,
+            head.number,
+            "number of tasks",
+            "line 1 must hold only the number of tasks",
+            head.text.strip(),
+        )
     num_tasks = parse_int(path, head.number, "number of tasks", head.tokens[0], minimum=1)
     num_records = num_tasks + 2
     records = lines[1:]
     if len(records) < num_records:
         last = records[-1].number if records else head.number
-        raise fail(path, last, "tasks", f"expected {num_records} task lines (n + 2 with the "
-                   f"dummies), found {len(records)}", len(records), show_value=False)
+        raise fail(
+            path,
+            last,
+            "tasks",
+            f"expected {num_records} task lines (n + 2 with the dummies), found {len(records)}",
+            len(records),
+            show_value=False,
+        )
     if len(records) > num_records:
         extra = records[num_records]
-        raise fail(path, extra.number, "tasks", f"unexpected data after the {num_records} task "
-                   "lines (comments start with #)", extra.text.strip())
+        raise fail(
+            path,
+            extra.number,
+            "tasks",
+            f"unexpected data after the {num_records} task lines (comments start with #)",
+            extra.text.strip(),
+        )
     times: list[int] = []
     preds: list[list[int]] = []
     for task, line in enumerate(records):
         task_id, time, num_preds = take_ints(path, line, 0, 3, "task record", minimum=0)
         if task_id != task:
-            raise fail(path, line.number, "task id", f"expected task {task} (ids run 0..n+1 in "
-                       "order)", line.tokens[0])
+            raise fail(
+                path,
+                line.number,
+                "task id",
+                f"expected task {task} (ids run 0..n+1 in order)",
+                line.tokens[0],
+            )
         task_preds = take_id_list(
-            path, line, num_preds, ids=range(num_records), own=task,
-            list_field=f"predecessors of task {task}", item_field=f"predecessor of task {task}",
+            path,
+            line,
+            num_preds,
+            ids=range(num_records),
+            own=task,
+            list_field=f"predecessors of task {task}",
+            item_field=f"predecessor of task {task}",
             what="task",
         )
         if len(set(task_preds)) != len(task_preds):
-            raise fail(path, line.number, f"predecessors of task {task}", "repeat a task",
-                       " ".join(line.tokens[3:]))
+            raise fail(
+                path,
+                line.number,
+                f"predecessors of task {task}",
+                "repeat a task",
+                " ".join(line.tokens[3:]),
+            )
         times.append(time)
         preds.append(task_preds)
     return times, preds

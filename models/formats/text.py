@@ -44,15 +44,23 @@ def data_lines(path: str | os.PathLike[str], *, comment: str | None = None) -> l
     return out
 
 
-def fail(path: str | os.PathLike[str], line: int | None, field: str, message: str,
-         value: object = None, *, show_value: bool = True) -> InvalidInput:
+def fail(
+    path: str | os.PathLike[str],
+    line: int | None,
+    field: str,
+    message: str,
+    value: object = None,
+    *,
+    show_value: bool = True,
+) -> InvalidInput:
     """An :class:`InvalidInput` for ``field`` on ``line`` of ``path`` (raise it)."""
     where = f"line {line}: {field}" if line is not None else field
     return InvalidInput(message, field=where, value=value, file=str(path), show_value=show_value)
 
 
-def parse_int(path: str | os.PathLike[str], line: int, field: str, token: str,
-              minimum: int | None = None) -> int:
+def parse_int(
+    path: str | os.PathLike[str], line: int, field: str, token: str, minimum: int | None = None
+) -> int:
     """``token`` as an integer (>= ``minimum`` when given), or an error naming file and line."""
     try:
         value = int(token)
@@ -63,15 +71,24 @@ def parse_int(path: str | os.PathLike[str], line: int, field: str, token: str,
     return value
 
 
-def take_ints(path: str | os.PathLike[str], line: Line, start: int, count: int,
-              field: str, minimum: int | None = None) -> list[int]:
+def take_ints(
+    path: str | os.PathLike[str],
+    line: Line,
+    start: int,
+    count: int,
+    field: str,
+    minimum: int | None = None,
+) -> list[int]:
     """``count`` integers of ``line`` from token ``start`` on; too few tokens is an error."""
     if start + count > len(line.tokens):
         raise fail(
-            path, line.number, field,
+            path,
+            line.number,
+            field,
             f"the line ends early: expected {count} value(s) from token {start + 1}, "
             f"found {max(0, len(line.tokens) - start)}",
-            line.text.strip(), show_value=False,
+            line.text.strip(),
+            show_value=False,
         )
     return [
         parse_int(path, line.number, field, token, minimum)
@@ -97,13 +114,21 @@ def take_id_list(
     ``what`` the kind of thing the ids number (``"task"``).
     """
     if len(line.tokens) != 3 + count:
-        raise fail(path, line.number, list_field,
-                   f"the line lists {len(line.tokens) - 3} id(s) but says {count}",
-                   line.text.strip())
+        raise fail(
+            path,
+            line.number,
+            list_field,
+            f"the line lists {len(line.tokens) - 3} id(s) but says {count}",
+            line.text.strip(),
+        )
     values = take_ints(path, line, 3, count, item_field, minimum=ids.start)
     for v_idx, value in enumerate(values):
         if value not in ids or value == own:
-            raise fail(path, line.number, item_field,
-                       f"names no other {what} (ids run {ids.start}..{ids[-1]})",
-                       line.tokens[3 + v_idx])
+            raise fail(
+                path,
+                line.number,
+                item_field,
+                f"names no other {what} (ids run {ids.start}..{ids[-1]})",
+                line.tokens[3 + v_idx],
+            )
     return values

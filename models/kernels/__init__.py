@@ -100,6 +100,19 @@ def build_kernel_dag(
     >>> dag.number_of_nodes() <= 12 and nx.is_directed_acyclic_graph(dag)
     True
     """
+    graph = tile(_fused_graph(model, platform, chunk_tokens, model_params))
+    if max_kernels is not None:
+        graph = coarsen(graph, max_kernels, platform)
+    return annotate(graph, platform, levels=levels, profile=profile, resume_cost_us=resume_cost_us)
+
+
+def _fused_graph(
+    model: str | nx.DiGraph,
+    platform: Platform,
+    chunk_tokens: int | None,
+    model_params: dict[str, Any],
+) -> nx.DiGraph:
+    """The fused kernel graph of a zoo model, an operator graph or a chunked LLM prefill."""
     if isinstance(model, nx.DiGraph):
         if chunk_tokens is not None or model_params:
             raise InvalidInput(
@@ -107,35 +120,27 @@ def build_kernel_dag(
                 field="model",
                 value=model.graph.get("name"),
             )
-        graph = fuse(model, platform)
-    elif chunk_tokens is not None:
-        params = dict(model_params)
-        phase = params.pop("phase", "prefill")
-        if phase != "prefill":
-            raise InvalidInput(
-                "chunk_tokens applies to an LLM prefill only", field="phase", value=phase
-            )
-        if "past_tokens" in params:
-            raise InvalidInput(
-                "a chunked prefill starts from an empty KV cache",
-                field="past_tokens",
-                value=params["past_tokens"],
-            )
-        if "tokens" not in params:
-            raise InvalidInput(
-                "a chunked prefill needs the prompt's tokens",
-                field="tokens",
-                value=None,
-                show_value=False,
-            )
-        tokens = params.pop("tokens")
-        graph = llm_prefill_graph(model, tokens, chunk_tokens, platform=platform, **params)
-    else:
-        graph = fuse_validated(build_model(model, **model_params), platform)
-    graph = tile(graph)
-    if max_kernels is not None:
-        graph = coarsen(graph, max_kernels, platform)
-    return annotate(graph, platform, levels=levels, profile=profile, resume_cost_us=resume_cost_us)
+        return fuse(model, platform)
+    if chunk_tokens is None:
+        return fuse_validated(build_model(model, **model_params), platform)
+    params = dict(model_params)
+    phase = params.pop("phase", "prefill")
+    if phase != "prefill":
+        raise InvalidInput(
+            "chunk_tokens applies to an LLM prefill only", field="phase", value=phase
+        )
+    if "past_tokens" in params:
+        raise InvalidInput(
+            "a chunked prefill starts from an empty KV cache",
+            field="past_tokens",
+            value=params["past_tokens"],
+        )
+    if "tokens" not in params:
+        raise InvalidInput(
+            "a chunked prefill needs the prompt's tokens", field="tokens", show_value=False
+        )
+    tokens = params.pop("tokens")
+    return llm_prefill_graph(model, tokens, chunk_tokens, platform=platform, **params)
 
 
 __all__ = [

@@ -102,6 +102,7 @@ class _Coarsener:
         self.next: dict[str, str | None] = dict(zip(order, [*order[1:], None], strict=True))
 
     def run(self, max_kernels: int) -> None:
+        """Merge the best candidate until ``max_kernels`` kernels remain or none is left."""
         for src, dst in self.graph.edges:
             self._push("edge", src, dst)
         for node, succ in self.next.items():
@@ -268,4 +269,3 @@ def _merged_attrs(
         ma, mb = da["measured_us"], db["measured_us"]
         attrs["measured_us"] = {key: ma[key] + mb[key] for key in sorted(set(ma) & set(mb))}
     return attrs
-

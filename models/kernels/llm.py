@@ -158,4 +158,3 @@ def llm_decode_graph(
     _reject(params, ("phase",), "is set by the decode step")
     ops = build_model(model, phase="decode", kv_len=kv_len, batch=batch, **params)
     return fuse_validated(ops, platform)
-

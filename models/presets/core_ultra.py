@@ -28,6 +28,8 @@ Modelling choices
 * Level powers are package powers as Agent.xpu measured them (the SoC's uncore and memory traffic
   included), so concurrent devices double-count the uncore a little: a conservative error for a
   power cap.
+* Idle powers (CPU 1.5 W, iGPU 0.8 W, NPU 0.3 W) are assumptions: no per-device idle figure is
+  public; they keep the package's idle power of a few watts.
 * Power modes are Intel's power levels (PL1 = base 28 W by default, the assured range 20-65 W,
   PL2 = 115 W); they set only the budget, and the planner picks DVFS levels under it.
 """

@@ -25,6 +25,8 @@ Modelling choices
   identical units; an inference engine spreads one inference over all of them).
 * Power figures are package powers less an assumed ~12 W for the SoC and LPDDR5X under an LLM
   load; they are the weakest numbers of this preset (no per-device measurement is public).
+* Idle powers (CPU 1.5 W, iGPU 0.8 W, NPU 0.3 W) are assumptions: no per-device idle figure is
+  public; they keep the package's idle power of a few watts.
 * Power modes are AMD's cTDP range: 15 W, the default 28 W, 54 W [AMD]; each sets the budget.
 """
 

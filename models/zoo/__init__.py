@@ -47,8 +47,12 @@ def _entry(name: str) -> ModelEntry:
     if name in _ALIAS2NAME:
         return _ENTRIES[_ALIAS2NAME[name]]
     if name not in _ENTRIES:
-        raise InvalidInput(f"is not a known model (known: {', '.join(_ENTRIES)}; aliases: "
-                           f"{', '.join(_ALIAS2NAME)})", field="model", value=name)
+        raise InvalidInput(
+            f"is not a known model (known: {', '.join(_ENTRIES)}; aliases: "
+            f"{', '.join(_ALIAS2NAME)})",
+            field="model",
+            value=name,
+        )
     return _ENTRIES[name]
 
 

@@ -40,14 +40,24 @@ def lstm(b: GraphBuilder, name: str, x: Tensor, hidden: int) -> Tensor:
     macs = batch * steps * 4 * (inputs + hidden) * hidden
     flops = 2 * macs + batch * steps * _LSTM_ELEMENT_FLOPS * hidden
     params = 4 * (inputs + hidden) * hidden + 4 * hidden
-    return b.op(name, "lstm", [x], (batch, steps, hidden), flops=flops, macs=macs, params=params,
-                steps=steps, hidden=hidden)
+    return b.op(
+        name,
+        "lstm",
+        [x],
+        (batch, steps, hidden),
+        flops=flops,
+        macs=macs,
+        params=params,
+        steps=steps,
+        hidden=hidden,
+    )
 
 
 def _fft(b: GraphBuilder, name: str, x: Tensor, out_shape: tuple[int, ...]) -> Tensor:
     frames = x.shape[0] * x.shape[1]
-    return b.op(name, "fft", [x], out_shape, flops=frames * 2.5 * BLOCK * math.log2(BLOCK),
-                points=BLOCK)
+    return b.op(
+        name, "fft", [x], out_shape, flops=frames * 2.5 * BLOCK * math.log2(BLOCK), points=BLOCK
+    )
 
 
 def build_dtln(name: str, p: dict[str, Any]) -> nx.DiGraph:
@@ -58,8 +68,13 @@ def build_dtln(name: str, p: dict[str, Any]) -> nx.DiGraph:
     b.layer = 0
     spectrum = _fft(b, "stage1.stft", blocks, (batch, frames, BINS, 2))
     # |X| = sqrt(re^2 + im^2): two multiplies, an add and a square root per bin.
-    mag = b.op("stage1.magnitude", "other", [spectrum], (batch, frames, BINS),
-               flops=4 * batch * frames * BINS)
+    mag = b.op(
+        "stage1.magnitude",
+        "other",
+        [spectrum],
+        (batch, frames, BINS),
+        flops=4 * batch * frames * BINS,
+    )
     h = lstm(b, "stage1.lstm1", mag, HIDDEN)
     h = lstm(b, "stage1.lstm2", h, HIDDEN)
     mask = b.act("stage1.mask.sigmoid", b.linear("stage1.mask", h, BINS), "sigmoid")
@@ -81,13 +96,17 @@ def build_dtln(name: str, p: dict[str, Any]) -> nx.DiGraph:
 
 ENTRIES = (
     ModelEntry(
-        "dtln", "audio",
+        "dtln",
+        "audio",
         "Noise suppression DTLN (Westhausen & Meyer 2020): two LSTM cores on 32 ms blocks with "
         "8 ms shift; one call processes `frames` shifts (default 2 = 16 ms).",
-        common_params(frames=Param(2, "int", 1, 250)), build_dtln,
-        reference={"params_m": 1.0,
-                   "source": "Westhausen & Meyer, Interspeech 2020, abstract ('less than one "
-                             "million parameters'; an upper bound) and Sec. 2"},
+        common_params(frames=Param(2, "int", 1, 250)),
+        build_dtln,
+        reference={
+            "params_m": 1.0,
+            "source": "Westhausen & Meyer, Interspeech 2020, abstract ('less than one "
+            "million parameters'; an upper bound) and Sec. 2",
+        },
         aliases=("noise-suppression",),
     ),
 )

@@ -22,8 +22,10 @@ from models.zoo.spec import ModelEntry, vision_params
 
 # (blocks per stage) of the bottleneck ResNets; stage widths are 64, 128, 256, 512, expansion 4.
 _RESNET_STAGES = {"resnet-50": (3, 4, 6, 3), "resnet-152": (3, 8, 36, 3)}
-_RESNET_SOURCE = ("He et al., Deep Residual Learning, CVPR 2016, Table 1; figures of torchvision's "
-                  "model docs (ResNet50/152_Weights.IMAGENET1K_V1, 'GFLOPS' = GMACs)")
+_RESNET_SOURCE = (
+    "He et al., Deep Residual Learning, CVPR 2016, Table 1; figures of torchvision's "
+    "model docs (ResNet50/152_Weights.IMAGENET1K_V1, 'GFLOPS' = GMACs)"
+)
 
 
 def build_resnet(name: str, p: dict[str, Any]) -> nx.DiGraph:
@@ -59,8 +61,29 @@ def build_resnet(name: str, p: dict[str, Any]) -> nx.DiGraph:
     return b.graph
 
 
-_VGG19 = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
-          512, 512, 512, 512, "M")
+_VGG19 = (
+    64,
+    64,
+    "M",
+    128,
+    128,
+    "M",
+    256,
+    256,
+    256,
+    256,
+    "M",
+    512,
+    512,
+    512,
+    512,
+    "M",
+    512,
+    512,
+    512,
+    512,
+    "M",
+)
 
 
 def build_vgg19(name: str, p: dict[str, Any]) -> nx.DiGraph:
@@ -174,31 +197,45 @@ def build_mobilenet_v3(name: str, p: dict[str, Any]) -> nx.DiGraph:
 
 ENTRIES = (
     ModelEntry(
-        "resnet-50", "cnn",
+        "resnet-50",
+        "cnn",
         "ResNet-50 v1.5 image classifier (He et al. 2016; stride on the 3x3 conv as torchvision).",
-        vision_params(224), build_resnet,
+        vision_params(224),
+        build_resnet,
         reference={"gmacs": 4.09, "params_m": 25.557, "source": _RESNET_SOURCE},
     ),
     ModelEntry(
-        "resnet-152", "cnn",
+        "resnet-152",
+        "cnn",
         "ResNet-152 v1.5 image classifier (He et al. 2016); one of Twill's motivating models.",
-        vision_params(224), build_resnet,
+        vision_params(224),
+        build_resnet,
         reference={"gmacs": 11.51, "params_m": 60.193, "source": _RESNET_SOURCE},
     ),
     ModelEntry(
-        "vgg-19", "cnn",
+        "vgg-19",
+        "cnn",
         "VGG-19 image classifier (Simonyan & Zisserman 2015, config E); a Twill motivating model.",
-        vision_params(224), build_vgg19,
-        reference={"gmacs": 19.63, "params_m": 143.667,
-                   "source": "Simonyan & Zisserman, ICLR 2015, Table 1 (E); torchvision model docs "
-                             "VGG19_Weights.IMAGENET1K_V1 ('GFLOPS' = GMACs)"},
+        vision_params(224),
+        build_vgg19,
+        reference={
+            "gmacs": 19.63,
+            "params_m": 143.667,
+            "source": "Simonyan & Zisserman, ICLR 2015, Table 1 (E); torchvision model docs "
+            "VGG19_Weights.IMAGENET1K_V1 ('GFLOPS' = GMACs)",
+        },
     ),
     ModelEntry(
-        "mobilenet-v3", "cnn",
+        "mobilenet-v3",
+        "cnn",
         "MobileNetV3-Large 1.0 image classifier at 224x224 (Howard et al., ICCV 2019).",
-        vision_params(224), build_mobilenet_v3,
-        reference={"gmacs": 0.219, "params_m": 5.4,
-                   "source": "Howard et al., Searching for MobileNetV3, ICCV 2019, Table 3 "
-                             "(219 M MAdds, 5.4 M parameters)"},
+        vision_params(224),
+        build_mobilenet_v3,
+        reference={
+            "gmacs": 0.219,
+            "params_m": 5.4,
+            "source": "Howard et al., Searching for MobileNetV3, ICCV 2019, Table 3 "
+            "(219 M MAdds, 5.4 M parameters)",
+        },
     ),
 )

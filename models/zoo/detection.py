@@ -33,8 +33,9 @@ _NUM_CLASSES = 80
 _REG_MAX = 16
 
 
-def _conv(b: GraphBuilder, name: str, x: Tensor, out_ch: int, kernel: int, stride: int = 1
-          ) -> Tensor:
+def _conv(
+    b: GraphBuilder, name: str, x: Tensor, out_ch: int, kernel: int, stride: int = 1
+) -> Tensor:
     return b.conv_bn(name, x, out_ch, kernel, stride=stride, act="silu")
 
 
@@ -126,28 +127,38 @@ def build_yolov8n(name: str, p: dict[str, Any]) -> nx.DiGraph:
         cls = b.conv2d(f"head{level}.cls2", cls, _NUM_CLASSES, 1, bias=True)
         level_outs.append(b.concat(f"head{level}.concat", [box, cls]))
     anchors = sum(t.shape[2] * t.shape[3] for t in level_outs)
-    preds = b.concat("head.concat", [t.view(batch, t.shape[1], t.shape[2] * t.shape[3])
-                                     for t in level_outs], axis=2)
+    preds = b.concat(
+        "head.concat",
+        [t.view(batch, t.shape[1], t.shape[2] * t.shape[3]) for t in level_outs],
+        axis=2,
+    )
     box_dist = Tensor((batch, 4, _REG_MAX, anchors), preds.producer)
     probs = b.softmax("dfl.softmax", box_dist)
     # The DFL conv: a fixed 1x1 conv 16 -> 1 (the bin indices) applied to each of the 4 sides.
     dist = b.linear("dfl.conv", probs.view(batch, 4, anchors, _REG_MAX), 1, bias=False)
     # dist2bbox with the anchor grid and strides: about 10 operations per anchor.
     boxes = b.op("decode.boxes", "other", [dist], (batch, 4, anchors), flops=10 * anchors * batch)
-    scores = b.act("decode.sigmoid", Tensor((batch, _NUM_CLASSES, anchors), preds.producer),
-                   "sigmoid")
+    scores = b.act(
+        "decode.sigmoid", Tensor((batch, _NUM_CLASSES, anchors), preds.producer), "sigmoid"
+    )
     b.concat("decode.output", [boxes, scores])
     return b.graph
 
 
 ENTRIES = (
     ModelEntry(
-        "yolov8n", "cnn",
+        "yolov8n",
+        "cnn",
         "YOLOv8n object detector (Ultralytics yolov8.yaml, scale n, 80 classes) at 640x640.",
-        vision_params(640, multiple_of=32), build_yolov8n,
-        reference={"gmacs": 4.35, "gflops": 8.7, "params_m": 3.157,
-                   "source": "Ultralytics YOLOv8 docs (640 px: 3.2 M params, 8.7 GFLOPs = 2 x "
-                             "GMACs per utils/torch_utils.get_flops); unfused model summary "
-                             "3,157,200 parameters"},
+        vision_params(640, multiple_of=32),
+        build_yolov8n,
+        reference={
+            "gmacs": 4.35,
+            "gflops": 8.7,
+            "params_m": 3.157,
+            "source": "Ultralytics YOLOv8 docs (640 px: 3.2 M params, 8.7 GFLOPs = 2 x "
+            "GMACs per utils/torch_utils.get_flops); unfused model summary "
+            "3,157,200 parameters",
+        },
     ),
 )

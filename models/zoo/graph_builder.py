@@ -92,6 +92,7 @@ class Tensor:
 
     @property
     def numel(self) -> int:
+        """The number of elements."""
         return math.prod(self.shape)
 
     def view(self, *shape: int) -> Tensor:
@@ -131,8 +132,9 @@ class GraphBuilder:
         """
         outer = (self._prefix, self._layer_offset, self.layer, self._max_layer)
         self._prefix = outer[0] + prefix
-        self._layer_offset = 1 + max((d["layer"] for _, d in self.graph.nodes(data=True)),
-                                     default=-1)
+        self._layer_offset = 1 + max(
+            (d["layer"] for _, d in self.graph.nodes(data=True)), default=-1
+        )
         self.layer = self._max_layer = -1
         try:
             yield
@@ -221,9 +223,19 @@ class GraphBuilder:
         macs = out_px * out_ch * kernel * kernel * (in_ch // groups)
         params = out_ch * (in_ch // groups) * kernel * kernel + (out_ch if bias else 0)
         op_type = "depthwise_conv" if groups > 1 and groups == in_ch else "conv"
-        return self.op(name, op_type, [x], (batch, out_ch, out_h, out_w),
-                       flops=2 * macs + (out_px * out_ch if bias else 0), macs=macs, params=params,
-                       kernel=kernel, stride=stride, groups=groups, **attrs)
+        return self.op(
+            name,
+            op_type,
+            [x],
+            (batch, out_ch, out_h, out_w),
+            flops=2 * macs + (out_px * out_ch if bias else 0),
+            macs=macs,
+            params=params,
+            kernel=kernel,
+            stride=stride,
+            groups=groups,
+            **attrs,
+        )
 
     def conv1d(
         self,
@@ -243,9 +255,19 @@ class GraphBuilder:
         out_el = batch * out_len * out_ch
         macs = out_el * kernel * in_ch
         params = out_ch * in_ch * kernel + (out_ch if bias else 0)
-        return self.op(name, "conv", [x], (batch, out_ch, out_len),
-                       flops=2 * macs + (out_el if bias else 0), macs=macs, params=params,
-                       kernel=kernel, stride=stride, dilation=dilation, **attrs)
+        return self.op(
+            name,
+            "conv",
+            [x],
+            (batch, out_ch, out_len),
+            flops=2 * macs + (out_el if bias else 0),
+            macs=macs,
+            params=params,
+            kernel=kernel,
+            stride=stride,
+            dilation=dilation,
+            **attrs,
+        )
 
     def conv_transpose(
         self, name: str, x: Tensor, out_ch: int, kernel: int, stride: int, *, bias: bool = True
@@ -258,8 +280,17 @@ class GraphBuilder:
         macs = in_px * in_ch * out_ch * taps
         params = in_ch * out_ch * taps + (out_ch if bias else 0)
         flops = 2 * macs + (math.prod(out_shape) if bias else 0)
-        return self.op(name, "conv_transpose", [x], out_shape, flops=flops, macs=macs,
-                       params=params, kernel=kernel, stride=stride)
+        return self.op(
+            name,
+            "conv_transpose",
+            [x],
+            out_shape,
+            flops=flops,
+            macs=macs,
+            params=params,
+            kernel=kernel,
+            stride=stride,
+        )
 
     def conv_bn(
         self,
@@ -274,43 +305,83 @@ class GraphBuilder:
         padding: int | None = None,
     ) -> Tensor:
         """Conv (no bias) -> batch norm -> optional activation: ops ``name.conv/.bn/.<act>``."""
-        y = self.conv2d(f"{name}.conv", x, out_ch, kernel, stride=stride, groups=groups,
-                        padding=padding)
+        y = self.conv2d(
+            f"{name}.conv", x, out_ch, kernel, stride=stride, groups=groups, padding=padding
+        )
         y = self.batchnorm(f"{name}.bn", y)
         return self.act(f"{name}.{act}", y, act) if act else y
 
     # -- dense -----------------------------------------------------------------------------------
 
-    def linear(self, name: str, x: Tensor, out_features: int, *, bias: bool = True,
-               tied: bool = False, **attrs: Any) -> Tensor:
+    def linear(
+        self,
+        name: str,
+        x: Tensor,
+        out_features: int,
+        *,
+        bias: bool = True,
+        tied: bool = False,
+        **attrs: Any,
+    ) -> Tensor:
         """``x @ W (+ b)`` over the last axis; ``tied`` reads a weight owned by another op."""
         in_features = x.shape[-1]
         rows = x.numel // in_features
         macs = rows * in_features * out_features
         weights = in_features * out_features + (out_features if bias else 0)
-        return self.op(name, "matmul", [x], (*x.shape[:-1], out_features),
-                       flops=2 * macs + (rows * out_features if bias else 0), macs=macs,
-                       params=0 if tied else weights, weight_params=weights, **attrs)
+        return self.op(
+            name,
+            "matmul",
+            [x],
+            (*x.shape[:-1], out_features),
+            flops=2 * macs + (rows * out_features if bias else 0),
+            macs=macs,
+            params=0 if tied else weights,
+            weight_params=weights,
+            **attrs,
+        )
 
     # -- elementwise, norms, activations -------------------------------------------------------
 
     def act(self, name: str, x: Tensor, kind: str, **attrs: Any) -> Tensor:
         """Activation ``kind`` (a key of :data:`ELEMENT_FLOPS`); PReLU has a slope per channel."""
         params = x.shape[1] if kind == "prelu" else 0
-        return self.op(name, _ACT_TYPES[kind], [x], x.shape, flops=ELEMENT_FLOPS[kind] * x.numel,
-                       params=params, quantized=False, **attrs)
+        return self.op(
+            name,
+            _ACT_TYPES[kind],
+            [x],
+            x.shape,
+            flops=ELEMENT_FLOPS[kind] * x.numel,
+            params=params,
+            quantized=False,
+            **attrs,
+        )
 
     def batchnorm(self, name: str, x: Tensor) -> Tensor:
         """Inference batch norm over axis 1: a per-channel scale and shift (2 parameters each)."""
-        return self.op(name, "batchnorm", [x], x.shape, flops=2 * x.numel, params=2 * x.shape[1],
-                       quantized=False)
+        return self.op(
+            name,
+            "batchnorm",
+            [x],
+            x.shape,
+            flops=2 * x.numel,
+            params=2 * x.shape[1],
+            quantized=False,
+        )
 
     def norm(self, name: str, x: Tensor, kind: str, **attrs: Any) -> Tensor:
         """``layernorm`` (gamma and beta) or ``rmsnorm`` (gamma) over the last axis."""
         dim = x.shape[-1]
         params = 2 * dim if kind == "layernorm" else dim
-        return self.op(name, kind, [x], x.shape, flops=ELEMENT_FLOPS[kind] * x.numel,
-                       params=params, quantized=False, **attrs)
+        return self.op(
+            name,
+            kind,
+            [x],
+            x.shape,
+            flops=ELEMENT_FLOPS[kind] * x.numel,
+            params=params,
+            quantized=False,
+            **attrs,
+        )
 
     def eltwise(self, name: str, kind: str, a: Tensor, b: Tensor, **attrs: Any) -> Tensor:
         """``add`` or ``mul`` of two tensors; the smaller one broadcasts (an SE gate, a mask) or,
@@ -318,14 +389,17 @@ class GraphBuilder:
         out, other = (a, b) if a.numel >= b.numel else (b, a)
         fits = len(out.shape) == len(other.shape) and all(
             o == s or s == 1 or axis == 1
-            for axis, (o, s) in enumerate(zip(out.shape, other.shape, strict=True)))
+            for axis, (o, s) in enumerate(zip(out.shape, other.shape, strict=True))
+        )
         if not fits:
             raise ValueError(f"{self._prefix}{name}: shapes {a.shape} and {b.shape} do not combine")
         return self.op(name, kind, [a, b], out.shape, flops=out.numel, **attrs)
 
     def softmax(self, name: str, x: Tensor, **attrs: Any) -> Tensor:
-        return self.op(name, "softmax", [x], x.shape, flops=ELEMENT_FLOPS["softmax"] * x.numel,
-                       **attrs)
+        """Softmax over the last axis (:data:`ELEMENT_FLOPS` operations per element)."""
+        return self.op(
+            name, "softmax", [x], x.shape, flops=ELEMENT_FLOPS["softmax"] * x.numel, **attrs
+        )
 
     # -- spatial ---------------------------------------------------------------------------------
 
@@ -335,8 +409,15 @@ class GraphBuilder:
         out_h = (height + 2 * padding - kernel) // stride + 1
         out_w = (width + 2 * padding - kernel) // stride + 1
         out = (batch, ch, out_h, out_w)
-        return self.op(name, "pool", [x], out, flops=kernel * kernel * math.prod(out),
-                       kernel=kernel, stride=stride)
+        return self.op(
+            name,
+            "pool",
+            [x],
+            out,
+            flops=kernel * kernel * math.prod(out),
+            kernel=kernel,
+            stride=stride,
+        )
 
     def global_pool(self, name: str, x: Tensor) -> Tensor:
         """Average over all spatial positions: NC... -> NC11."""
@@ -350,8 +431,9 @@ class GraphBuilder:
         """Nearest (a copy) or bilinear (4 multiplies, 3 adds per output) upsampling."""
         batch, ch, *spatial = x.shape
         out = (batch, ch, *(d * factor for d in spatial))
-        return self.op(name, "upsample", [x], out, flops=7 * math.prod(out) if bilinear else 0,
-                       factor=factor)
+        return self.op(
+            name, "upsample", [x], out, flops=7 * math.prod(out) if bilinear else 0, factor=factor
+        )
 
     def concat(self, name: str, xs: Sequence[Tensor], axis: int = 1) -> Tensor:
         """Concatenate along ``axis``; the other axes must agree."""

@@ -84,12 +84,48 @@ _HF = "Hugging Face config.json of meta-llama/{}"
 _ARCHS = {
     arch.name: arch
     for arch in (
-        LlmArch("llama-3.2-1b", 16, 2048, 32, 8, 64, 8192, 128256, True, 500000.0, 131072,
-                _HF.format("Llama-3.2-1B")),
-        LlmArch("llama-3.2-3b", 28, 3072, 24, 8, 128, 8192, 128256, True, 500000.0, 131072,
-                _HF.format("Llama-3.2-3B")),
-        LlmArch("llama-3.1-8b", 32, 4096, 32, 8, 128, 14336, 128256, False, 500000.0, 131072,
-                _HF.format("Llama-3.1-8B")),
+        LlmArch(
+            "llama-3.2-1b",
+            16,
+            2048,
+            32,
+            8,
+            64,
+            8192,
+            128256,
+            True,
+            500000.0,
+            131072,
+            _HF.format("Llama-3.2-1B"),
+        ),
+        LlmArch(
+            "llama-3.2-3b",
+            28,
+            3072,
+            24,
+            8,
+            128,
+            8192,
+            128256,
+            True,
+            500000.0,
+            131072,
+            _HF.format("Llama-3.2-3B"),
+        ),
+        LlmArch(
+            "llama-3.1-8b",
+            32,
+            4096,
+            32,
+            8,
+            128,
+            14336,
+            128256,
+            False,
+            500000.0,
+            131072,
+            _HF.format("Llama-3.1-8B"),
+        ),
     )
 }
 LLM_NAMES = tuple(_ARCHS)
@@ -99,8 +135,9 @@ _PUBLISHED_PARAMS_B = {"llama-3.2-1b": 1.23, "llama-3.2-3b": 3.21, "llama-3.1-8b
 def llm_arch(name: str) -> LlmArch:
     """The architecture of LLM ``name`` (one of :data:`LLM_NAMES`)."""
     if name not in _ARCHS:
-        raise InvalidInput(f"is not a known LLM (known: {', '.join(_ARCHS)})", field="model",
-                           value=name)
+        raise InvalidInput(
+            f"is not a known LLM (known: {', '.join(_ARCHS)})", field="model", value=name
+        )
     return _ARCHS[name]
 
 
@@ -111,8 +148,11 @@ def build_llm(name: str, p: dict[str, Any]) -> nx.DiGraph:
     if phase == "prefill":
         batch, q_len, past = 1, p["tokens"], p["past_tokens"]
         if past + q_len > arch.max_context:
-            raise InvalidInput(f"plus tokens ({q_len}) exceeds the context of {name} "
-                               f"({arch.max_context})", field="past_tokens", value=past)
+            raise InvalidInput(
+                f"plus tokens ({q_len}) exceeds the context of {name} ({arch.max_context})",
+                field="past_tokens",
+                value=past,
+            )
         logit_rows = {"last": 1, "all": q_len, "none": 0}[p["logits"]]
     else:
         batch, q_len, past = p["batch"], 1, p["kv_len"] - 1
@@ -121,8 +161,16 @@ def build_llm(name: str, p: dict[str, Any]) -> nx.DiGraph:
     tokens = batch * q_len
     tw = per_token(tokens)
     d, hd = arch.hidden, arch.head_dim
-    x = b.op("embed", "embedding", [b.input(tokens)], (tokens, d), flops=0,
-             params=arch.vocab * d, weight_params=tokens * d, **tw)
+    x = b.op(
+        "embed",
+        "embedding",
+        [b.input(tokens)],
+        (tokens, d),
+        flops=0,
+        params=arch.vocab * d,
+        weight_params=tokens * d,
+        **tw,
+    )
     for layer in range(arch.layers):
         b.layer = layer
         pre = f"layers.{layer}"
@@ -131,10 +179,21 @@ def build_llm(name: str, p: dict[str, Any]) -> nx.DiGraph:
         k = b.linear(f"{pre}.k_proj", h, arch.kv_heads * hd, bias=False, **tw)
         v = b.linear(f"{pre}.v_proj", h, arch.kv_heads * hd, bias=False, **tw)
         rotated = (arch.heads + arch.kv_heads) * hd
-        qk = b.op(f"{pre}.rope", "rope", [q, k], (tokens, rotated), flops=3 * tokens * rotated,
-                  **tw)
-        a = attention(b, f"{pre}.attention", [qk, v], batch=batch, q_len=q_len, past=past,
-                      heads=arch.heads, kv_heads=arch.kv_heads, head_dim=hd, causal=True)
+        qk = b.op(
+            f"{pre}.rope", "rope", [q, k], (tokens, rotated), flops=3 * tokens * rotated, **tw
+        )
+        a = attention(
+            b,
+            f"{pre}.attention",
+            [qk, v],
+            batch=batch,
+            q_len=q_len,
+            past=past,
+            heads=arch.heads,
+            kv_heads=arch.kv_heads,
+            head_dim=hd,
+            causal=True,
+        )
         o = b.linear(f"{pre}.o_proj", a.view(tokens, arch.heads * hd), d, bias=False, **tw)
         x = b.eltwise(f"{pre}.attn_add", "add", x, o, **tw)
         h = b.norm(f"{pre}.ffn_norm", x, "rmsnorm", **tw)
@@ -159,8 +218,9 @@ def _params(arch: LlmArch) -> dict[str, Param]:
         "phase": Param("prefill", "choice", choices=("prefill", "decode")),
         "tokens": Param(128, "int", 1, ctx, only_with=("phase", "prefill")),
         "past_tokens": Param(0, "int", 0, ctx - 1, only_with=("phase", "prefill")),
-        "logits": Param("last", "choice", choices=("last", "all", "none"),
-                        only_with=("phase", "prefill")),
+        "logits": Param(
+            "last", "choice", choices=("last", "all", "none"), only_with=("phase", "prefill")
+        ),
         "kv_len": Param(1024, "int", 1, ctx, only_with=("phase", "decode")),
         "batch": Param(1, "int", 1, MAX_BATCH, only_with=("phase", "decode")),
         "weight_bits": Param(16, "choice", choices=(4, 8, 16, 32)),
@@ -170,13 +230,17 @@ def _params(arch: LlmArch) -> dict[str, Param]:
 
 ENTRIES = tuple(
     ModelEntry(
-        arch.name, "llm",
+        arch.name,
+        "llm",
         f"{arch.name}: {arch.layers} layers, hidden {arch.hidden}, {arch.heads} heads "
         f"({arch.kv_heads} KV, GQA), SwiGLU {arch.ffn_hidden}, vocab {arch.vocab}"
         f"{', tied embeddings' if arch.tie_embeddings else ''}; prefill chunk or decode step.",
-        _params(arch), build_llm,
-        reference={"params_b": _PUBLISHED_PARAMS_B[arch.name],
-                   "source": f"Meta model card (parameter count); {arch.source} (architecture)"},
+        _params(arch),
+        build_llm,
+        reference={
+            "params_b": _PUBLISHED_PARAMS_B[arch.name],
+            "source": f"Meta model card (parameter count); {arch.source} (architecture)",
+        },
     )
     for arch in _ARCHS.values()
 )

@@ -29,19 +29,27 @@ depths chosen to land on the published parameter count (within 10%; the tests ch
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import networkx as nx
 
 from models.zoo.cnn import bneck
 from models.zoo.graph_builder import GraphBuilder, Tensor
-from models.zoo.spec import ModelEntry, Param, vision_params
+from models.zoo.spec import Builder, ModelEntry, Param, vision_params
 
 _QAIHM = "Qualcomm AI Hub model card"
 
 
-def blaze_block(b: GraphBuilder, name: str, x: Tensor, out_ch: int, kernel: int = 3,
-                stride: int = 1, act: str = "relu") -> Tensor:
+def blaze_block(
+    b: GraphBuilder,
+    name: str,
+    x: Tensor,
+    out_ch: int,
+    kernel: int = 3,
+    stride: int = 1,
+    act: str = "relu",
+) -> Tensor:
     """BlazeBlock (see the module docstring)."""
     y = b.conv2d(f"{name}.dw", x, x.shape[1], kernel, stride=stride, groups=x.shape[1], bias=True)
     y = b.conv2d(f"{name}.pw", y, out_ch, 1, bias=True)
@@ -50,8 +58,16 @@ def blaze_block(b: GraphBuilder, name: str, x: Tensor, out_ch: int, kernel: int 
     return b.act(f"{name}.{act}", y, act)
 
 
-def _stage(b: GraphBuilder, name: str, x: Tensor, widths: tuple[int, ...], kernel: int,
-           act: str, *, downsample: bool = False) -> Tensor:
+def _stage(
+    b: GraphBuilder,
+    name: str,
+    x: Tensor,
+    widths: tuple[int, ...],
+    kernel: int,
+    act: str,
+    *,
+    downsample: bool = False,
+) -> Tensor:
     """BlazeBlocks of the given widths, one layer each; a block that widens halves the
     resolution, and so does the first one when ``downsample``."""
     for idx, width in enumerate(widths):
@@ -165,16 +181,20 @@ def hand_landmark(b: GraphBuilder, x: Tensor) -> Tensor:
     x = _stage(b, "tower4", x, (288,) * 3, 5, "prelu", downsample=True)
     x = _stage(b, "tower2", x, (288,), 5, "prelu", downsample=True)
     b.layer = -1
-    heads = [b.conv2d(f"head.{what}", x, width, 2, bias=True, padding=0)
-             for what, width in (("landmarks", 63), ("flag", 1), ("handedness", 1))]
+    heads = [
+        b.conv2d(f"head.{what}", x, width, 2, bias=True, padding=0)
+        for what, width in (("landmarks", 63), ("flag", 1), ("handedness", 1))
+    ]
     return b.concat("output", heads)
 
 
-def _single(fn: Any) -> Any:
+def _single(net: Callable[[GraphBuilder, Tensor], Tensor]) -> Builder:
+    """A zoo builder that runs ``net`` on a batch of RGB images of the ``resolution`` parameter."""
+
     def build(name: str, p: dict[str, Any]) -> nx.DiGraph:
         b = GraphBuilder(name, "cnn", p["precision"])
         height, width = p["resolution"]
-        fn(b, b.input(p["batch"], 3, height, width))
+        net(b, b.input(p["batch"], 3, height, width))
         return b.graph
 
     return build
@@ -192,8 +212,9 @@ def build_hand_tracking(name: str, p: dict[str, Any]) -> nx.DiGraph:
     with b.scope("palm."):
         detections = palm_detection(b, frame)
     crop_shape = (p["batch"] * p["hands"], 3, 256, 256)
-    crop = b.op("crop", "other", [frame, detections], crop_shape, flops=10 * (3 * 256 * 256)
-                * crop_shape[0])
+    crop = b.op(
+        "crop", "other", [frame, detections], crop_shape, flops=10 * (3 * 256 * 256) * crop_shape[0]
+    )
     with b.scope("landmark."):
         hand_landmark(b, crop)
     return b.graph
@@ -201,41 +222,65 @@ def build_hand_tracking(name: str, p: dict[str, Any]) -> nx.DiGraph:
 
 ENTRIES = (
     ModelEntry(
-        "selfie-segmentation", "cnn",
+        "selfie-segmentation",
+        "cnn",
         "Portrait segmentation, MediaPipe Selfie Segmentation-class (MobileNetV3 encoder + "
         "light decoder, 256x256 -> 256x256 mask); widths set to the published size.",
-        vision_params(256, multiple_of=32), _single(selfie_segmentation),
-        reference={"params_m": 0.106, "source": f"{_QAIHM} MediaPipe-Selfie-Segmentation "
-                   "(256x256, 106K parameters); MediaPipe Selfie Segmentation docs"},
+        vision_params(256, multiple_of=32),
+        _single(selfie_segmentation),
+        reference={
+            "params_m": 0.106,
+            "source": f"{_QAIHM} MediaPipe-Selfie-Segmentation "
+            "(256x256, 106K parameters); MediaPipe Selfie Segmentation docs",
+        },
         aliases=("portrait-seg",),
     ),
     ModelEntry(
-        "face-landmark", "cnn",
+        "face-landmark",
+        "cnn",
         "Face landmarks, MediaPipe FaceMesh-class (192x192 -> 468 3-D landmarks + face flag).",
-        vision_params(192, low=192, multiple_of=64), _single(face_landmark),
-        reference={"params_m": 0.603, "source": f"{_QAIHM} MediaPipe-Face-Detection "
-                   "(MediaPipeFaceLandmarkDetector 603K); Kartynnik et al. arXiv 1907.06724"},
+        vision_params(192, low=192, multiple_of=64),
+        _single(face_landmark),
+        reference={
+            "params_m": 0.603,
+            "source": f"{_QAIHM} MediaPipe-Face-Detection "
+            "(MediaPipeFaceLandmarkDetector 603K); Kartynnik et al. arXiv 1907.06724",
+        },
         aliases=("face-landmarks",),
     ),
     ModelEntry(
-        "palm-detection", "cnn",
+        "palm-detection",
+        "cnn",
         "Palm detector, BlazePalm-class (256x256, SSD heads over 2,944 anchors).",
-        vision_params(256, multiple_of=32), _single(palm_detection),
-        reference={"params_m": 1.76, "source": f"{_QAIHM} MediaPipe-Hand-Detection "
-                   "(MediaPipeHandDetector 1.76M); Zhang et al. arXiv 2006.10214"},
+        vision_params(256, multiple_of=32),
+        _single(palm_detection),
+        reference={
+            "params_m": 1.76,
+            "source": f"{_QAIHM} MediaPipe-Hand-Detection "
+            "(MediaPipeHandDetector 1.76M); Zhang et al. arXiv 2006.10214",
+        },
     ),
     ModelEntry(
-        "hand-landmark", "cnn",
+        "hand-landmark",
+        "cnn",
         "Hand landmarks, BlazeHand-class (256x256 crop -> 21 3-D landmarks, flag, handedness).",
-        vision_params(256, low=256, multiple_of=128), _single(hand_landmark),
-        reference={"params_m": 2.01, "source": f"{_QAIHM} MediaPipe-Hand-Detection "
-                   "(MediaPipeHandLandmarkDetector 2.01M); Zhang et al. arXiv 2006.10214"},
+        vision_params(256, low=256, multiple_of=128),
+        _single(hand_landmark),
+        reference={
+            "params_m": 2.01,
+            "source": f"{_QAIHM} MediaPipe-Hand-Detection "
+            "(MediaPipeHandLandmarkDetector 2.01M); Zhang et al. arXiv 2006.10214",
+        },
     ),
     ModelEntry(
-        "hand-tracking", "cnn",
+        "hand-tracking",
+        "cnn",
         "Hand/gesture tracking: palm detection then hand landmarks on each hand's crop.",
-        vision_params(256, multiple_of=32, hands=Param(1, "int", 1, 4)), build_hand_tracking,
-        reference={"params_m": 3.77, "source": f"{_QAIHM} MediaPipe-Hand-Detection "
-                   "(1.76M detector + 2.01M landmark)"},
+        vision_params(256, multiple_of=32, hands=Param(1, "int", 1, 4)),
+        build_hand_tracking,
+        reference={
+            "params_m": 3.77,
+            "source": f"{_QAIHM} MediaPipe-Hand-Detection (1.76M detector + 2.01M landmark)",
+        },
     ),
 )

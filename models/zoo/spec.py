@@ -70,20 +70,29 @@ class Param:
         """The value, normalised, or :class:`InvalidInput` naming ``key``."""
         if self.kind == "choice":
             if value not in self.choices:
-                raise InvalidInput(f"must be one of {', '.join(map(str, self.choices))}",
-                                   field=key, value=value)
+                raise InvalidInput(
+                    f"must be one of {', '.join(map(str, self.choices))}", field=key, value=value
+                )
             return value
         if self.kind == "size":
             pair = (value, value) if _is_int(value) else value
             if not (isinstance(pair, list | tuple) and len(pair) == 2):
-                raise InvalidInput("must be an integer or a (height, width) pair", field=key,
-                                   value=value)
+                raise InvalidInput(
+                    "must be an integer or a (height, width) pair", field=key, value=value
+                )
             return tuple(self._number(key, v, integer=True) for v in pair)
         return self._number(key, value, integer=self.kind == "int")
 
     def _number(self, key: str, value: Any, *, integer: bool) -> Any:
-        ok = _is_int(value) if integer else (
-            isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value))
+        ok = (
+            _is_int(value)
+            if integer
+            else (
+                isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+            )
+        )
         ok = ok and self.low <= value <= self.high
         ok = ok and (not integer or value % self.multiple_of == 0)
         if not ok:
@@ -120,9 +129,16 @@ class ModelEntry:
     aliases: tuple[str, ...] = ()
 
     def info(self) -> ModelInfo:
-        return ModelInfo(self.name, self.family, self.description,
-                         {key: p.default for key, p in self.params.items()}, self.precision,
-                         dict(self.reference), self.aliases)
+        """The entry as users see it (:class:`ModelInfo`)."""
+        return ModelInfo(
+            self.name,
+            self.family,
+            self.description,
+            {key: p.default for key, p in self.params.items()},
+            self.precision,
+            dict(self.reference),
+            self.aliases,
+        )
 
     def resolve(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults overridden by ``given``, each checked; unknown or misplaced keys raise.
@@ -133,15 +149,23 @@ class ModelEntry:
             if key not in self.params:
                 raise InvalidInput(
                     f"is not a parameter of model {self.name} (known: {', '.join(self.params)})",
-                    field=key, value=given[key])
+                    field=key,
+                    value=given[key],
+                )
         resolved = {key: p.check(key, given.get(key, p.default)) for key, p in self.params.items()}
         for key in given:
             need = self.params[key].only_with
             if need is not None and resolved[need[0]] != need[1]:
-                raise InvalidInput(f"applies only with {need[0]}={need[1]!r} (model {self.name})",
-                                   field=key, value=given[key])
-        return {key: value for key, value in resolved.items()
-                if (need := self.params[key].only_with) is None or resolved[need[0]] == need[1]}
+                raise InvalidInput(
+                    f"applies only with {need[0]}={need[1]!r} (model {self.name})",
+                    field=key,
+                    value=given[key],
+                )
+        return {
+            key: value
+            for key, value in resolved.items()
+            if (need := self.params[key].only_with) is None or resolved[need[0]] == need[1]
+        }
 
 
 def common_params(**extra: Param) -> dict[str, Param]:
@@ -153,7 +177,13 @@ def common_params(**extra: Param) -> dict[str, Param]:
     }
 
 
-def vision_params(resolution: int | tuple[int, int], *, low: int = 32, high: int = 4096,
-                  multiple_of: int = 1, **extra: Param) -> dict[str, Param]:
+def vision_params(
+    resolution: int | tuple[int, int],
+    *,
+    low: int = 32,
+    high: int = 4096,
+    multiple_of: int = 1,
+    **extra: Param,
+) -> dict[str, Param]:
     """:func:`common_params` plus ``resolution`` (the input's height and width in pixels)."""
     return common_params(resolution=Param(resolution, "size", low, high, multiple_of), **extra)

@@ -41,37 +41,76 @@ def _variance_predictor(b: GraphBuilder, name: str, x: Tensor) -> Tensor:
     batch, seq, dim = x.shape
     tw = per_token(batch * seq)
     for idx in range(2):
-        y = b.conv1d(f"{name}.conv{idx}", x.view(batch, dim, seq), dim, 3, tokens=batch * seq,
-                     token_wise=False).view(batch, seq, dim)
+        y = b.conv1d(
+            f"{name}.conv{idx}",
+            x.view(batch, dim, seq),
+            dim,
+            3,
+            tokens=batch * seq,
+            token_wise=False,
+        ).view(batch, seq, dim)
         y = b.act(f"{name}.relu{idx}", y, "relu", **tw)
         x = b.norm(f"{name}.norm{idx}", y, "layernorm", **tw)
     return b.linear(f"{name}.out", x, 1, **tw)
 
 
+def _fft_blocks(b: GraphBuilder, name: str, x: Tensor, *, first_layer: int) -> Tensor:
+    """FastSpeech 2's stack of feed-forward Transformer blocks, one layer each from
+    ``first_layer``: post-LN, conv FFN with kernels 9 and 1."""
+    for layer in range(FS2_LAYERS):
+        b.layer = first_layer + layer
+        x = encoder_layer(
+            b,
+            f"{name}.{layer}",
+            x,
+            heads=FS2_HEADS,
+            hidden=FS2_FILTER,
+            act="relu",
+            pre_norm=False,
+            kernels=(9, 1),
+        )
+    return x
+
+
 def fastspeech2(b: GraphBuilder, batch: int, phonemes: int, frames: int) -> Tensor:
     """FastSpeech 2 from phoneme ids to a (batch, 80, frames) mel spectrogram."""
     tw = per_token(batch * phonemes)
-    x = b.op("embed", "embedding", [b.input(batch, phonemes)], (batch, phonemes, FS2_DIM),
-             flops=batch * phonemes * FS2_DIM, params=FS2_VOCAB * FS2_DIM,
-             weight_params=batch * phonemes * FS2_DIM, **tw)
-    for layer in range(FS2_LAYERS):
-        b.layer = layer
-        x = encoder_layer(b, f"encoder.{layer}", x, heads=FS2_HEADS, hidden=FS2_FILTER,
-                          act="relu", pre_norm=False, kernels=(9, 1))
+    x = b.op(
+        "embed",
+        "embedding",
+        [b.input(batch, phonemes)],
+        (batch, phonemes, FS2_DIM),
+        flops=batch * phonemes * FS2_DIM,
+        params=FS2_VOCAB * FS2_DIM,
+        weight_params=batch * phonemes * FS2_DIM,
+        **tw,
+    )
+    x = _fft_blocks(b, "encoder", x, first_layer=0)
     b.layer = FS2_LAYERS
     duration = _variance_predictor(b, "duration", x)
     tw = per_token(batch * frames)
-    x = b.op("length_regulator", "other", [x, duration], (batch, frames, FS2_DIM), flops=0,
-             **per_token(batch * frames, False))
+    x = b.op(
+        "length_regulator",
+        "other",
+        [x, duration],
+        (batch, frames, FS2_DIM),
+        flops=0,
+        **per_token(batch * frames, False),
+    )
     for what in ("pitch", "energy"):
         value = _variance_predictor(b, what, x)
-        emb = b.op(f"{what}.embed", "embedding", [value], x.shape, flops=batch * frames,
-                   params=FS2_BINS * FS2_DIM, weight_params=batch * frames * FS2_DIM, **tw)
+        emb = b.op(
+            f"{what}.embed",
+            "embedding",
+            [value],
+            x.shape,
+            flops=batch * frames,
+            params=FS2_BINS * FS2_DIM,
+            weight_params=batch * frames * FS2_DIM,
+            **tw,
+        )
         x = b.eltwise(f"{what}.add", "add", x, emb, **tw)
-    for layer in range(FS2_LAYERS):
-        b.layer = FS2_LAYERS + 1 + layer
-        x = encoder_layer(b, f"decoder.{layer}", x, heads=FS2_HEADS, hidden=FS2_FILTER,
-                          act="relu", pre_norm=False, kernels=(9, 1))
+    x = _fft_blocks(b, "decoder", x, first_layer=FS2_LAYERS + 1)
     b.layer = -1
     mel = b.linear("mel_linear", x, MEL_BINS, **tw)
     return mel.view(batch, MEL_BINS, frames)
@@ -80,8 +119,7 @@ def fastspeech2(b: GraphBuilder, batch: int, phonemes: int, frames: int) -> Tens
 def hifigan_v2(b: GraphBuilder, mel: Tensor) -> Tensor:
     """HiFi-GAN V2 generator from a mel spectrogram to a waveform (batch, 1, 256 x frames)."""
     x = b.conv1d("conv_pre", mel, HIFIGAN_CHANNELS, 7)
-    for stage, (rate, kernel) in enumerate(zip(HIFIGAN_RATES, HIFIGAN_UP_KERNELS,
-                                               strict=True)):
+    for stage, (rate, kernel) in enumerate(zip(HIFIGAN_RATES, HIFIGAN_UP_KERNELS, strict=True)):
         b.layer = stage
         x = b.act(f"up{stage}.lrelu", x, "leaky_relu")
         x = b.conv_transpose(f"up{stage}", x, x.shape[1] // 2, kernel, rate)
@@ -118,15 +156,19 @@ def build_tts(name: str, p: dict[str, Any]) -> nx.DiGraph:
 
 ENTRIES = (
     ModelEntry(
-        "fastspeech2-hifigan", "audio",
+        "fastspeech2-hifigan",
+        "audio",
         "Speech synthesis: FastSpeech 2 acoustic model + HiFi-GAN V2 vocoder for one sentence "
         "(default 50 phonemes, 300 mel frames, 3.5 s of 22.05 kHz audio).",
-        common_params(phonemes=Param(50, "int", 1, 1000),
-                      frames_per_phoneme=Param(6, "int", 1, 40)),
+        common_params(
+            phonemes=Param(50, "int", 1, 1000), frames_per_phoneme=Param(6, "int", 1, 40)
+        ),
         build_tts,
-        reference={"vocoder_params_m": 0.92,
-                   "source": "Kong et al., HiFi-GAN, NeurIPS 2020, Table 1 (V2: 0.92M); "
-                             "Ren et al., FastSpeech 2, ICLR 2021, Appendix A (architecture)"},
+        reference={
+            "vocoder_params_m": 0.92,
+            "source": "Kong et al., HiFi-GAN, NeurIPS 2020, Table 1 (V2: 0.92M); "
+            "Ren et al., FastSpeech 2, ICLR 2021, Appendix A (architecture)",
+        },
         aliases=("tts",),
     ),
 )

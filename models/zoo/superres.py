@@ -51,14 +51,18 @@ def build_fsrcnn(name: str, p: dict[str, Any]) -> nx.DiGraph:
 
 ENTRIES = (
     ModelEntry(
-        "fsrcnn", "cnn",
+        "fsrcnn",
+        "cnn",
         "Frame super-resolution FSRCNN(56,12,4) (Dong et al., ECCV 2016), x2 from 960x540 to "
         "1920x1080 on the luma channel.",
         vision_params((540, 960), low=8, scale=Param(2, "choice", choices=(2, 3, 4))),
         build_fsrcnn,
-        reference={"weights_k": 12.464, "macs_per_input_pixel": 12464,
-                   "source": "Dong, Loy & Tang, ECCV 2016, Sec. 3.3 (FSRCNN(56,12,4): 12,464 "
-                             "weights; complexity (25d+sd+9ms^2+ds+81d) S_LR)"},
+        reference={
+            "weights_k": 12.464,
+            "macs_per_input_pixel": 12464,
+            "source": "Dong, Loy & Tang, ECCV 2016, Sec. 3.3 (FSRCNN(56,12,4): 12,464 "
+            "weights; complexity (25d+sd+9ms^2+ds+81d) S_LR)",
+        },
         aliases=("super-resolution",),
     ),
 )

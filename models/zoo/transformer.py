@@ -54,26 +54,51 @@ def attention(
     macs = 2 * batch * heads * pairs * head_dim
     flops = 2 * macs + ELEMENT_FLOPS["softmax"] * batch * heads * pairs
     cache = 2 * batch * past * kv_heads * head_dim * b.act_bytes
-    return b.op(name, "attention", inputs, (batch, q_len, heads * head_dim), flops=flops,
-                macs=macs, extra_read=cache, tokens=batch * q_len, token_wise=False,
-                kv_len=kv_len, heads=heads, kv_heads=kv_heads, head_dim=head_dim, causal=causal)
+    return b.op(
+        name,
+        "attention",
+        inputs,
+        (batch, q_len, heads * head_dim),
+        flops=flops,
+        macs=macs,
+        extra_read=cache,
+        tokens=batch * q_len,
+        token_wise=False,
+        kv_len=kv_len,
+        heads=heads,
+        kv_heads=kv_heads,
+        head_dim=head_dim,
+        causal=causal,
+    )
 
 
-def self_attention(b: GraphBuilder, name: str, x: Tensor, heads: int, *, k_bias: bool = True
-                   ) -> Tensor:
+def self_attention(
+    b: GraphBuilder, name: str, x: Tensor, heads: int, *, k_bias: bool = True
+) -> Tensor:
     """Q, K, V projections (with biases), unmasked attention, output projection."""
     batch, seq, dim = x.shape
     tw = per_token(batch * seq)
     q = b.linear(f"{name}.q_proj", x, dim, **tw)
     k = b.linear(f"{name}.k_proj", x, dim, bias=k_bias, **tw)
     v = b.linear(f"{name}.v_proj", x, dim, **tw)
-    a = attention(b, f"{name}.attention", [q, k, v], batch=batch, q_len=seq, past=0, heads=heads,
-                  kv_heads=heads, head_dim=dim // heads, causal=False)
+    a = attention(
+        b,
+        f"{name}.attention",
+        [q, k, v],
+        batch=batch,
+        q_len=seq,
+        past=0,
+        heads=heads,
+        kv_heads=heads,
+        head_dim=dim // heads,
+        causal=False,
+    )
     return b.linear(f"{name}.o_proj", a, dim, **tw)
 
 
-def ffn(b: GraphBuilder, name: str, x: Tensor, hidden: int, act: str,
-        kernels: tuple[int, int] = (1, 1)) -> Tensor:
+def ffn(
+    b: GraphBuilder, name: str, x: Tensor, hidden: int, act: str, kernels: tuple[int, int] = (1, 1)
+) -> Tensor:
     """Two-layer feed-forward net; ``kernels`` other than 1 make it FastSpeech's conv FFN."""
     batch, seq, dim = x.shape
     for idx, (width, kernel) in enumerate(((hidden, kernels[0]), (dim, kernels[1]))):
@@ -81,17 +106,27 @@ def ffn(b: GraphBuilder, name: str, x: Tensor, hidden: int, act: str,
         if kernel == 1:
             x = b.linear(f"{name}.fc{idx + 1}", x, width, **tw)
         else:
-            x = b.conv1d(f"{name}.conv{idx + 1}", x.view(batch, x.shape[2], seq), width, kernel,
-                         **tw)
+            x = b.conv1d(
+                f"{name}.conv{idx + 1}", x.view(batch, x.shape[2], seq), width, kernel, **tw
+            )
             x = x.view(batch, seq, width)
         if idx == 0:
             x = b.act(f"{name}.{act}", x, act, tokens=batch * seq, token_wise=True)
     return x
 
 
-def encoder_layer(b: GraphBuilder, name: str, x: Tensor, *, heads: int, hidden: int, act: str,
-                  pre_norm: bool, k_bias: bool = True, kernels: tuple[int, int] = (1, 1)
-                  ) -> Tensor:
+def encoder_layer(
+    b: GraphBuilder,
+    name: str,
+    x: Tensor,
+    *,
+    heads: int,
+    hidden: int,
+    act: str,
+    pre_norm: bool,
+    k_bias: bool = True,
+    kernels: tuple[int, int] = (1, 1),
+) -> Tensor:
     """Post-norm (BERT, FastSpeech) or pre-norm (ViT, Whisper) encoder layer, 11-12 ops."""
     tw = per_token(x.shape[0] * x.shape[1])
     h = b.norm(f"{name}.attn_norm", x, "layernorm", **tw) if pre_norm else x
@@ -118,14 +153,22 @@ def build_bert(name: str, p: dict[str, Any]) -> nx.DiGraph:
     b = GraphBuilder(name, "encoder", p["precision"])
     tw = per_token(batch * seq)
     ids = b.input(batch, seq)
-    x = b.op("embed", "embedding", [ids], (batch, seq, dim), flops=2 * batch * seq * dim,
-             params=(_BERT_VOCAB + _BERT_POSITIONS + _BERT_TYPES) * dim,
-             weight_params=3 * batch * seq * dim, **tw)
+    x = b.op(
+        "embed",
+        "embedding",
+        [ids],
+        (batch, seq, dim),
+        flops=2 * batch * seq * dim,
+        params=(_BERT_VOCAB + _BERT_POSITIONS + _BERT_TYPES) * dim,
+        weight_params=3 * batch * seq * dim,
+        **tw,
+    )
     x = b.norm("embed.norm", x, "layernorm", **tw)
     for layer in range(layers):
         b.layer = layer
-        x = encoder_layer(b, f"layers.{layer}", x, heads=heads, hidden=hidden, act="gelu",
-                          pre_norm=False)
+        x = encoder_layer(
+            b, f"layers.{layer}", x, heads=heads, hidden=hidden, act="gelu", pre_norm=False
+        )
     b.layer = -1
     cls = Tensor((batch, dim), x.producer)
     pooled = b.linear("pooler.dense", cls, dim, tokens=batch, token_wise=True)
@@ -146,16 +189,34 @@ def build_vit(name: str, p: dict[str, Any]) -> nx.DiGraph:
     patches = (height // _VIT_PATCH) * (width // _VIT_PATCH)
     seq = patches + 1
     tw = per_token(batch * seq)
-    x = b.conv2d("embed.patch", b.input(batch, 3, height, width), _VIT_DIM, _VIT_PATCH,
-                 stride=_VIT_PATCH, padding=0, bias=True, tokens=batch * patches, token_wise=True)
+    x = b.conv2d(
+        "embed.patch",
+        b.input(batch, 3, height, width),
+        _VIT_DIM,
+        _VIT_PATCH,
+        stride=_VIT_PATCH,
+        padding=0,
+        bias=True,
+        tokens=batch * patches,
+        token_wise=True,
+    )
     x = x.view(batch, patches, _VIT_DIM)
     positions = (224 // _VIT_PATCH) ** 2 + 1
-    x = b.op("embed.cls_pos", "add", [x], (batch, seq, _VIT_DIM), flops=batch * seq * _VIT_DIM,
-             params=_VIT_DIM + positions * _VIT_DIM, weight_params=(1 + seq) * _VIT_DIM, **tw)
+    x = b.op(
+        "embed.cls_pos",
+        "add",
+        [x],
+        (batch, seq, _VIT_DIM),
+        flops=batch * seq * _VIT_DIM,
+        params=_VIT_DIM + positions * _VIT_DIM,
+        weight_params=(1 + seq) * _VIT_DIM,
+        **tw,
+    )
     for layer in range(_VIT_LAYERS):
         b.layer = layer
-        x = encoder_layer(b, f"layers.{layer}", x, heads=_VIT_HEADS, hidden=_VIT_MLP, act="gelu",
-                          pre_norm=True)
+        x = encoder_layer(
+            b, f"layers.{layer}", x, heads=_VIT_HEADS, hidden=_VIT_MLP, act="gelu", pre_norm=True
+        )
     b.layer = -1
     x = b.norm("final_norm", x, "layernorm", **tw)
     b.linear("head", Tensor((batch, _VIT_DIM), x.producer), 1000, tokens=batch, token_wise=True)
@@ -188,12 +249,28 @@ def build_whisper_encoder(name: str, p: dict[str, Any]) -> nx.DiGraph:
     x = b.act("stem.gelu1", x, "gelu", tokens=batch * frames, token_wise=True)
     x = b.conv1d("stem.conv2", x, _WHISPER_DIM, 3, stride=2, tokens=batch * seq, token_wise=False)
     x = b.act("stem.gelu2", x, "gelu", **tw).view(batch, seq, _WHISPER_DIM)
-    x = b.op("embed.pos", "add", [x], x.shape, flops=x.numel, weight_params=seq * _WHISPER_DIM,
-             quantized=False, **tw)
+    x = b.op(
+        "embed.pos",
+        "add",
+        [x],
+        x.shape,
+        flops=x.numel,
+        weight_params=seq * _WHISPER_DIM,
+        quantized=False,
+        **tw,
+    )
     for layer in range(_WHISPER_LAYERS):
         b.layer = layer
-        x = encoder_layer(b, f"layers.{layer}", x, heads=_WHISPER_HEADS, hidden=4 * _WHISPER_DIM,
-                          act="gelu", pre_norm=True, k_bias=False)
+        x = encoder_layer(
+            b,
+            f"layers.{layer}",
+            x,
+            heads=_WHISPER_HEADS,
+            hidden=4 * _WHISPER_DIM,
+            act="gelu",
+            pre_norm=True,
+            k_bias=False,
+        )
     b.layer = -1
     b.norm("final_norm", x, "layernorm", **tw)
     return b.graph
@@ -203,32 +280,48 @@ _BERT_SOURCE = "Devlin et al., BERT, NAACL 2019, Sec. 3 (BERT-BASE 110M, BERT-LA
 
 ENTRIES = (
     ModelEntry(
-        "bert-base", "encoder",
+        "bert-base",
+        "encoder",
         "BERT-base encoder with pooler (12 layers, 768 wide, 12 heads); a Twill motivating model.",
-        common_params(seq_len=Param(128, "int", 1, _BERT_POSITIONS)), build_bert,
+        common_params(seq_len=Param(128, "int", 1, _BERT_POSITIONS)),
+        build_bert,
         reference={"params_m": 110, "source": _BERT_SOURCE},
     ),
     ModelEntry(
-        "bert-large", "encoder",
+        "bert-large",
+        "encoder",
         "BERT-large encoder with pooler (24 layers, 1024 wide, 16 heads); a Twill motivating "
         "model.",
-        common_params(seq_len=Param(128, "int", 1, _BERT_POSITIONS)), build_bert,
+        common_params(seq_len=Param(128, "int", 1, _BERT_POSITIONS)),
+        build_bert,
         reference={"params_m": 340, "source": _BERT_SOURCE},
     ),
     ModelEntry(
-        "vit-b-16", "encoder",
+        "vit-b-16",
+        "encoder",
         "ViT-B/16 image classifier at 224x224: 196 patches + [CLS] = 197 tokens.",
-        common_params(resolution=Param(224, "size", 32, 1024, _VIT_PATCH)), build_vit,
-        reference={"gmacs": 17.56, "params_m": 86.568,
-                   "source": "Dosovitskiy et al., ICLR 2021, Table 1 (86M); torchvision model "
-                             "docs ViT_B_16_Weights.IMAGENET1K_V1 ('GFLOPS' = GMACs)"},
+        common_params(resolution=Param(224, "size", 32, 1024, _VIT_PATCH)),
+        build_vit,
+        reference={
+            "gmacs": 17.56,
+            "params_m": 86.568,
+            "source": "Dosovitskiy et al., ICLR 2021, Table 1 (86M); torchvision model "
+            "docs ViT_B_16_Weights.IMAGENET1K_V1 ('GFLOPS' = GMACs)",
+        },
     ),
     ModelEntry(
-        "whisper-tiny-encoder", "encoder",
+        "whisper-tiny-encoder",
+        "encoder",
         "Whisper-tiny audio encoder (speech recognition front half): 30 s -> 1,500 tokens.",
-        common_params(audio_s=Param(30.0, "float", 0.02, 30.0)), build_whisper_encoder,
-        reference={"layers": 4, "width": 384, "heads": 6, "tokens_30s": 1500,
-                   "source": "Radford et al., Robust Speech Recognition via Large-Scale Weak "
-                             "Supervision, 2022, Table 1 and Sec. 2.2"},
+        common_params(audio_s=Param(30.0, "float", 0.02, 30.0)),
+        build_whisper_encoder,
+        reference={
+            "layers": 4,
+            "width": 384,
+            "heads": 6,
+            "tokens_30s": 1500,
+            "source": "Radford et al., Robust Speech Recognition via Large-Scale Weak "
+            "Supervision, 2022, Table 1 and Sec. 2.2",
+        },
     ),
 )

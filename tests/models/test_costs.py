@@ -263,27 +263,20 @@ def test_cross_device_delay_from_bytes_and_sync() -> None:
     assert all(d["resume_cost"] == 0 for _, _, d in unified.edges(data=True))
 
 
-def test_resume_costs_on_chunk_and_layer_boundaries() -> None:
+@pytest.mark.parametrize(("family", "boundary_cost"), [("llm-prefill", 40), ("cnn", 0)])
+def test_resume_costs_on_chunk_and_layer_boundaries(family: str, boundary_cost: int) -> None:
     """In an LLM prefill, edges across chunks or layers get the resume cost; others 0."""
-    g = nx.DiGraph(name="llm", family="llm-prefill", precision="fp16")
+    g = nx.DiGraph(name="llm", family=family, precision="fp16")
     for name, chunk, layer in (("a", 0, 0), ("b", 0, 0), ("c", 0, 1), ("d", 1, 0)):
         add_matmul_kernel(g, name, flops=1e6, num_bytes=1e3, layer=layer, chunk=chunk)
     for src, dst in (("a", "b"), ("b", "c"), ("b", "d")):
         g.add_edge(src, dst, bytes=1e3)
-    g.add_edge("a", "d", bytes=1e3, resume_cost=7)
+    g.add_edge("a", "d", bytes=1e3, resume_cost=7)  # an edge's own cost is kept
     out = annotate(g, small_platform(), resume_cost_us=40)
     assert {(u, v): d["resume_cost"] for u, v, d in out.edges(data=True)} == {
         ("a", "b"): 0,
-        ("b", "c"): 40,
-        ("b", "d"): 40,
-        ("a", "d"): 7,
-    }
-    g.graph["family"] = "cnn"
-    out = annotate(g, small_platform(), resume_cost_us=40)
-    assert {(u, v): d["resume_cost"] for u, v, d in out.edges(data=True)} == {
-        ("a", "b"): 0,
-        ("b", "c"): 0,
-        ("b", "d"): 0,
+        ("b", "c"): boundary_cost,
+        ("b", "d"): boundary_cost,
         ("a", "d"): 7,
     }
 
@@ -426,3 +419,14 @@ def test_calibrate_between_two_measured_levels() -> None:
     assert calibrate([8.0, 4.0, 2.0, 1.0], [None, 5.0, None, 3.0]) == [10.0, 5.0, 5.0, 3.0]
     assert calibrate([8.0, 4.0, 2.0, 1.0], [9.0, None, None, None]) == [9.0, 4.5, 2.25, 1.125]
     assert calibrate([0.0, 0.0], [None, 7.0]) == [7.0, 7.0]
+
+
+def test_a_row_at_a_level_without_a_mode_still_calibrates() -> None:
+    """With levels="top", a row measured at the low level still sets the top level's time."""
+    platform = small_platform()
+    plain = annotate(mlp_graph(), platform)
+    profile = ProfileTable({("mlp", "fc1", "gpu", "lo"): (50.0, None)})
+    mode2 = modes_by_key(annotate(mlp_graph(), platform, levels="top", profile=profile), "fc1")
+    roof = roofline_us(platform, plain, "fc1", "gpu")
+    assert set(mode2) == {("cpu", "hi"), ("gpu", "hi"), ("dla", "hi")}
+    assert mode2["gpu", "hi"].duration == ceil_us(50.0 * roof["hi"] / roof["lo"])

@@ -1,8 +1,9 @@
-"""Fusion, tiling, coarsening and chunked LLM graphs (models/kernels.py)."""
+"""Fusion, tiling, coarsening and chunked LLM graphs (the models.kernels package)."""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import networkx as nx
 import pytest
@@ -542,10 +543,11 @@ def test_decode_graph_is_fused() -> None:
 
 def test_llm_graphs_reject_what_they_set_themselves() -> None:
     """Parameters the chunking or the decode step sets are bad input, not a TypeError."""
-    for key, value in (("past_tokens", 8), ("tokens", 16), ("phase", "decode")):
+    bad: list[dict[str, Any]] = [{"past_tokens": 8}, {"tokens": 16}, {"phase": "decode"}]
+    for params in bad:
         with pytest.raises(InvalidInput) as info:
-            llm_prefill_graph("llama-3.2-1b", 64, 32, **{key: value})
-        assert info.value.field == key
+            llm_prefill_graph("llama-3.2-1b", 64, 32, **params)
+        assert info.value.field == next(iter(params))
     with pytest.raises(InvalidInput) as info:
         llm_decode_graph("llama-3.2-1b", 64, phase="prefill")
     assert info.value.field == "phase"

@@ -25,20 +25,20 @@ PRESETS = (jetson_orin_nx.PLATFORM, core_ultra.PLATFORM, ryzen_ai.PLATFORM)
 PRESET_MODES = [(p.name, m.name) for p in PRESETS for m in p.power_modes]
 
 
-def test_platform_names():
+def test_platform_names() -> None:
     """The three presets, in the documented order."""
     assert platform_names() == ["jetson-orin-nx-16gb", "core-ultra-125h", "ryzen-ai-hx370"]
 
 
 @pytest.mark.parametrize("platform", PRESETS, ids=lambda p: p.name)
-def test_preset_round_trips(platform: Platform):
+def test_preset_round_trips(platform: Platform) -> None:
     """A preset as defined survives platform_to_dict -> YAML text -> platform_from_dict."""
     text = yaml.safe_dump(platform_to_dict(platform))
     assert platform_from_dict(yaml.safe_load(text)) == platform
 
 
 @pytest.mark.parametrize(("name", "mode"), PRESET_MODES)
-def test_preset_modes_validate_and_round_trip(name: str, mode: str):
+def test_preset_modes_validate_and_round_trip(name: str, mode: str) -> None:
     """Every power mode of every preset gives a valid platform that round-trips with its mode."""
     platform = get_platform(name, mode)
     assert platform.power_mode == mode
@@ -49,18 +49,18 @@ def test_preset_modes_validate_and_round_trip(name: str, mode: str):
 
 
 @pytest.mark.parametrize("platform", PRESETS, ids=lambda p: p.name)
-def test_preset_default_mode_applied(platform: Platform):
+def test_preset_default_mode_applied(platform: Platform) -> None:
     """get_platform without a mode returns the preset in its default power mode."""
     assert platform.default_power_mode is not None
     assert get_platform(platform.name).power_mode == platform.default_power_mode
 
 
-def test_orin_default_is_nvidia_default():
+def test_orin_default_is_nvidia_default() -> None:
     """NVIDIA's default nvpmodel mode (PM_CONFIG DEFAULT=2) is 15W."""
     assert get_platform("jetson-orin-nx-16gb").power_mode == "15W"
 
 
-def test_orin_10w_caps():
+def test_orin_10w_caps() -> None:
     """Orin 10W: 1 CPU cluster <= 1190.4 MHz, GPU <= 612 MHz on 2 of 4 TPCs, DLA 153.6/115 MHz."""
     maxn = get_platform("jetson-orin-nx-16gb", "MAXN")
     orin = get_platform("jetson-orin-nx-16gb", "10W")
@@ -79,7 +79,7 @@ def test_orin_10w_caps():
     )
 
 
-def test_orin_15w_and_25w_caps():
+def test_orin_15w_and_25w_caps() -> None:
     """Orin 15W: 1 cluster <= 1651.2 MHz, GPU <= 612; 25W: 2 clusters <= 1497.6, GPU <= 408 MHz."""
     m15 = get_platform("jetson-orin-nx-16gb", "15W")
     assert (m15.device("cpu").units, m15.device("cpu").top_level.freq_mhz) == (1, 1651.2)
@@ -93,7 +93,7 @@ def test_orin_15w_and_25w_caps():
     assert m25.power_budget_w == 25.0
 
 
-def test_orin_maxn_uncapped():
+def test_orin_maxn_uncapped() -> None:
     """MAXN keeps every level and unit and sets no power budget."""
     maxn = get_platform("jetson-orin-nx-16gb", "MAXN")
     assert maxn.devices == jetson_orin_nx.PLATFORM.devices
@@ -112,7 +112,7 @@ def test_orin_maxn_uncapped():
         ("ryzen-ai-hx370", "54W", 54.0),
     ],
 )
-def test_laptop_modes_set_budget(name: str, mode: str, budget: float):
+def test_laptop_modes_set_budget(name: str, mode: str, budget: float) -> None:
     """The laptops' power modes set the package budget and leave the devices alone."""
     platform = get_platform(name, mode)
     assert platform.power_budget_w == budget
@@ -120,7 +120,7 @@ def test_laptop_modes_set_budget(name: str, mode: str, budget: float):
 
 
 @pytest.mark.parametrize("platform", PRESETS, ids=lambda p: p.name)
-def test_every_mode_budget_covers_idle_and_a_kernel(platform: Platform):
+def test_every_mode_budget_covers_idle_and_a_kernel(platform: Platform) -> None:
     """In every mode, the budget leaves room for idle power plus each device's lowest level."""
     for mode in platform.power_modes:
         applied = platform.with_power_mode(mode.name)
@@ -130,7 +130,7 @@ def test_every_mode_budget_covers_idle_and_a_kernel(platform: Platform):
             assert applied.idle_power_w + dev.levels[0].power_w <= applied.power_budget_w
 
 
-def test_dla_op_support():
+def test_dla_op_support() -> None:
     """The DLAs lack attention, LayerNorm, GELU (Twill) and the other ops NVIDIA's matrix lacks."""
     orin = get_platform("jetson-orin-nx-16gb")
     for name in ("dla0", "dla1"):
@@ -143,14 +143,14 @@ def test_dla_op_support():
 
 
 @pytest.mark.parametrize("platform", PRESETS, ids=lambda p: p.name)
-def test_unsupported_ops_are_known_op_types(platform: Platform):
+def test_unsupported_ops_are_known_op_types(platform: Platform) -> None:
     """Every op a preset excludes is an op type of models.opgraph (no typo hides a gap)."""
     for dev in platform.devices:
         assert dev.unsupported_ops <= OP_TYPES
 
 
 @pytest.mark.parametrize("platform", PRESETS, ids=lambda p: p.name)
-def test_levels_anchor_top_speed(platform: Platform):
+def test_levels_anchor_top_speed(platform: Platform) -> None:
     """Every preset device's top level has speed 1 and speeds equal the frequency ratios."""
     for dev in platform.devices:
         top = dev.top_level
@@ -159,7 +159,7 @@ def test_levels_anchor_top_speed(platform: Platform):
             assert level.speed == pytest.approx(level.freq_mhz / top.freq_mhz, abs=1e-4)
 
 
-def test_unknown_platform():
+def test_unknown_platform() -> None:
     """An unknown preset name is an InvalidInput on field 'platform' listing the presets."""
     with pytest.raises(InvalidInput) as exc_info:
         get_platform("jetson-nano")
@@ -171,7 +171,7 @@ def test_unknown_platform():
     assert exc_info.value.field == "platform"
 
 
-def test_unknown_power_mode():
+def test_unknown_power_mode() -> None:
     """An unknown power mode names the field and lists the platform's modes."""
     with pytest.raises(InvalidInput) as exc_info:
         get_platform("jetson-orin-nx-16gb", "7W")
@@ -179,7 +179,7 @@ def test_unknown_power_mode():
     assert "MAXN" in str(exc_info.value)
 
 
-def test_modes_do_not_stack():
+def test_modes_do_not_stack() -> None:
     """Applying a second, different mode to a platform already in a mode is refused."""
     orin = get_platform("jetson-orin-nx-16gb")
     assert orin.with_power_mode("15W") is orin
@@ -187,7 +187,7 @@ def test_modes_do_not_stack():
         orin.with_power_mode("MAXN")
 
 
-def test_summary_fields():
+def test_summary_fields() -> None:
     """platform_summary gives what `xpuplan list platforms --json` shows."""
     summary = platform_summary(get_platform("jetson-orin-nx-16gb"))
     assert summary["name"] == "jetson-orin-nx-16gb"
@@ -202,7 +202,7 @@ def test_summary_fields():
     assert gpu["peak_tera_ops"]["int8"] == pytest.approx(30.1 * 0.5 * 612 / 918, rel=1e-3)
 
 
-def test_example_platform_loads():
+def test_example_platform_loads() -> None:
     """The example user platform loads, validates and applies its power modes."""
     path = EXAMPLES / "rk3588.yaml"
     platform = resolve_platform(str(path))
@@ -245,7 +245,7 @@ def _base() -> dict:
     }
 
 
-def test_base_document_is_valid(tmp_path: Path):
+def test_base_document_is_valid(tmp_path: Path) -> None:
     """The document the bad-input tests start from loads."""
     assert load_platform(_write(tmp_path, _base())).name == "board"
 
@@ -282,7 +282,7 @@ def _break(data: dict, dotted: str, value: object) -> dict:
         ("devices.0.levels.0.volts", 0.8, "devices[0].levels[0].volts"),
     ],
 )
-def test_bad_platform_yaml(tmp_path: Path, dotted: str, value: object, field: str):
+def test_bad_platform_yaml(tmp_path: Path, dotted: str, value: object, field: str) -> None:
     """Each broken field is one InvalidInput naming the file and the field."""
     path = _write(tmp_path, _break(_base(), dotted, value))
     with pytest.raises(InvalidInput) as exc_info:
@@ -294,7 +294,7 @@ def test_bad_platform_yaml(tmp_path: Path, dotted: str, value: object, field: st
     assert "\n" not in text and str(path) in text and field in text
 
 
-def test_malformed_yaml(tmp_path: Path):
+def test_malformed_yaml(tmp_path: Path) -> None:
     """Malformed YAML names the file and the line."""
     path = tmp_path / "broken.yml"
     path.write_text("name: board\ndevices: [\n  {name: npu\n", encoding="utf-8")
@@ -304,7 +304,7 @@ def test_malformed_yaml(tmp_path: Path):
     assert "malformed YAML at line" in str(exc_info.value)
 
 
-def test_missing_yaml_file(tmp_path: Path):
+def test_missing_yaml_file(tmp_path: Path) -> None:
     """A .yaml path that does not exist is a clear error naming it."""
     path = tmp_path / "nowhere.yaml"
     with pytest.raises(InvalidInput, match="no such file") as exc_info:
@@ -312,7 +312,7 @@ def test_missing_yaml_file(tmp_path: Path):
     assert exc_info.value.file == str(path)
 
 
-def test_exponent_without_sign_gets_a_hint(tmp_path: Path):
+def test_exponent_without_sign_gets_a_hint(tmp_path: Path) -> None:
     """YAML 1.1 reads 4.0e12 as text; the error says how to write the number."""
     path = tmp_path / "board.yaml"
     text = yaml.safe_dump(_base()).replace("4000000000000.0", "4.0e12")
@@ -322,7 +322,7 @@ def test_exponent_without_sign_gets_a_hint(tmp_path: Path):
     assert exc_info.value.field == "devices[0].peak_ops.int8"
 
 
-def test_yaml_power_mode_error_names_file(tmp_path: Path):
+def test_yaml_power_mode_error_names_file(tmp_path: Path) -> None:
     """An unknown --power-mode for a YAML platform names the file."""
     path = _write(tmp_path, _base())
     with pytest.raises(InvalidInput) as exc_info:

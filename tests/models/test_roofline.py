@@ -140,7 +140,11 @@ def time_us(platform: Platform, device: str, kernels: list[Kernel], precision: s
     dev = platform.device(device)
     return sum(
         roofline_cost(
-            dev, dev.top_level, flops=ops, bytes_moved=nbytes, precision=precision,
+            dev,
+            dev.top_level,
+            flops=ops,
+            bytes_moved=nbytes,
+            precision=precision,
             mem_bw_gbps=platform.mem_bw_gbps,
         ).time_us
         for ops, nbytes in kernels
@@ -152,7 +156,7 @@ def assert_near(predicted: float, measured: float, rel: float) -> None:
 
 
 # ------------------------------------------------------------------ the workload formulas
-def test_workload_formulas_match_published_sizes():
+def test_workload_formulas_match_published_sizes() -> None:
     """ResNet-50 v1.5 has 4.1 GMACs, Llama-3.1-8B 8.03 B parameters, BERT-large's encoder 302 M."""
     assert sum(ops for ops, _ in resnet50_kernels(1)) / 2 == pytest.approx(4.1e9, rel=0.02)
     embeddings_and_head = 2 * LLAMA_HIDDEN * LLAMA_VOCAB
@@ -163,26 +167,26 @@ def test_workload_formulas_match_published_sizes():
 
 
 # ------------------------------------------------------------------ Jetson Orin NX
-def test_orin_gpu_resnet50_single_stream():
+def test_orin_gpu_resnet50_single_stream() -> None:
     """MLPerf v3.0 Orin NX ResNet-50 SingleStream on the GPU: median 1.085 ms."""
     orin = get_platform("jetson-orin-nx-16gb", "MAXN")
     assert_near(time_us(orin, "gpu", resnet50_kernels(1), "int8") / 1e3, 1.085, 0.15)
 
 
-def test_orin_gpu_bert_large_384_tokens():
+def test_orin_gpu_bert_large_384_tokens() -> None:
     """MLPerf v3.0 Orin NX BERT-99 SingleStream: 16.94 ms at the 99th percentile (384 tokens)."""
     orin = get_platform("jetson-orin-nx-16gb", "MAXN")
     assert_near(time_us(orin, "gpu", bert_large_kernels(384), "int8") / 1e3, 16.94, 0.15)
 
 
-def test_orin_dla_resnet50():
+def test_orin_dla_resnet50() -> None:
     """NVIDIA: 2 DLAs run ResNet-50 (bs 2) at 1072 img/s at AGX Orin 15W, Orin NX's DLA maximum."""
     orin = get_platform("jetson-orin-nx-16gb", "MAXN")
     images_per_s = 2 / time_us(orin, "dla0", resnet50_kernels(2), "int8") * 1e6
     assert_near(images_per_s, 1072 / 2, 0.15)
 
 
-def test_orin_offline_gpu_and_dlas():
+def test_orin_offline_gpu_and_dlas() -> None:
     """MLPerf v3.0 Orin NX ResNet-50 Offline on the GPU and both DLAs together: 2518 img/s."""
     orin = get_platform("jetson-orin-nx-16gb", "MAXN")
     gpu = 32 / time_us(orin, "gpu", resnet50_kernels(32), "int8") * 1e6
@@ -191,7 +195,7 @@ def test_orin_offline_gpu_and_dlas():
     assert_near(gpu + dlas, 2518, 0.15)
 
 
-def test_orin_15w_mode_is_slower():
+def test_orin_15w_mode_is_slower() -> None:
     """In 15W the GPU has half its TPCs at <= 612 MHz: ResNet-50 takes longer than at MAXN."""
     maxn = time_us(get_platform("jetson-orin-nx-16gb", "MAXN"), "gpu", resnet50_kernels(1), "int8")
     m15 = time_us(get_platform("jetson-orin-nx-16gb", "15W"), "gpu", resnet50_kernels(1), "int8")
@@ -199,7 +203,7 @@ def test_orin_15w_mode_is_slower():
 
 
 # ------------------------------------------------------------------ Core Ultra 125H
-def test_core_ultra_npu_prefill_chunk():
+def test_core_ultra_npu_prefill_chunk() -> None:
     """Agent.xpu: a 256-token chunk of the 8B model (W8A16) on the NPU takes < 38 ms.
 
     Per layer, not per model: the whole model's 32 layers would need 32 x 112 GFLOP in 38 ms,
@@ -211,7 +215,7 @@ def test_core_ultra_npu_prefill_chunk():
     assert 25.0 <= predicted <= 38.0
 
 
-def test_core_ultra_igpu_attention_bound():
+def test_core_ultra_igpu_attention_bound() -> None:
     """Agent.xpu: attention of one 8B layer at sequence 2048 on the iGPU takes < 97 ms."""
     cu = get_platform("core-ultra-125h")
     L, d = 2048, LLAMA_HIDDEN
@@ -219,7 +223,7 @@ def test_core_ultra_igpu_attention_bound():
     assert time_us(cu, "igpu", [kernel], "fp16") / 1e3 <= 97.0
 
 
-def test_core_ultra_igpu_decode():
+def test_core_ultra_igpu_decode() -> None:
     """Llama-3-8B INT4 decodes at 12 tok/s on a 185H's iGPU; at the 125H's 89.6 GB/s, 9-13 tok/s.
 
     INT4 with an fp16 scale per 128 weights is 4.125 bits per weight. The 185H was likely on
@@ -230,14 +234,14 @@ def test_core_ultra_igpu_decode():
     assert 9.0 <= tokens_per_s <= 13.0
 
 
-def test_core_ultra_npu_decode():
+def test_core_ultra_npu_decode() -> None:
     """An 8B INT4 model decodes at 6.1 tok/s on a Core Ultra 7's NPU (second-hand): 4.5-7 tok/s."""
     cu = get_platform("core-ultra-125h")
     tokens_per_s = 1e6 / time_us(cu, "npu", [llama_decode_step(4.125, 512)], "fp16")
     assert 4.5 <= tokens_per_s <= 7.0
 
 
-def test_core_ultra_measured_powers():
+def test_core_ultra_measured_powers() -> None:
     """Compute-bound kernels at the top level draw Agent.xpu's NPU 10, iGPU 31, CPU 58 W."""
     cu = get_platform("core-ultra-125h", "115W")
     for name, watts in (("npu", 10.0), ("igpu", 31.0), ("cpu", 58.0)):
@@ -254,7 +258,7 @@ HALO_TO_HX370_BANDWIDTH = 120.0 / 256.0
 Q4_K_M_BITS = 4.9  # llama.cpp's Q4_K_M of Llama-3.1-8B: 4.58 GiB for 8.03 B weights
 
 
-def test_ryzen_igpu_prefill():
+def test_ryzen_igpu_prefill() -> None:
     """Strix Halo iGPU prefill 833-930 tok/s (pp512, 8B Q4_K_M), scaled by compute: +-15%."""
     rz = get_platform("ryzen-ai-hx370")
     tokens_per_s = 512 / time_us(rz, "igpu", llama_prefill_kernels(512, Q4_K_M_BITS), "fp16") * 1e6
@@ -262,14 +266,14 @@ def test_ryzen_igpu_prefill():
     assert 0.85 * low <= tokens_per_s <= 1.15 * high
 
 
-def test_ryzen_igpu_decode():
+def test_ryzen_igpu_decode() -> None:
     """Strix Halo iGPU decode 41.6 tok/s (tg64, 8B Q4_K_M), scaled by bandwidth: +-15%."""
     rz = get_platform("ryzen-ai-hx370")
     tokens_per_s = 1e6 / time_us(rz, "igpu", [llama_decode_step(Q4_K_M_BITS, 64)], "fp16")
     assert_near(tokens_per_s, 41.6 * HALO_TO_HX370_BANDWIDTH, 0.15)
 
 
-def test_ryzen_npu_decode():
+def test_ryzen_npu_decode() -> None:
     """Strix Halo NPU decode 43.7 tok/s (8B Q4_K_M, same XDNA 2 NPU), scaled by bandwidth: +-15%."""
     rz = get_platform("ryzen-ai-hx370")
     tokens_per_s = 1e6 / time_us(rz, "npu", [llama_decode_step(Q4_K_M_BITS, 64)], "bf16")
@@ -288,7 +292,9 @@ kernels = st.tuples(
 @pytest.mark.parametrize(("label", "dev"), MODE_DEVICES, ids=[m[0] for m in MODE_DEVICES])
 @settings(max_examples=25, deadline=None)
 @given(kernel=kernels)
-def test_higher_level_never_slower_never_less_power(label: str, dev: DeviceSpec, kernel):
+def test_higher_level_never_slower_never_less_power(
+    label: str, dev: DeviceSpec, kernel: tuple[float, float, str]
+) -> None:
     """For every preset device and mode, a higher level is never slower and never draws less."""
     ops, nbytes, precision = kernel
     costs = [
@@ -303,7 +309,9 @@ def test_higher_level_never_slower_never_less_power(label: str, dev: DeviceSpec,
 @pytest.mark.parametrize(("label", "dev"), MODE_DEVICES, ids=[m[0] for m in MODE_DEVICES])
 @settings(max_examples=25, deadline=None)
 @given(nbytes=st.floats(min_value=1e6, max_value=1e11), share=st.floats(0.0, 1.0))
-def test_memory_bound_kernels_gain_nothing_from_dvfs(label: str, dev: DeviceSpec, nbytes, share):
+def test_memory_bound_kernels_gain_nothing_from_dvfs(
+    label: str, dev: DeviceSpec, nbytes: float, share: float
+) -> None:
     """A kernel memory-bound at the lowest level is equally fast at every level, cheapest lowest."""
     lowest = dev.levels[0]
     memory_us = nbytes / (dev.bandwidth_gbps * dev.bandwidth_efficiency * 1e3)
@@ -318,7 +326,7 @@ def test_memory_bound_kernels_gain_nothing_from_dvfs(label: str, dev: DeviceSpec
     assert energies == sorted(energies)
 
 
-def test_memory_bound_decode_gains_little_on_orin():
+def test_memory_bound_decode_gains_little_on_orin() -> None:
     """Orin GPU, 1B-parameter INT8 decode step: tripling the clock (306 -> 918 MHz) gains < 5%."""
     gpu = get_platform("jetson-orin-nx-16gb", "MAXN").device("gpu")
     slow, fast = (
@@ -342,7 +350,7 @@ def test_memory_bound_decode_gains_little_on_orin():
         ("jetson-orin-nx-16gb", "dla0", "bf16", "fp16"),
     ],
 )
-def test_precision_fallback(platform: str, device: str, precision: str, used: str):
+def test_precision_fallback(platform: str, device: str, precision: str, used: str) -> None:
     """A precision a device lacks runs at the nearest wider one it has, else the nearer narrower."""
     dev = get_platform(platform).device(device)
     assert precision not in dev.peak_ops
@@ -350,7 +358,7 @@ def test_precision_fallback(platform: str, device: str, precision: str, used: st
 
 
 @pytest.mark.parametrize(("label", "dev"), MODE_DEVICES, ids=[m[0] for m in MODE_DEVICES])
-def test_narrower_precision_never_slower(label: str, dev: DeviceSpec):
+def test_narrower_precision_never_slower(label: str, dev: DeviceSpec) -> None:
     """On every preset device, int4 >= int8 >= fp16 >= fp32 in peak throughput (after fallback)."""
     rates = [peak_ops(dev, p) for p in ("int4", "int8", "fp16", "fp32")]
     assert rates == sorted(rates, reverse=True)
