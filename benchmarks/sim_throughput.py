@@ -2,8 +2,8 @@
 
 Usage::
 
-    python benchmarks/sim_throughput.py --kernels 20000 --devices 4 --repeat 3 \\
-        --hour-scenario video-call --hour-platform ryzen-ai-hx370 \\
+    python benchmarks/sim_throughput.py --kernels 20000 --devices 4 --repeat 5 \\
+        --hour-scenario video-call --hour-platform ryzen-ai-hx370 --breakdown 10 \\
         --out benchmarks/results/sim_throughput.md
 
 SimPy (``pip install simpy``) is a benchmark-only dependency.
@@ -19,21 +19,30 @@ SimPy (``pip install simpy``) is a benchmark-only dependency.
    (binding the template -- precomputing xpuplan's per-kernel arrays -- is reported apart).
 2. **One simulated hour** of a scenario under ``edf`` (arrivals, LLM requests, contention, power
    accounting), end to end: workload build and run, each timed.
+3. **Where the replay's time goes** (``--breakdown N``): N more replays under a sampling profiler
+   (an interval timer, SIGALRM every 100 us -- the CPU-time timer ticks too coarsely for this;
+   each sample is charged to the innermost frame of ``runtime/`` code inside ``Engine.run``, so
+   a call into a builtin such as ``heapq`` counts for its caller), grouped into the simulator's
+   parts.
 """
 
 from __future__ import annotations
 
 import argparse
 import heapq
+import os
 import platform
 import shlex
+import signal
 import statistics
 import sys
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import replace
 from pathlib import Path
+from types import FrameType
 
+import runtime
 from models import Instance
 from models.generate import layered_dag_instance
 from models.presets import get_platform
@@ -175,6 +184,76 @@ def bare_replay(inst: Instance) -> tuple[float, float]:
     return max(end), time.process_time() - began
 
 
+# The simulator's parts, by the functions (qualified names) whose own time they are.
+PARTS = {
+    "engine: event heap, handler calls": ("Engine.run",),
+    "kernel end: job state, successors, ready items": (
+        "Simulator._on_end",
+        "Simulator._ready",
+        "Simulator._enter_stage",
+        "Ready.__init__",
+    ),
+    "policy: ready queues, keys, decision loop": (
+        "QueuePolicy.on_ready",
+        "QueuePolicy.decide",
+        "_Bucket.push",
+        "_Bucket.head",
+        "_Bucket.pop_head",
+        "Fcfs.key",
+    ),
+    "placement: fastest idle unit": ("Simulator.best_idle",),
+    "dispatch: checks, data-ready time, DVFS, Run object": (
+        "Simulator.start",
+        "Simulator._on_start",
+        "Run.__init__",
+    ),
+    "platform: units, power, contention": (
+        "PlatformSim.reserve",
+        "PlatformSim.begin",
+        "PlatformSim.finish",
+        "PlatformSim._rerate",
+    ),
+    "decision scheduling: same-instant check": (
+        "Simulator._flush",
+        "Simulator._on_decide",
+        "Engine.next_time",
+    ),
+    "preemption and migration accounting": ("Simulator._take",),
+}
+SAMPLE_EVERY_S = 1e-4
+
+
+def cost_breakdown(inst: Instance, runs: int) -> tuple[dict[str, float], int]:
+    """Share of the replay's time per part of the simulator, and the number of samples (see the
+    module docstring)."""
+    root = str(Path(runtime.__file__).parent)
+    part_of = {name: part for part, names in PARTS.items() for name in names}
+    samples: Counter[str] = Counter()
+
+    def sample(_signum: int, frame: FrameType | None) -> None:
+        leaf, inside = None, False
+        while frame is not None:
+            code = frame.f_code
+            if code.co_filename.startswith(root):
+                leaf = leaf or code.co_qualname
+                inside = inside or code.co_qualname == "Engine.run"
+            frame = frame.f_back
+        if inside and leaf is not None:
+            samples[part_of.get(leaf, "other")] += 1
+
+    previous = signal.signal(signal.SIGALRM, sample)
+    signal.setitimer(signal.ITIMER_REAL, SAMPLE_EVERY_S, SAMPLE_EVERY_S)
+    try:
+        for _ in range(runs):
+            xpuplan_replay(inst)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        signal.signal(signal.SIGALRM, previous)
+    total = sum(samples.values())
+    shares = {part: samples[part] / total for part in [*PARTS, "other"] if samples[part]}
+    return shares, total
+
+
 def hour_of(
     scenario: str, platform_name: str, seconds: float, substitutes: dict[str, str]
 ) -> tuple[float, float, float, int, dict]:
@@ -212,8 +291,16 @@ def main(argv: list[str] | None = None) -> int:
         metavar="OLD=NEW",
         help="run a scenario's model OLD as the zoo's model NEW",
     )
+    parser.add_argument(
+        "--breakdown",
+        type=int,
+        default=0,
+        metavar="N",
+        help="profile N more replays and report where the time goes",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
+    load_before = os.getloadavg()
 
     inst = layered_dag_instance(args.seed, args.kernels, num_devices=args.devices)
     ours, ours_bind, theirs, bare = [], [], [], []
@@ -242,13 +329,6 @@ def main(argv: list[str] | None = None) -> int:
     machine = f"{platform.processor() or platform.machine()}, Python {platform.python_version()}"
     per_ours, per_theirs = 1e6 * ours_s / args.kernels, 1e6 * theirs_s / args.kernels
     lines = [
-        "# Simulator throughput",
-        "",
-        f"Command: `python {command}`",
-        "",
-        f"Machine: {machine}; one process (the engine is single-threaded). Times are CPU time "
-        "(`time.process_time`), so other load on the machine does not inflate them.",
-        "",
         f"## DAG replay: {args.kernels} kernels, {args.devices} devices, FIFO "
         f"(median of {args.repeat})",
         "",
@@ -263,6 +343,17 @@ def main(argv: list[str] | None = None) -> int:
         f"arrays, once per run) took {statistics.median(ours_bind):.3f} s more. DESIGN.md's "
         f"anchor for SimPy on such a DAG is {SIMPY_ANCHOR_S} s.",
     ]
+    if args.breakdown > 0:
+        shares, num_samples = cost_breakdown(inst, args.breakdown)
+        lines += [
+            "",
+            f"### Where the replay's time goes ({num_samples} samples over {args.breakdown} "
+            "more replays)",
+            "",
+            "| part of the simulator | share | us per kernel |",
+            "|---|---|---|",
+            *(f"| {part} | {pct:.0%} | {pct * per_ours:.2f} |" for part, pct in shares.items()),
+        ]
     if args.hour_seconds > 0:
         substitutes = dict(item.split("=", 1) for item in args.substitute)
         build_s, run_s, wall_s, events, conservation = hour_of(
@@ -277,11 +368,27 @@ def main(argv: list[str] | None = None) -> int:
             f"on a shared machine; {events} events, {1e6 * run_s / max(events, 1):.1f} us per "
             f"event); jobs {conservation}. Target: <= 60 s.",
         ]
-    text = "\n".join(lines) + "\n"
+    load_after = os.getloadavg()
+    header = [
+        "# Simulator throughput",
+        "",
+        f"Command: `python {command}`",
+        "",
+        f"Machine: {machine}; one process (the engine is single-threaded). Times are CPU time "
+        "(`time.process_time`), which other load on the machine inflates less than wall time "
+        "(it still shares caches and cores). Load average (1, 5, 15 min, as `uptime` shows it) "
+        f"at the start: {_loads(load_before)}; at the end: {_loads(load_after)}.",
+        "",
+    ]
+    text = "\n".join(header + lines) + "\n"
     print(text)
     if args.out:
         args.out.write_text(text)
     return 0
+
+
+def _loads(loads: tuple[float, float, float]) -> str:
+    return ", ".join(f"{load:.2f}" for load in loads)
 
 
 def _simpy_version() -> str:

@@ -79,19 +79,21 @@ class Engine:
         heap = self._heap
         pop, push, seq = heapq.heappop, heapq.heappush, self._seq
         count = 0
-        while heap:
-            event = pop(heap)
-            time = event[0]
-            if time > until:
-                push(heap, event)  # put back: it stays pending for a later run
-                break
-            self.now = time
-            count += 1
-            follow = event[3](event[4])
-            if follow:
-                for at, priority, handler, payload in follow:
-                    if at < time:
-                        raise ValueError(f"follow-up event at {at} is before {time}")
-                    push(heap, (at, priority, next(seq), handler, payload))
-        self.num_events += count
+        try:
+            while heap:
+                event = pop(heap)
+                time = event[0]
+                if time > until:
+                    push(heap, event)  # put back: it stays pending for a later run
+                    break
+                self.now = time
+                count += 1
+                follow = event[3](event[4])
+                if follow:
+                    for at, priority, handler, payload in follow:
+                        if at < time:
+                            raise ValueError(f"follow-up event at {at} is before {time}")
+                        push(heap, (at, priority, next(seq), handler, payload))
+        finally:
+            self.num_events += count
         return self.now

@@ -225,7 +225,9 @@ class Job:
         self.last_unit = -1
         self.last_dev = -1
         self.displaced = False
-        self.remaining = sum(stage.min_work_us for stage in stages)
+        self.remaining = (
+            spec.min_work_us if stages is spec.stages else sum(s.min_work_us for s in stages)
+        )
 
     @property
     def cls(self) -> str:

@@ -26,8 +26,11 @@ DVFS
     Each unit runs at one level; a kernel at another level first waits ``dvfs_transition_us``
     for the switch (an assumption of the configuration, not a measured figure).
 Power
-    :math:`P(t) = \\sum_{units} p^{idle} + \\sum_{running} p_k`, integrated exactly between
-    events into energy; its peak and the time with :math:`P(t) > ` budget are recorded.
+    :math:`P(t) = \\sum_{units} p^{idle} + \\sum_{running} p_k` is piecewise constant; each
+    constant stretch is integrated exactly into energy when it ends, i.e. when a kernel drawing
+    power starts, ends, is suspended or resumed or changes level (a kernel drawing no power
+    changes nothing, so its start and end integrate nothing). Its peak and the time with
+    :math:`P(t) > ` budget are recorded.
 Governor
     Samples power every ``governor_period_us`` (only while something is over budget or
     throttled, which gives the same samples as sampling always). Over budget: it lowers the
@@ -66,6 +69,8 @@ GOVERNOR_RAISE_AFTER = 10
 
 # Run states.
 WAITING, RUNNING, DONE = 0, 1, 2
+# The ``due`` of a run without a pending end event.
+_NO_END = math.inf
 
 
 @dataclass(frozen=True)
@@ -212,9 +217,7 @@ class Run:
         "batch",
         "bw",
         "dev",
-        "dispatched",
         "due",
-        "end",
         "item",
         "job",
         "k",
@@ -222,7 +225,6 @@ class Run:
         "modes",
         "power",
         "rate",
-        "resume",
         "start",
         "state",
         "suspended",
@@ -235,35 +237,33 @@ class Run:
         self,
         job: Any,
         k: int,
+        item: Any,
+        modes: tuple[Any, ...],
         unit: int,
         dev: int,
         level: int,
+        base: float,
         work: float,
         power: float,
         bw: float,
-        dispatched: float,
         start: float,
-        resume: float,
     ) -> None:
         self.job = job
         self.k = k
+        self.item = item
         self.batch: list[Any] | None = None
-        self.item: Any = None
+        self.modes = modes  # the modes it could run in (for a level change)
         self.unit = unit
         self.dev = dev
         self.level = level
+        self.base = base  # the duration of the mode it runs in (no noise, no resume)
         self.work = work  # remaining solo time, us
-        self.base = 0.0  # the duration of the mode it runs in (no noise, no resume)
-        self.modes: tuple[Any, ...] = ()  # the modes it could run in (for a level change)
         self.power = power
         self.bw = bw
         self.rate = 1.0
-        self.dispatched = dispatched
         self.start = start
-        self.end = math.nan
         self.t_last = start
-        self.resume = resume
-        self.due = math.nan  # the time of the pending end event (inf while suspended)
+        self.due = _NO_END  # the time of the pending end event (inf while suspended)
         self.state = WAITING
         self.suspended = False
 
@@ -395,21 +395,24 @@ class PlatformSim:
     def begin(self, run: Run, now: float, out: list[Any]) -> None:
         """``run`` starts executing at ``now`` (suspended if ``run.suspended``)."""
         # The hot path: power accounting and the common no-contention case are written inline.
-        dt = now - self._t
-        if dt > 0:
-            self.energy_j += self.power_w * dt * 1e-6
-            if self.power_w > self._over_budget_above:
-                self.over_budget_us += dt
-            self._t = now
         run.state = RUNNING
         run.start = run.t_last = now
         self.running.append(run)
         if run.suspended:
             run.rate = 0.0
             return
-        power = self.power_w = self.power_w + run.power
-        if power > self.peak_power_w:
-            self.peak_power_w = power
+        if run.power:
+            # Power changes: integrate the constant stretch that ends here (a kernel drawing
+            # no power leaves P(t) as it is, so the stretch simply goes on).
+            dt = now - self._t
+            if dt > 0:
+                self.energy_j += self.power_w * dt * 1e-6
+                if self.power_w > self._over_budget_above:
+                    self.over_budget_us += dt
+                self._t = now
+            power = self.power_w = self.power_w + run.power
+            if power > self.peak_power_w:
+                self.peak_power_w = power
         if run.bw > 0:
             self.total_bw += run.bw
             self._streams += 1
@@ -424,14 +427,7 @@ class PlatformSim:
 
     def finish(self, run: Run, now: float, out: list[Any]) -> None:
         """``run`` ends at ``now``: its unit becomes idle, the others' rates are recomputed."""
-        dt = now - self._t
-        if dt > 0:
-            self.energy_j += self.power_w * dt * 1e-6
-            if self.power_w > self._over_budget_above:
-                self.over_budget_us += dt
-            self._t = now
         run.state = DONE
-        run.end = now
         self.running.remove(run)
         unit, dev = run.unit, run.dev
         self.busy_us[dev] += now - run.start
@@ -443,7 +439,14 @@ class PlatformSim:
             idle.append(unit)
             self.idle_mask |= 1 << dev
         if not run.suspended:
-            self.power_w -= run.power
+            if run.power:
+                dt = now - self._t
+                if dt > 0:
+                    self.energy_j += self.power_w * dt * 1e-6
+                    if self.power_w > self._over_budget_above:
+                        self.over_budget_us += dt
+                    self._t = now
+                self.power_w -= run.power
             if run.bw > 0:
                 self.total_bw -= run.bw
                 self._streams -= 1

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from runtime.policy import Policy
 
 PRIO_END, PRIO_START, PRIO_ARRIVAL, PRIO_DECIDE, PRIO_GOVERNOR = 0, 1, 2, 3, 4
+_OUTSIDE = "start, freeze and unfreeze are for a policy's hooks during a run"
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,7 @@ class Simulator:
         policy.bind(self)
         # Hot-path shortcuts: the policy's hooks, and whether runs are recorded.
         self._on_ready = policy.on_ready
+        self._decide = policy.decide
         self._on_end_hook = None if _inherits(policy, "on_end") else policy.on_end
         self._record_runs = config.record
         self._noisy = config.noise_cv > 0
@@ -221,11 +223,17 @@ class Simulator:
         """The fastest ``(unit, mode)`` of ``item`` among idle units of the devices in ``mask``
         (leaving out the units in the bit set ``skip``)."""
         machine = self.machine
-        allowed = machine.idle_mask & mask
-        if not allowed & item.dev_mask:
+        allowed = machine.idle_mask & mask & item.dev_mask
+        if not allowed:
             return None
-        cap = machine.cap
+        if not (skip or machine.throttled) and (self.unit_gate is None or item.job.tag is not None):
+            # No level cap, gate or excluded unit: the fastest mode on an allowed device wins,
+            # on that device's lowest idle unit.
+            for rec in item.modes:
+                if allowed >> rec[1] & 1:
+                    return machine.idle[rec[1]][0], rec
         gate = None if item.job.tag is not None else self.unit_gate
+        cap = machine.cap
         for rec in item.modes:
             dev = rec[1]
             if allowed >> dev & 1 and rec[2] <= cap[dev]:
@@ -296,13 +304,14 @@ class Simulator:
         t_start = item.t if item.t > now else now
         k = item.k
         bt = job.bt
-        in_edges = bt.in_edges[k] if k >= 0 else ()  # type: ignore[union-attr]
-        if in_edges:
+        resume_edges: tuple[tuple[int, float], ...] = ()
+        if k >= 0 and bt.in_edges[k]:  # type: ignore[union-attr]
             k_end, k_dev = job.k_end, job.k_dev
-            for src, delay, _ in in_edges:
+            for src, delay, _ in bt.in_edges[k]:  # type: ignore[union-attr]
                 end = k_end[src] + delay if k_dev[src] != dev else k_end[src]
                 if end > t_start:
                     t_start = end
+            resume_edges = bt.resume_edges[k]  # type: ignore[union-attr]
         elif job.ext_dev >= 0 and job.ext_dev != dev and job.ext_end + self.handoff_us > t_start:
             t_start = job.ext_end + self.handoff_us
         if items is not None:
@@ -313,17 +322,10 @@ class Simulator:
         if machine.unit_level[unit] != level:
             t_start = max(t_start, now + machine.dvfs_transition_us)
             machine.unit_level[unit] = level
-        resume = 0.0
-        if k >= 0:
-            k_end, k_unit = job.k_end, job.k_unit
-            for src, cost in bt.resume_edges[k]:  # type: ignore[union-attr]
-                if cost > resume and not (k_unit[src] == unit and k_end[src] == t_start):
-                    resume = cost
-        work = dur * machine.noise() + resume if self._noisy else dur + resume
-        run = Run(job, k, unit, dev, level, work, power, bw, now, t_start, resume)
-        run.item = item
-        run.base = dur
-        run.modes = modes
+        work = dur * machine.noise() if self._noisy else dur
+        if resume_edges:
+            work += self._resume_cost(job, resume_edges, unit, t_start)
+        run = Run(job, k, item, modes, unit, dev, level, dur, work, power, bw, t_start)
         if items is None:
             self._take(item, run)
         else:
@@ -334,10 +336,26 @@ class Simulator:
         if t_start > now:
             self._emit((t_start, PRIO_START, self._on_start, run))
         else:
-            machine.begin(run, now, self._out_list())
-            if self._governed:
+            out = self._out
+            if out is None:
+                raise RuntimeError(_OUTSIDE)
+            machine.begin(run, now, out)
+            # The governor only needs arming while power is over budget or a cap is active.
+            if self._governed and (machine.power_w > self._budget_limit or machine.throttled):
                 self._check_governor()
         return run
+
+    @staticmethod
+    def _resume_cost(
+        job: Job, resume_edges: tuple[tuple[int, float], ...], unit: int, t_start: float
+    ) -> float:
+        """The largest resume cost among the kernel's non-contiguous in-edges (0 if none)."""
+        resume = 0.0
+        k_end, k_unit = job.k_end, job.k_unit
+        for src, cost in resume_edges:
+            if cost > resume and not (k_unit[src] == unit and k_end[src] == t_start):
+                resume = cost
+        return resume
 
     def _take(self, item: Ready, run: Run) -> None:
         """Mark ``item`` dispatched in ``run``; count a migration or preemption it causes.
@@ -349,17 +367,18 @@ class Simulator:
         """
         item.taken = True
         job = item.job
-        unit, dev = run.unit, run.dev
         job.num_ready -= 1
         job.num_running += 1
         job.runs.append(run)
-        if job.last_dev >= 0 and job.last_dev != dev and item.dev_mask >> job.last_dev & 1:
+        last_dev = job.last_dev
+        if last_dev != run.dev and last_dev >= 0 and item.dev_mask >> last_dev & 1:
             self.migrations += 1
         job.displaced = False
+        unit = run.unit
         other = self._unit_last[unit]
         if (
-            other is not None
-            and other is not job
+            other is not job
+            and other is not None
             and not other.displaced
             and other.done_at is None
             and other.last_unit == unit
@@ -479,7 +498,7 @@ class Simulator:
     def _out_list(self) -> list[Any]:
         """The current handler's follow-up events (state changes happen inside handlers only)."""
         if self._out is None:
-            raise RuntimeError("start, freeze and unfreeze are for a policy's hooks during a run")
+            raise RuntimeError(_OUTSIDE)
         return self._out
 
     def _flush(self) -> list[Any] | None:
@@ -491,12 +510,13 @@ class Simulator:
         """
         out = self._out
         assert out is not None
-        now = self.engine.now
+        engine = self.engine
+        now = engine.now
         while self._decide_wanted:
             self._decide_wanted = False
             if self._decide_scheduled:
                 break
-            alone = self.engine.next_time > now
+            alone = engine.next_time > now
             if alone:
                 for event in out:
                     if event[0] <= now:
@@ -504,7 +524,7 @@ class Simulator:
                         break
             if alone:
                 if not self.machine.hold:
-                    self.policy.decide()
+                    self._decide()
             else:
                 self._decide_scheduled = True
                 out.append((now, PRIO_DECIDE, self._on_decide, None))
@@ -628,11 +648,11 @@ class Simulator:
         return self._flush()
 
     def _on_end(self, run: Run) -> list[Any] | None:
-        if run.due != self.engine.now or run.state != RUNNING:
-            return None  # superseded by a rate change, a suspension or a resumption
-        self._out = []
         now = self.engine.now
-        self.machine.finish(run, now, self._out)
+        if run.due != now or run.state != RUNNING:
+            return None  # superseded by a rate change, a suspension or a resumption
+        out = self._out = []
+        self.machine.finish(run, now, out)
         if self._record_runs:
             self._record(run, now)
         unit, dev = run.unit, run.dev
@@ -643,7 +663,7 @@ class Simulator:
             job.runs.remove(run)
             job.last_unit, job.last_dev = unit, dev
             k = run.k
-            if k == DECODE:
+            if k < 0:
                 self._decode_done(job, now, dev)
             else:
                 bt = job.bt
@@ -653,11 +673,17 @@ class Simulator:
                 job.remaining -= bt.min_dur[k]
                 npreds = job.npreds
                 for dst in bt.succs[k]:
-                    npreds[dst] -= 1
-                    if npreds[dst] == 0:
-                        self._ready(job, dst, now)
-                job.left -= 1
-                if job.left == 0:
+                    waiting = npreds[dst] - 1
+                    npreds[dst] = waiting
+                    if not waiting:
+                        # _ready, inline: the hot path of every DAG.
+                        self._seq += 1
+                        item = Ready(job, dst, now, self._seq, bt.modes[dst], bt.dev_mask[dst])
+                        job.num_ready += 1
+                        self._on_ready(item)
+                left = job.left - 1
+                job.left = left
+                if not left:
                     self._enter_stage(job, job.stage + 1, now, dev)
         else:
             self._unit_last[unit] = None
@@ -669,7 +695,8 @@ class Simulator:
         if self._on_end_hook is not None:
             self._on_end_hook(run)
         self._decide_wanted = True
-        if self._governed:
+        machine = self.machine
+        if self._governed and (machine.power_w > self._budget_limit or machine.throttled):
             self._check_governor()
         return self._flush()
 
@@ -698,7 +725,7 @@ class Simulator:
         self._decide_scheduled = False
         self._decide_wanted = False
         if not self.machine.hold:
-            self.policy.decide()
+            self._decide()
         return self._flush()
 
     def _on_governor(self, _: Any) -> list[Any] | None:

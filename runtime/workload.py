@@ -72,6 +72,9 @@ class JobTemplate:
     name: str
     kernels: tuple[KernelSpec, ...]
     edges: tuple[EdgeSpec, ...] = ()
+    #: Sum over kernels of the fastest mode's duration: the least work the job needs (computed
+    #: once here, since every job of the template starts from it).
+    min_work_us: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kernels", tuple(self.kernels))
@@ -92,15 +95,12 @@ class JobTemplate:
                     field=f"{self.name}.edges[{e_idx}]",
                     value=(edge.src, edge.dst),
                 )
+        min_work = float(sum(min(m.duration for m in ker.modes) for ker in self.kernels))
+        object.__setattr__(self, "min_work_us", min_work)
 
     @property
     def num_kernels(self) -> int:
         return len(self.kernels)
-
-    @cached_property
-    def min_work_us(self) -> float:
-        """Sum over kernels of the fastest mode's duration: the least work the job needs."""
-        return float(sum(min(m.duration for m in ker.modes) for ker in self.kernels))
 
     @classmethod
     def from_kernel_dag(cls, graph: nx.DiGraph, name: str | None = None) -> JobTemplate:

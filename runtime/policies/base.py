@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -14,13 +15,68 @@ if TYPE_CHECKING:
     from runtime.simulator import Simulator
 
 
+class _Bucket:
+    """Ready items that may use one set of devices, in ``(key, seq)`` order.
+
+    The heap holds each distinct key once, as ``(key, seq, item)`` of its earliest item; the
+    later items of that key wait in a FIFO (in ``seq`` order, the order they became ready) and
+    take its place when it leaves. So the many ready kernels of one job (which share the job's
+    key under most policies) cost a deque append and a one-entry heap replace instead of a sift
+    through every waiting item, while a key with a single item (a chain's next kernel) costs
+    what a plain heap would. Taken items are dropped lazily when they reach the head.
+    """
+
+    __slots__ = ("bit", "heap", "later", "mask")
+
+    def __init__(self, mask: int, bit: int) -> None:
+        self.mask = mask
+        self.bit = bit  # the bucket's bit in a decision's set of buckets held back
+        self.heap: list[tuple[Any, int, Ready]] = []
+        # key -> the items behind the heap's entry of that key (None until there is one)
+        self.later: dict[Any, deque[Ready] | None] = {}
+
+    def push(self, key: Any, item: Ready) -> None:
+        later = self.later
+        queue = later.get(key)
+        if queue is not None:
+            queue.append(item)
+        elif key in later:
+            later[key] = deque((item,))
+        else:
+            later[key] = None
+            heapq.heappush(self.heap, (key, item.seq, item))
+
+    def head(self) -> Ready | None:
+        """The first item not yet taken (its entry is ``heap[0]``); None when empty."""
+        heap = self.heap
+        while heap:
+            item = heap[0][2]
+            if not item.taken:
+                return item
+            self.pop_head()
+        return None
+
+    def pop_head(self) -> None:
+        """Remove the head entry; the next item of its key, if any, takes its place."""
+        heap = self.heap
+        key = heap[0][0]
+        queue = self.later[key]
+        if queue:
+            item = queue.popleft()
+            heapq.heapreplace(heap, (key, item.seq, item))
+        else:
+            heapq.heappop(heap)
+            del self.later[key]
+
+
 class QueuePolicy(BasePolicy):
     """Greedy list scheduling: ready work in :meth:`key` order, each on the fastest idle unit.
 
-    Ready items are kept in one heap per set of devices they may use, so a decision only looks
-    at the head of each heap: the best head whose devices have an idle unit is started there.
-    Subclasses give :meth:`key` (smaller first) and may restrict devices (:meth:`allowed_mask`)
-    or hold an item back (:meth:`blocked`, which holds its whole heap for this decision, since
+    Ready items are kept in one bucket per set of devices they may use, each in ``(key, seq)``
+    order, so a decision only looks at the head of each bucket: the best head whose devices have
+    an idle unit is started there. Subclasses give :meth:`key` (smaller first; hashable, since
+    items of equal key share one FIFO) and may restrict devices (:meth:`allowed_mask`) or hold
+    an item back (:meth:`blocked`, which holds its whole bucket for this decision, since
     everything behind the head ranks lower).
 
     Parameters
@@ -37,7 +93,8 @@ class QueuePolicy(BasePolicy):
 
     def bind(self, sim: Simulator) -> None:
         super().bind(sim)
-        self._buckets: dict[int, list[tuple[Any, int, Ready]]] = {}
+        self._buckets: list[_Bucket] = []
+        self._mask2bucket: dict[int, _Bucket] = {}
         # Hooks a subclass leaves alone are not called on the hot path.
         cls = type(self)
         self._masked = cls.allowed_mask is not QueuePolicy.allowed_mask
@@ -64,46 +121,47 @@ class QueuePolicy(BasePolicy):
         mask = item.dev_mask
         if self._masked:
             mask = mask & self.allowed_mask(item) or mask
-        heap = self._buckets.get(mask)
-        if heap is None:
-            heap = self._buckets[mask] = []
-        heapq.heappush(heap, (self.key(item), item.seq, item))
+        bucket = self._mask2bucket.get(mask)
+        if bucket is None:
+            bucket = self._mask2bucket[mask] = _Bucket(mask, 1 << len(self._buckets))
+            self._buckets.append(bucket)
+        bucket.push(self.key(item), item)
 
     def decide(self) -> None:
         sim = self.sim
         machine = sim.machine
         buckets = self._buckets
-        skip = 0  # bit set of the buckets held back at this decision, by position
+        skip = 0  # the buckets held back at this decision (their bits)
         while machine.idle_mask:
             idle = machine.idle_mask
-            best: tuple[Any, int, Ready] | None = None
-            best_mask = best_pos = 0
-            for pos, (mask, heap) in enumerate(buckets.items()):
-                if not mask & idle or skip >> pos & 1:
-                    continue
-                while heap and heap[0][2].taken:
-                    heapq.heappop(heap)
-                if heap and (best is None or heap[0] < best):
-                    best, best_mask, best_pos = heap[0], mask, pos
-            if best is None:
+            best = best_bucket = None
+            for bucket in buckets:
+                if bucket.mask & idle and not skip & bucket.bit:
+                    heap = bucket.heap
+                    # The head, inline when it is not taken (head() drops taken ones).
+                    head = heap[0][2] if heap and not heap[0][2].taken else bucket.head()
+                    if head is not None and (best_bucket is None or heap[0] < best_bucket.heap[0]):
+                        best, best_bucket = head, bucket
+            if best is None or best_bucket is None:
                 return
-            item = best[2]
-            if self._blocking and self.blocked(item):
+            mask = best_bucket.mask & idle
+            if self._blocking and self.blocked(best):
                 choice = None
             elif self._placing:
-                choice = self.place(item, best_mask & idle)
+                choice = self.place(best, mask)
             else:
-                choice = sim.best_idle(item, best_mask & idle)
+                choice = sim.best_idle(best, mask)
             if choice is None:
-                skip |= 1 << best_pos
+                skip |= best_bucket.bit
                 continue
-            heapq.heappop(buckets[best_mask])
-            if item.k < 0:
-                sim.start(item, choice[0], choice[1], batch=self.batch_for(item))
+            best_bucket.pop_head()
+            unit, rec = choice
+            if best.k < 0:
+                sim.start(best, unit, rec, batch=self.batch_for(best))
             else:
-                sim.start(item, choice[0], choice[1])
+                sim.start(best, unit, rec)
             if self._notified:
-                self.on_dispatch(item)
+                self.on_dispatch(best)
 
     def place(self, item: Ready, mask: int) -> tuple[int, ModeRec] | None:
         """Where to start ``item`` among the idle devices in ``mask`` (default: fastest)."""

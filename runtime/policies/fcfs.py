@@ -50,6 +50,9 @@ class Fcfs(QueuePolicy):
                     "names no device of the platform", field="policy.device", value=self.device
                 )
             self._pin = idx
+        # Greedy and unpinned, Fcfs restricts nothing: no need to ask for every ready item.
+        if type(self).allowed_mask is Fcfs.allowed_mask and self._pin < 0:
+            self._masked = self.mapping == "fixed"
 
     def key(self, item: Ready) -> Any:
         return (item.job.arrival, item.job.jid)
