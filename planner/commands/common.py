@@ -13,10 +13,12 @@ from models.scenarios import resolve_scenario
 from planner.unroll import PlanningOptions, build_instance, planning_horizon_us
 
 
-def add_instance_arguments(parser: argparse.ArgumentParser) -> None:
-    """--platform, --scenario and the planning options."""
-    parser.add_argument("--platform", required=True, help="a built-in platform or a YAML file")
-    parser.add_argument("--scenario", required=True, help="a built-in scenario or a YAML file")
+def add_instance_arguments(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, required: bool = True
+) -> None:
+    """--platform, --scenario and the planning options (the first two optional if not required)."""
+    parser.add_argument("--platform", required=required, help="a built-in platform or a YAML file")
+    parser.add_argument("--scenario", required=required, help="a built-in scenario or a YAML file")
     parser.add_argument("--power-mode", help="a named power mode of the platform (e.g. 15W)")
     parser.add_argument(
         "--horizon",

@@ -18,7 +18,7 @@ import pandas as pd
 from models import Instance, InvalidInput, Objective, load_instance
 from models.presets import resolve_platform
 from models.scenarios import resolve_scenario
-from planner.commands.common import options_from_args
+from planner.commands.common import add_instance_arguments, options_from_args
 from planner.compare import compare, plot_gaps
 from planner.unroll import build_instance
 
@@ -49,65 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
     parser.add_argument("--plot", metavar="PNG", help="draw the gaps as a bar chart")
     built = parser.add_argument_group("building the instance from a platform and a scenario")
-    # The same options, names and defaults as `xpuplan plan` (planner.commands.common), except
-    # that --platform and --scenario are optional here: an instance file can be given instead.
-    built.add_argument("--platform", help="a built-in platform or a YAML file")
-    built.add_argument("--scenario", help="a built-in scenario or a YAML file")
-    built.add_argument("--power-mode", help="a named power mode of the platform (e.g. 15W)")
-    built.add_argument(
-        "--horizon",
-        type=float,
-        metavar="SECONDS",
-        help="planning horizon (default: hyperperiod, else the scenario's)",
-    )
-    built.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="seed of sampled arrivals and of the solvers (default 0)",
-    )
-    built.add_argument("--objective", help="e.g. makespan, energy, late_jobs,energy")
-    built.add_argument(
-        "--power-cap",
-        type=float,
-        metavar="WATTS",
-        help="power cap (default: the scenario's, else the platform's budget)",
-    )
-    built.add_argument(
-        "--dvfs",
-        choices=("per-kernel", "per-device"),
-        default="per-kernel",
-        help="DVFS decisions per kernel, or one static level per device",
-    )
-    built.add_argument(
-        "--levels",
-        default="3",
-        help="DVFS levels per device offered to the solvers: all, top or a count",
-    )
-    built.add_argument(
-        "--max-kernels",
-        type=int,
-        default=6,
-        metavar="N",
-        help="coarsen each model to at most N kernels (default 6)",
-    )
-    built.add_argument(
-        "--decode-group",
-        type=int,
-        default=16,
-        metavar="TOKENS",
-        help="LLM decode steps per kernel (default 16)",
-    )
-    built.add_argument(
-        "--memory-bandwidth",
-        action="store_true",
-        help="model the shared memory bandwidth as a resource",
-    )
-    built.add_argument(
-        "--include-unknown",
-        action="store_true",
-        help="also plan unknown (reactive) arrivals: the clairvoyant problem",
-    )
+    # The planning options of `xpuplan plan`; --platform and --scenario are optional here because
+    # an instance file can be given instead.
+    add_instance_arguments(built, required=False)
 
 
 def run(args: argparse.Namespace) -> int:

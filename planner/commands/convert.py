@@ -40,21 +40,40 @@ _FLAG_OF = {
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("format", choices=FORMATS, help="the file's format")
     parser.add_argument("file", help="the benchmark file")
-    parser.add_argument("-o", "--output", metavar="OUT",
-                        help="the xpuplan.instance/1 file to write (default: print it)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="the xpuplan.instance/1 file to write (default: print it)",
+    )
     parser.add_argument("--name", help="the instance's name (default: from the file name)")
-    parser.add_argument("--processors", type=int, metavar="M",
-                        help="stg: number of identical processors (required)")
-    parser.add_argument("--inferences", type=int, metavar="N",
-                        help="dnn-graph: copies of the graph, one job each (default 1)")
-    parser.add_argument("--period-us", type=int, metavar="T",
-                        help="dnn-graph: job i is released at i x T us (default: all at 0)")
-    parser.add_argument("--deadline-us", type=int, metavar="D",
-                        help="dnn-graph: relative deadline of each job in us (default: none)")
-    parser.add_argument("--cpu-units", type=int, metavar="N",
-                        help="dnn-graph: CPU units (default 1)")
-    parser.add_argument("--accel-units", type=int, metavar="N",
-                        help="dnn-graph: accelerator units (default 1)")
+    parser.add_argument(
+        "--processors", type=int, metavar="M", help="stg: number of identical processors (required)"
+    )
+    parser.add_argument(
+        "--inferences",
+        type=int,
+        metavar="N",
+        help="dnn-graph: copies of the graph, one job each (default 1)",
+    )
+    parser.add_argument(
+        "--period-us",
+        type=int,
+        metavar="T",
+        help="dnn-graph: job i is released at i x T us (default: all at 0)",
+    )
+    parser.add_argument(
+        "--deadline-us",
+        type=int,
+        metavar="D",
+        help="dnn-graph: relative deadline of each job in us (default: none)",
+    )
+    parser.add_argument(
+        "--cpu-units", type=int, metavar="N", help="dnn-graph: CPU units (default 1)"
+    )
+    parser.add_argument(
+        "--accel-units", type=int, metavar="N", help="dnn-graph: accelerator units (default 1)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ortools.sat.python.cp_model import CpModel, IntervalVar, IntVar, LinearExpr
 
+from solvers.cpsat.cliques import disjunctive_cliques
 from solvers.cpsat.data import ModelData
 from solvers.cpsat.variables import Variables
 
@@ -44,6 +45,7 @@ class Constraints:
         self._resources()
         self._per_device_dvfs()
         self._work_bounds()
+        self._disjunctive_cliques()
 
     # ------------------------------------------------------------------ placement
     def _select_modes(self) -> None:
@@ -338,9 +340,37 @@ class Constraints:
                         found = True
                 if found:
                     members.append(k_idx)
-            if not members:
+            if len(members) < 2:  # one kernel's window is already implied by its start and end
                 continue
             units = sum(inst.devices[d_idx].units for d_idx in subset)
             window = min(data.heads[k] for k in members) + min(data.tails[k] for k in members)
             load = LinearExpr.weighted_sum(literals, durations)
             self.model.add(load <= units * (makespan - window))
+
+    def _disjunctive_cliques(self) -> None:
+        """No overlap among modes that pairwise can never run together (:mod:`.cliques`).
+
+        Redundant; under an assumption literal for the power cap or a resource (explaining an
+        infeasible instance) the conflicts they imply may not hold, so none are added then.
+        """
+        data = self.data
+        inst = data.instance
+        if self.vars.explain:
+            return
+        power = None
+        if data.scaled_dynamic_cap is not None:
+            power = [[data.scaled_power(m.power_w) for m in ker.modes] for ker in inst.kernels]
+        demands = [
+            [
+                [data.resource_demand(r_idx, k_idx, m_idx) for m_idx in range(len(ker.modes))]
+                for k_idx, ker in enumerate(inst.kernels)
+            ]
+            for r_idx in range(len(inst.resources))
+        ]
+        capacities = [data.resource_capacity(r_idx) for r_idx in range(len(inst.resources))]
+        for clique in disjunctive_cliques(
+            inst, power, data.scaled_dynamic_cap, demands, capacities
+        ):
+            self.model.add_no_overlap(
+                [self.vars.kernel_vars[k_idx].mode_intervals[m_idx] for k_idx, m_idx in clique]
+            )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ortools.sat.python.cp_model import FEASIBLE, INFEASIBLE, OPTIMAL, CpSolverStatus, IntVar
 
 from models import Instance
-from solvers.cpsat.model import CpsatModel, SolverSettings
+from solvers.cpsat.model import LARGE_MODEL_INTERVALS, CpsatModel, SolverSettings
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,7 +111,7 @@ def _solve(
     """Solve under ``assumptions``; on infeasibility also return the subset CP-SAT blames."""
     cpm.model.clear_assumptions()
     cpm.model.add_assumptions([a.lit for a in assumptions])
-    solver = settings.solver(time_limit)
+    solver = settings.solver(time_limit, large=cpm.num_intervals > LARGE_MODEL_INTERVALS)
     status = solver.solve(cpm.model)
     if status != INFEASIBLE:
         return status, []

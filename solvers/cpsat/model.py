@@ -27,7 +27,6 @@ from solvers.cpsat.objective import ObjectiveTerm, objective_term
 from solvers.cpsat.solution import assignments_from_values
 from solvers.cpsat.variables import Variables
 
-
 # Scheduling propagators CP-SAT leaves off by default. They give the bounds: on the STG set they
 # close 78 of the 84 rows the published tables leave open, mostly in under a second, against 53
 # without them (benchmarks/results/solvers.md). Timetable edge finding matters most.
@@ -37,6 +36,11 @@ DEFAULT_PARAMS: Mapping[str, Any] = {
     "use_hard_precedences_in_cumulative": True,
     "exploit_all_precedences": True,
 }
+# Presolve probing propagates every literal through the scheduling constraints; on a model with
+# thousands of optional intervals (the video-call plan: 5,994) it ate a whole 10 s stage before the
+# search began. Large models skip it.
+LARGE_MODEL_INTERVALS = 2000
+LARGE_MODEL_PARAMS: Mapping[str, Any] = {"cp_model_probing_level": 0}
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,8 @@ class SolverSettings:
     log: bool = False
     params: Mapping[str, Any] | None = None
 
-    def solver(self, time_limit: float | None) -> CpSolver:
+    def solver(self, time_limit: float | None, *, large: bool = False) -> CpSolver:
+        """A CP-SAT solver with these settings (``large``: the model is a large one)."""
         solver = CpSolver()
         prm = solver.parameters
         if time_limit is not None:
@@ -60,7 +65,8 @@ class SolverSettings:
         prm.num_workers = self.workers
         prm.random_seed = self.seed
         prm.log_search_progress = self.log
-        for name, value in {**DEFAULT_PARAMS, **(self.params or {})}.items():
+        sized = {**DEFAULT_PARAMS, **(LARGE_MODEL_PARAMS if large else {})}
+        for name, value in {**sized, **(self.params or {})}.items():
             if isinstance(value, list | tuple):  # a repeated field, e.g. subsolvers
                 field = getattr(prm, name)
                 field.clear()
@@ -148,7 +154,7 @@ class CpsatModel:
             self.model.clear_hints()
         else:
             self.variables.warmstart(hint)
-        solver = settings.solver(time_limit)
+        solver = settings.solver(time_limit, large=self.num_intervals > LARGE_MODEL_INTERVALS)
         callback = None
         if progress is not None:
             callback = Progress(
@@ -167,6 +173,13 @@ class CpsatModel:
         assignments = assignments_from_values(self.data, self.variables, solver.value)
         return StageResult(
             status, assignments, round(solver.objective_value), solver.best_objective_bound
+        )
+
+    @property
+    def num_intervals(self) -> int:
+        """Optional intervals of the model (one per mode, and per unit where units are modelled)."""
+        return sum(
+            len(kv.mode_intervals) + len(kv.unit_intervals) for kv in self.variables.kernel_vars
         )
 
     def fix_stage(self, stage: int, value: int) -> None:

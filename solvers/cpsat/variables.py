@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ortools.sat.python.cp_model import CpModel, IntervalVar, IntVar, LinearExprT
+from ortools.sat.python.cp_model import CpModel, IntervalVar, IntVar, LinearExpr, LinearExprT
 
 from models import Assignment, Objective, Schedule
 from solvers.cpsat.data import ModelData
@@ -114,9 +114,26 @@ class Variables:
         mode_vars = tuple(
             model.new_bool_var(f"x[{k_idx},{m_idx}]") for m_idx in range(len(ker.modes))
         )
+        # Alternatives must not share one start and one end variable: CP-SAT 9.15 proved feasible
+        # models with optional intervals of different sizes on shared variables infeasible
+        # (tests/solvers/test_cpsat.py::test_alternatives_do_not_share_interval_variables).
+        # Fixed sizes sit on the shared start with the end an expression of it; resume-dependent
+        # sizes get their own start and end, equal to the kernel's when present.
+        if len(ker.modes) > 1 and isinstance(resume, int):
+            model.add(
+                end
+                == start
+                + resume
+                + LinearExpr.weighted_sum(mode_vars, [m.duration for m in ker.modes])
+            )
         mode_intervals = tuple(
-            model.new_optional_interval_var(
-                start, mode.duration + resume, end, mode_vars[m_idx], f"I[{k_idx},{m_idx}]"
+            self._optional_interval(
+                start,
+                end,
+                mode.duration + resume,
+                mode_vars[m_idx],
+                f"I[{k_idx},{m_idx}]",
+                alone=len(ker.modes) == 1,
             )
             for m_idx, mode in enumerate(ker.modes)
         )
@@ -145,10 +162,10 @@ class Variables:
                         continue
                     lit = model.new_bool_var(f"y[{k_idx},{m_idx},{unit}]")
                     unit_vars[m_idx, unit] = lit
-                    unit_intervals[m_idx, unit] = model.new_optional_interval_var(
+                    unit_intervals[m_idx, unit] = self._optional_interval(
                         start,
-                        ker.modes[m_idx].duration + resume,
                         end,
+                        ker.modes[m_idx].duration + resume,
                         lit,
                         f"J[{k_idx},{m_idx},{unit}]",
                     )
@@ -170,6 +187,33 @@ class Variables:
             unit_intervals,
             device_unit_vars,
         )
+
+    def _optional_interval(
+        self,
+        start: IntVar,
+        end: IntVar,
+        size: LinearExprT,
+        lit: IntVar,
+        name: str,
+        *,
+        alone: bool = False,
+    ) -> IntervalVar:
+        """An optional interval of a kernel that has ``alone`` no other alternative interval.
+
+        Alternatives of a fixed size share the kernel's start (their end is ``start + size``; the
+        caller links the kernel's end); alternatives whose size depends on contiguity get copies
+        of the kernel's start and end, equal to them when present.
+        """
+        model = self.model
+        if alone:
+            return model.new_optional_interval_var(start, size, end, lit, name)
+        if isinstance(size, int):
+            return model.new_optional_fixed_size_interval_var(start, size, lit, name)
+        own_start = model.new_int_var(*_bounds(start), f"{name}.start")
+        own_end = model.new_int_var(*_bounds(end), f"{name}.end")
+        model.add(own_start == start).only_enforce_if(lit)
+        model.add(own_end == end).only_enforce_if(lit)
+        return model.new_optional_interval_var(own_start, size, own_end, lit, name)
 
     def _resume_expr(self, k_idx: int) -> LinearExprT:
         term = self.data.resume[k_idx]
@@ -341,3 +385,9 @@ def _first_use_units(by_index: list[Assignment | None]) -> list[int]:
             used[asg.device] = relabel[key] + 1
         out.append(relabel[key])
     return out
+
+
+def _bounds(var: IntVar) -> tuple[int, int]:
+    """The lower and upper bound of a variable's domain."""
+    domain = list(var.proto.domain)
+    return domain[0], domain[-1]

@@ -148,7 +148,7 @@ def test_same_seed_same_arrivals():
 def test_power_cap_sources():
     """The cap comes from the option, else the scenario, else the platform's budget."""
     platform = get_platform("jetson-orin-nx-16gb")
-    assert build_instance(platform, get_scenario("compound-ai")).power_cap_w == 15.0
+    assert build_instance(platform, get_scenario("compound-ai")).power_cap_w == 10.0
     assert build_instance(platform, get_scenario("gaming")).power_cap_w == platform.power_budget_w
     capped = build_instance(platform, get_scenario("gaming"), PlanningOptions(power_cap_w=12.0))
     assert capped.power_cap_w == 12.0

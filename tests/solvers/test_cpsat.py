@@ -25,6 +25,7 @@ from models.generate import Features, layered_dag_instance, random_small_instanc
 from models.objectives import value_leq, values_close
 from solvers import solve
 from solvers.cpsat import CpsatModel, SolverSettings
+from solvers.cpsat.cliques import disjunctive_cliques
 from tests.conftest import tiny_instance
 
 TIME_LIMIT = 20.0
@@ -379,3 +380,66 @@ def test_agrees_with_brute_force(seed):
     assert res.status == referee.status
     if referee.status == "optimal":
         assert values_close(res.objective, referee.objective)
+
+
+def test_alternatives_do_not_share_interval_variables():
+    """Regression: with one start/end variable shared by a kernel's alternative intervals, CP-SAT
+    9.15 proved this feasible instance (brute force: makespan 15) infeasible at the horizon 15
+    its warm start gives; each alternative now has its own start and end."""
+    inst = random_small_instance(1178, max_kernels=6)
+    res = solved(inst)
+    assert (res.status, res.objective) == ("optimal", 15)
+    assert solve(inst, "brute-force", time_limit=60).objective == 15
+
+
+@pytest.mark.parametrize("seed", range(1170, 1190))
+def test_agrees_with_brute_force_six_kernels(seed):
+    """The same agreement on six-kernel instances around the one that exposed the bug above."""
+    inst = random_small_instance(seed, max_kernels=6)
+    res = solved(inst)
+    referee = solve(inst, "brute-force", time_limit=60)
+    assert res.status == referee.status
+    if referee.status == "optimal":
+        assert values_close(res.objective, referee.objective)
+
+
+# ---------------------------------------------------------------------- redundant cliques
+def test_conflicting_modes_form_a_clique():
+    """Three kernels demanding 6 of 10 each (on three devices) pairwise exclude each other."""
+    kernels = tuple(
+        Kernel(f"k{i}", "j", (Mode(f"d{i}", "-", 2 + i, 0.0, {"bw": 6.0}),)) for i in range(3)
+    )
+    inst = Instance(
+        "clique",
+        devices=tuple(Device(f"d{i}") for i in range(3)),
+        jobs=(Job("j"),),
+        kernels=kernels,
+        resources=(Resource("bw", 10.0),),
+        time_unit="unit",
+    )
+    cliques = disjunctive_cliques(inst, None, None, [[[6], [6], [6]]], [10])
+    assert cliques == [[(0, 0), (1, 0), (2, 0)]]
+    assert disjunctive_cliques(inst, None, None, [[[6], [6], [6]]], [12]) == []
+    res = solved(inst)
+    assert (res.status, res.objective) == ("optimal", 2 + 3 + 4)
+
+
+def test_precedence_joins_cliques():
+    """A chain k0 -> k1 with k2 conflicting with both by power: one clique of three."""
+    kernels = (
+        Kernel("k0", "j", (Mode("d0", "-", 2, 3.0),)),
+        Kernel("k1", "j", (Mode("d1", "-", 2, 3.0),)),
+        Kernel("k2", "j", (Mode("d2", "-", 2, 3.0),)),
+    )
+    inst = Instance(
+        "chain-clique",
+        devices=tuple(Device(f"d{i}") for i in range(3)),
+        jobs=(Job("j"),),
+        kernels=kernels,
+        edges=(Edge("k0", "k1"),),
+        power_cap_w=5.0,
+        time_unit="unit",
+    )
+    power = [[3000], [3000], [3000]]
+    assert disjunctive_cliques(inst, power, 5000, [], []) == [[(0, 0), (1, 0), (2, 0)]]
+    assert solved(inst).objective == 6

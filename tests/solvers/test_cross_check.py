@@ -25,6 +25,7 @@ NUM_INSTANCES = 200
 MAX_KERNELS = 5
 # Every solve gets this long; a stop before proof fails the test with the solver's name.
 TIME_LIMIT = 10.0
+RETRY_TIME_LIMIT = 30.0
 # (solver, options) pairs checked against brute force on every instance.
 MILP_RUNS = (
     ("milp-ti", {"backend": "cbc"}),
@@ -116,6 +117,11 @@ def cross_check(instance: Instance, label: str, ref: Result) -> None:
                 solve(instance, name, time_limit=TIME_LIMIT, workers=1, **options)
             continue
         res = solve(instance, name, time_limit=TIME_LIMIT, workers=1, **options)
+        if res.status not in ("optimal", "infeasible"):
+            # These instances take milliseconds; a stop at the limit is a stalled solver process
+            # (seen once with PuLP's bundled CBC under parallel test load, not reproducible
+            # alone). One retry separates a stall from a model that cannot prove the optimum.
+            res = solve(instance, name, time_limit=RETRY_TIME_LIMIT, workers=1, **options)
         assert res.status in ("optimal", "infeasible"), f"{tag} stopped unproven: {res.status}"
         assert res.status == ref.status, f"{tag}: {res.status}, brute force {ref.status}"
         assert check_schedule(instance, res.schedule) == [], tag
