@@ -19,7 +19,6 @@ Conventions
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -27,6 +26,7 @@ from types import MappingProxyType
 from typing import Any
 
 from models.errors import InvalidInput
+from models.fields import only_known, require_positive, required
 from models.yamlio import read_yaml
 
 DEVICE_KINDS = ("cpu", "gpu", "npu", "dla")
@@ -35,24 +35,6 @@ PRECISIONS = ("fp32", "fp16", "bf16", "int8", "int4")
 
 def _frozen_map(value: Mapping[str, Any]) -> MappingProxyType[str, Any]:
     return value if isinstance(value, MappingProxyType) else MappingProxyType(dict(value))
-
-
-def _positive(value: Any, where: str, *, allow_zero: bool = False) -> None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    ok = ok and (value >= 0 if allow_zero else value > 0)
-    if not ok:
-        # YAML 1.1 reads 1.5e9 (no sign in the exponent) as text: say how to write it.
-        hint = " (write the exponent with a sign, e.g. 1.5e+9)" if _is_numeric_text(value) else ""
-        bound = ">= 0" if allow_zero else "> 0"
-        raise InvalidInput(f"must be a finite number {bound}{hint}", field=where, value=value)
-
-
-def _is_numeric_text(value: Any) -> bool:
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return isinstance(value, str)
 
 
 @dataclass(frozen=True)
@@ -79,15 +61,15 @@ class DvfsLevel:
     def validate(self, where: str) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise InvalidInput("must be a non-empty string", field=f"{where}.name", value=self.name)
-        _positive(self.freq_mhz, f"{where}.freq_mhz")
-        _positive(self.speed, f"{where}.speed")
+        require_positive(self.freq_mhz, f"{where}.freq_mhz")
+        require_positive(self.speed, f"{where}.speed")
         if self.speed > 1:
             raise InvalidInput(
                 "must be at most 1 (speed is relative to the device's top level)",
                 field=f"{where}.speed",
                 value=self.speed,
             )
-        _positive(self.power_w, f"{where}.power_w", allow_zero=True)
+        require_positive(self.power_w, f"{where}.power_w", allow_zero=True)
 
 
 @dataclass(frozen=True)
@@ -151,7 +133,7 @@ class DeviceSpec:
                         field=f"{where}.levels[{l_idx}].{attr}",
                         value=getattr(higher, attr),
                     )
-        _positive(self.idle_power_w, f"{where}.idle_power_w", allow_zero=True)
+        require_positive(self.idle_power_w, f"{where}.idle_power_w", allow_zero=True)
         if not self.peak_ops:
             raise InvalidInput(
                 "must give the peak throughput of at least one precision",
@@ -165,14 +147,14 @@ class DeviceSpec:
                     field=f"{where}.peak_ops",
                     value=prec,
                 )
-            _positive(ops, f"{where}.peak_ops.{prec}")
-        _positive(self.bandwidth_gbps, f"{where}.bandwidth_gbps")
+            require_positive(ops, f"{where}.peak_ops.{prec}")
+        require_positive(self.bandwidth_gbps, f"{where}.bandwidth_gbps")
         for attr in ("compute_efficiency", "bandwidth_efficiency"):
             value = getattr(self, attr)
-            _positive(value, f"{where}.{attr}")
+            require_positive(value, f"{where}.{attr}")
             if value > 1:
                 raise InvalidInput("must be at most 1", field=f"{where}.{attr}", value=value)
-        _positive(self.launch_overhead_us, f"{where}.launch_overhead_us", allow_zero=True)
+        require_positive(self.launch_overhead_us, f"{where}.launch_overhead_us", allow_zero=True)
 
     @property
     def top_level(self) -> DvfsLevel:
@@ -274,17 +256,17 @@ class Platform:
             if dev.name in names:
                 raise InvalidInput("repeats a name", field=f"devices[{d_idx}].name", value=dev.name)
             names.add(dev.name)
-        _positive(self.mem_bw_gbps, "mem_bw_gbps")
-        _positive(self.transfer_gbps, "transfer_gbps", allow_zero=True)
+        require_positive(self.mem_bw_gbps, "mem_bw_gbps")
+        require_positive(self.transfer_gbps, "transfer_gbps", allow_zero=True)
         if not self.unified_memory and self.transfer_gbps <= 0:
             raise InvalidInput(
                 "must be > 0 when memory is not unified",
                 field="transfer_gbps",
                 value=self.transfer_gbps,
             )
-        _positive(self.sync_overhead_us, "sync_overhead_us", allow_zero=True)
+        require_positive(self.sync_overhead_us, "sync_overhead_us", allow_zero=True)
         if self.power_budget_w is not None:
-            _positive(self.power_budget_w, "power_budget_w")
+            require_positive(self.power_budget_w, "power_budget_w")
             if self.power_budget_w < self.idle_power_w:
                 raise InvalidInput(
                     f"is below the platform's idle power ({self.idle_power_w:g} W)",
@@ -307,7 +289,7 @@ class Platform:
                             field=f"{where}.{attr}",
                             value=dev_name,
                         )
-                    _positive(value, f"{where}.{attr}.{dev_name}")
+                    require_positive(value, f"{where}.{attr}.{dev_name}")
             for dev_name, units in mode.units.items():
                 if not isinstance(units, int) or units > self.device(dev_name).units:
                     most = self.device(dev_name).units
@@ -331,7 +313,7 @@ class Platform:
                         value=cap,
                     )
             if mode.power_budget_w is not None:
-                _positive(mode.power_budget_w, f"{where}.power_budget_w")
+                require_positive(mode.power_budget_w, f"{where}.power_budget_w")
                 idle = sum(
                     mode.units.get(dev.name, dev.units) * dev.idle_power_w for dev in self.devices
                 )
@@ -342,7 +324,7 @@ class Platform:
                         value=mode.power_budget_w,
                     )
             if mode.mem_bw_gbps is not None:
-                _positive(mode.mem_bw_gbps, f"{where}.mem_bw_gbps")
+                require_positive(mode.mem_bw_gbps, f"{where}.mem_bw_gbps")
         for attr in ("default_power_mode", "power_mode"):
             if getattr(self, attr) is not None and getattr(self, attr) not in mode_names:
                 raise InvalidInput(
@@ -447,7 +429,7 @@ def platform_from_dict(data: Any) -> Platform:
         "default_power_mode",
         "power_mode",
     }
-    _only(data, allowed, "")
+    only_known(data, allowed, "")
     devices = []
     raw_devices = data.get("devices")
     if not isinstance(raw_devices, list):
@@ -456,7 +438,7 @@ def platform_from_dict(data: Any) -> Platform:
         where = f"devices[{d_idx}]"
         if not isinstance(raw, Mapping):
             raise InvalidInput("must be a mapping", field=where, value=raw)
-        _only(
+        only_known(
             raw,
             {
                 "name",
@@ -481,13 +463,13 @@ def platform_from_dict(data: Any) -> Platform:
             lwhere = f"{where}.levels[{l_idx}]"
             if not isinstance(lraw, Mapping):
                 raise InvalidInput("must be a mapping", field=lwhere, value=lraw)
-            _only(lraw, {"name", "freq_mhz", "speed", "power_w"}, lwhere)
+            only_known(lraw, {"name", "freq_mhz", "speed", "power_w"}, lwhere)
             levels.append(
                 DvfsLevel(
-                    _req(lraw, "name", lwhere),
-                    _req(lraw, "freq_mhz", lwhere),
-                    _req(lraw, "speed", lwhere),
-                    _req(lraw, "power_w", lwhere),
+                    required(lraw, "name", lwhere),
+                    required(lraw, "freq_mhz", lwhere),
+                    required(lraw, "speed", lwhere),
+                    required(lraw, "power_w", lwhere),
                 )
             )
         peak = raw.get("peak_ops", {})
@@ -500,13 +482,13 @@ def platform_from_dict(data: Any) -> Platform:
             )
         devices.append(
             DeviceSpec(
-                name=_req(raw, "name", where),
-                kind=_req(raw, "kind", where),
+                name=required(raw, "name", where),
+                kind=required(raw, "kind", where),
                 units=raw.get("units", 1),
                 levels=tuple(levels),
                 idle_power_w=raw.get("idle_power_w", 0.0),
                 peak_ops=dict(peak),
-                bandwidth_gbps=_req(raw, "bandwidth_gbps", where),
+                bandwidth_gbps=required(raw, "bandwidth_gbps", where),
                 compute_efficiency=raw.get("compute_efficiency", 0.5),
                 bandwidth_efficiency=raw.get("bandwidth_efficiency", 0.7),
                 launch_overhead_us=raw.get("launch_overhead_us", 0.0),
@@ -521,7 +503,7 @@ def platform_from_dict(data: Any) -> Platform:
         where = f"power_modes[{p_idx}]"
         if not isinstance(raw, Mapping):
             raise InvalidInput("must be a mapping", field=where, value=raw)
-        _only(
+        only_known(
             raw,
             {
                 "name",
@@ -541,7 +523,7 @@ def platform_from_dict(data: Any) -> Platform:
                 )
         modes.append(
             PowerMode(
-                name=_req(raw, "name", where),
+                name=required(raw, "name", where),
                 max_freq_mhz=dict(raw.get("max_freq_mhz", {})),
                 units=dict(raw.get("units", {})),
                 compute_scale=dict(raw.get("compute_scale", {})),
@@ -551,9 +533,9 @@ def platform_from_dict(data: Any) -> Platform:
             )
         )
     return Platform(
-        name=_req(data, "name", ""),
+        name=required(data, "name", ""),
         devices=tuple(devices),
-        mem_bw_gbps=_req(data, "mem_bw_gbps", ""),
+        mem_bw_gbps=required(data, "mem_bw_gbps", ""),
         description=str(data.get("description", "")),
         unified_memory=_bool(data.get("unified_memory", True), "unified_memory"),
         transfer_gbps=data.get("transfer_gbps", 0.0),
@@ -625,40 +607,8 @@ def load_platform(path: str | os.PathLike[str]) -> Platform:
         raise exc.in_file(str(path)) from None
 
 
-def _only(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    for key in data:
-        if key not in allowed:
-            field_ = f"{where}.{key}" if where else str(key)
-            raise InvalidInput(
-                f"is not a known field (known: {', '.join(sorted(allowed))})",
-                field=field_,
-                value=key,
-                show_value=False,
-            )
-
-
 def _bool(value: Any, field_: str) -> bool:
     # bool("false") is True: a quoted YAML boolean must not silently mean the opposite.
     if not isinstance(value, bool):
         raise InvalidInput("must be true or false", field=field_, value=value)
     return value
-
-
-def _req(data: Mapping[str, Any], key: str, where: str) -> Any:
-    if key not in data:
-        field_ = f"{where}.{key}" if where else key
-        raise InvalidInput("is required", field=field_, value=None, show_value=False)
-    return data[key]
-
-
-__all__ = [
-    "DEVICE_KINDS",
-    "PRECISIONS",
-    "DeviceSpec",
-    "DvfsLevel",
-    "Platform",
-    "PowerMode",
-    "load_platform",
-    "platform_from_dict",
-    "platform_to_dict",
-]

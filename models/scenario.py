@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from models.errors import InvalidInput
+from models.fields import only_known, require_positive, required
 from models.instance import Objective
 from models.yamlio import read_yaml
 
@@ -39,8 +40,8 @@ class Periodic:
     offset_ms: float = 0.0
 
     def validate(self, where: str) -> None:
-        _positive(self.rate_hz, f"{where}.rate_hz")
-        _non_negative(self.offset_ms, f"{where}.offset_ms")
+        require_positive(self.rate_hz, f"{where}.rate_hz")
+        require_positive(self.offset_ms, f"{where}.offset_ms", allow_zero=True)
 
     @property
     def period(self) -> Fraction:
@@ -55,7 +56,7 @@ class Poisson:
     rate_per_min: float
 
     def validate(self, where: str) -> None:
-        _positive(self.rate_per_min, f"{where}.rate_per_min")
+        require_positive(self.rate_per_min, f"{where}.rate_per_min")
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class Trace:
         if not self.times_ms:
             raise InvalidInput("must list at least one time", field=f"{where}.times_ms", value=[])
         for t_idx, time in enumerate(self.times_ms):
-            _non_negative(time, f"{where}.times_ms[{t_idx}]")
+            require_positive(time, f"{where}.times_ms[{t_idx}]", allow_zero=True)
         if list(self.times_ms) != sorted(self.times_ms):
             raise InvalidInput(
                 "must be in increasing order", field=f"{where}.times_ms", value=list(self.times_ms)
@@ -159,7 +160,7 @@ class Task:
                 "must be an integer >= 0", field=f"{where}.priority", value=self.priority
             )
         if self.deadline_ms is not None:
-            _positive(self.deadline_ms, f"{where}.deadline_ms")
+            require_positive(self.deadline_ms, f"{where}.deadline_ms")
         for attr in ("prompt_tokens", "output_tokens", "chunk_tokens"):
             value = getattr(self, attr)
             if value is not None and (
@@ -216,9 +217,9 @@ class Scenario:
                 )
             seen.add(task.name)
         if self.power_budget_w is not None:
-            _positive(self.power_budget_w, "power_budget_w")
+            require_positive(self.power_budget_w, "power_budget_w")
         if self.horizon_s is not None:
-            _positive(self.horizon_s, "horizon_s")
+            require_positive(self.horizon_s, "horizon_s")
         if not isinstance(self.objective, str):
             raise InvalidInput(
                 "must be a string such as 'late_jobs,energy'",
@@ -281,7 +282,7 @@ def scenario_from_dict(data: Any) -> Scenario:
     """Build a scenario from a parsed YAML document (see ``examples/scenarios``)."""
     if not isinstance(data, Mapping):
         raise InvalidInput("must be a mapping", field="(document)", value=data)
-    _only(
+    only_known(
         data,
         {"name", "description", "tasks", "power_budget_w", "objective", "rationale", "horizon_s"},
         "",
@@ -291,7 +292,7 @@ def scenario_from_dict(data: Any) -> Scenario:
         raise InvalidInput("must be a list", field="tasks", value=raw_tasks)
     tasks = [_task_from_dict(raw, f"tasks[{t_idx}]") for t_idx, raw in enumerate(raw_tasks)]
     return Scenario(
-        name=_req(data, "name", ""),
+        name=required(data, "name", ""),
         tasks=tuple(tasks),
         description=str(data.get("description", "")),
         power_budget_w=data.get("power_budget_w"),
@@ -304,7 +305,7 @@ def scenario_from_dict(data: Any) -> Scenario:
 def _task_from_dict(raw: Any, where: str) -> Task:
     if not isinstance(raw, Mapping):
         raise InvalidInput("must be a mapping", field=where, value=raw)
-    _only(
+    only_known(
         raw,
         {
             "name",
@@ -335,20 +336,20 @@ def _task_from_dict(raw: Any, where: str) -> Task:
         if isinstance(ref, str):
             models.append(ModelRef(ref))
         elif isinstance(ref, Mapping):
-            _only(ref, {"name", "params"}, mwhere)
+            only_known(ref, {"name", "params"}, mwhere)
             params = ref.get("params", {})
             if not isinstance(params, Mapping):
                 raise InvalidInput("must be a mapping", field=f"{mwhere}.params", value=params)
-            models.append(ModelRef(_req(ref, "name", mwhere), dict(params)))
+            models.append(ModelRef(required(ref, "name", mwhere), dict(params)))
         else:
             raise InvalidInput("must be a model name or {name, params}", field=mwhere, value=ref)
     known = raw.get("known")
     if known is not None and not isinstance(known, bool):
         raise InvalidInput("must be true or false", field=f"{where}.known", value=known)
     return Task(
-        name=_req(raw, "name", where),
+        name=required(raw, "name", where),
         models=tuple(models),
-        arrival=_arrival_from_dict(_req(raw, "arrival", where), f"{where}.arrival"),
+        arrival=_arrival_from_dict(required(raw, "arrival", where), f"{where}.arrival"),
         cls=raw.get("class", "periodic"),
         priority=raw.get("priority", 1),
         deadline_ms=raw.get("deadline_ms"),
@@ -365,7 +366,7 @@ def _arrival_from_dict(raw: Any, where: str) -> Arrival:
         raise InvalidInput("must be a mapping with a type", field=where, value=raw)
     kind = raw.get("type")
     if kind == "periodic":
-        _only(raw, {"type", "rate_hz", "fps", "offset_ms"}, where)
+        only_known(raw, {"type", "rate_hz", "fps", "offset_ms"}, where)
         rate = raw.get("rate_hz", raw.get("fps"))
         if rate is None:
             raise InvalidInput(
@@ -373,11 +374,11 @@ def _arrival_from_dict(raw: Any, where: str) -> Arrival:
             )
         return Periodic(rate, raw.get("offset_ms", 0.0))
     if kind == "poisson":
-        _only(raw, {"type", "rate_per_min"}, where)
-        return Poisson(_req(raw, "rate_per_min", where))
+        only_known(raw, {"type", "rate_per_min"}, where)
+        return Poisson(required(raw, "rate_per_min", where))
     if kind == "trace":
-        _only(raw, {"type", "times_ms"}, where)
-        times = _req(raw, "times_ms", where)
+        only_known(raw, {"type", "times_ms"}, where)
+        times = required(raw, "times_ms", where)
         if not isinstance(times, list):
             raise InvalidInput("must be a list", field=f"{where}.times_ms", value=times)
         return Trace(tuple(times))
@@ -391,42 +392,3 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
         return scenario_from_dict(data)
     except InvalidInput as exc:
         raise exc.in_file(str(path)) from None
-
-
-def _positive(value: Any, where: str) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise InvalidInput("must be a finite number > 0", field=where, value=value)
-
-
-def _non_negative(value: Any, where: str) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise InvalidInput("must be a finite number >= 0", field=where, value=value)
-
-
-def _only(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    for key in data:
-        if key not in allowed:
-            field_ = f"{where}.{key}" if where else str(key)
-            raise InvalidInput(
-                f"is not a known field (known: {', '.join(sorted(allowed))})",
-                field=field_,
-                value=key,
-                show_value=False,
-            )
-
-
-def _req(data: Mapping[str, Any], key: str, where: str) -> Any:
-    if key not in data:
-        field_ = f"{where}.{key}" if where else key
-        raise InvalidInput("is required", field=field_, value=None, show_value=False)
-    return data[key]

@@ -43,13 +43,12 @@ from collections.abc import Sequence
 import networkx as nx
 import pulp
 
-from models import Instance, Objective, Unsupported, build_assignments
+from models import Instance, Unsupported, build_assignments
 from models.schedule import Assignment
 from solvers.bounds import serial_upper_bound
 from solvers.milp.common import CHOSEN, affine, contiguous_in_edge, new_var, objective_values
+from solvers.milp.objectives import ObjectiveParts, Terms
 from solvers.milp.time_indexed import level_values, variants
-
-Terms = list[tuple[pulp.LpVariable, float]]
 
 
 def refusal(instance: Instance) -> str | None:
@@ -68,7 +67,7 @@ def refusal(instance: Instance) -> str | None:
     return None
 
 
-class DisjunctiveModel:
+class DisjunctiveModel(ObjectiveParts):
     """The big-M MILP of one instance (see the module docstring)."""
 
     def __init__(self, instance: Instance, *, horizon: int | None = None) -> None:
@@ -81,15 +80,11 @@ class DisjunctiveModel:
         # choices[k]: (mode, device index, unit, variant edge, duration, variable)
         self.choices: list[list[tuple[int, int, int, int | None, int, pulp.LpVariable]]] = []
         self.start_vars: list[pulp.LpVariable] = []
-        self._makespan_var: pulp.LpVariable | None = None
-        self._completion_vars: list[pulp.LpVariable] | None = None
-        self._part_exprs: dict[str, pulp.LpAffineExpression] = {}
+        self._init_objective_parts()
         self.order_vars: dict[tuple[int, int], pulp.LpVariable] = {}
         self.apart_vars: dict[int, pulp.LpVariable] = {}
         self.gap_vars: dict[int, pulp.LpVariable] = {}
         self.level_vars: dict[tuple[int, str], pulp.LpVariable] = {}
-        self.tardiness_vars: dict[int, pulp.LpVariable] = {}
-        self.late_vars: dict[int, pulp.LpVariable] = {}
         self._add_variables()
         self._add_units()
         self._add_precedences()
@@ -250,79 +245,29 @@ class DisjunctiveModel:
                     )
 
     # ------------------------------------------------------------------ objectives
-    def makespan_var(self) -> pulp.LpVariable:
-        if self._makespan_var is None:
-            var = new_var(self.prob, "makespan", 0, None, pulp.LpContinuous)
-            for k_idx in range(self.inst.num_kernels):
-                self.prob += affine([*self.end_terms(k_idx), (var, -1.0)]) <= 0, f"cmax_{k_idx}"
-            self._makespan_var = var
-        return self._makespan_var
+    def energy_terms(self) -> Terms:
+        return [
+            (var, self.inst.kernels[k_idx].modes[m_idx].power_w * dur)
+            for k_idx, items in enumerate(self.choices)
+            for m_idx, _, _, _, dur, var in items
+        ]
 
-    def completion_vars(self) -> list[pulp.LpVariable]:
-        if self._completion_vars is None:
-            out = []
-            for j_idx, k_idcs in enumerate(self.inst.job2kernels):
-                var = new_var(self.prob, f"completion_{j_idx}", 0, None, pulp.LpContinuous)
-                for k_idx in k_idcs:
-                    self.prob += (
-                        affine([*self.end_terms(k_idx), (var, -1.0)]) <= 0,
-                        f"cj_{j_idx}_{k_idx}",
-                    )
-                out.append(var)
-            self._completion_vars = out
-        return self._completion_vars
-
-    def part_expr(self, part: Objective) -> pulp.LpAffineExpression:
-        """The linear expression of one simple objective (built once per type)."""
-        if part.type not in self._part_exprs:
-            self._part_exprs[part.type] = self._build_part_expr(part)
-        return self._part_exprs[part.type]
-
-    def _build_part_expr(self, part: Objective) -> pulp.LpAffineExpression:
-        inst = self.inst
-        if part.type == "makespan":
-            return affine([(self.makespan_var(), 1.0)])
-        if part.type == "energy":
-            terms = [
-                (var, inst.kernels[k_idx].modes[m_idx].power_w * dur)
-                for k_idx, items in enumerate(self.choices)
-                for m_idx, _, _, _, dur, var in items
-            ]
-            if inst.idle_power_w:
-                terms.append((self.makespan_var(), inst.idle_power_w))
-            return affine(terms)
-        if part.type == "weighted_completion":
-            return affine(
-                [
-                    (var, job.weight)
-                    for var, job in zip(self.completion_vars(), inst.jobs, strict=True)
-                ]
-            )
+    def late_terms(self) -> Terms:
+        """:math:`w_j L_j` with :math:`E_k \\le d_j + (H - d_j) L_j` for every kernel of job j."""
         terms = []
-        for j_idx, job in enumerate(inst.jobs):
+        for j_idx, job in enumerate(self.inst.jobs):
             if job.deadline is None or not job.weight:
                 continue
-            if part.type == "weighted_tardiness":
-                var = new_var(self.prob, f"tardiness_{j_idx}", 0, None, pulp.LpContinuous)
-                self.tardiness_vars[j_idx] = var
-                completion = self.completion_vars()[j_idx]
+            var = new_var(self.prob, f"late_{j_idx}", 0, 1, pulp.LpBinary)
+            self.late_vars[j_idx] = var
+            slack = float(max(0, self.horizon - job.deadline))
+            for k_idx in self.inst.job2kernels[j_idx]:
                 self.prob += (
-                    affine([(var, 1.0), (completion, -1.0)]) >= -job.deadline,
-                    f"tardy_{j_idx}",
+                    affine([*self.end_terms(k_idx), (var, -slack)]) <= job.deadline,
+                    f"late_{j_idx}_{k_idx}",
                 )
-            elif part.type == "late_jobs":
-                var = new_var(self.prob, f"late_{j_idx}", 0, 1, pulp.LpBinary)
-                self.late_vars[j_idx] = var
-                slack = float(max(0, self.horizon - job.deadline))
-                for k_idx in inst.job2kernels[j_idx]:
-                    self.prob += (
-                        affine([*self.end_terms(k_idx), (var, -slack)]) <= job.deadline,
-                        f"late_{j_idx}_{k_idx}",
-                    )
-            else:
-                raise ValueError(f"not a simple objective: {part.type}")
             terms.append((var, job.weight))
-        return affine(terms)
+        return terms
 
     # ------------------------------------------------------------------ solution
     def start_values(

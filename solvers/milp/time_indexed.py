@@ -67,10 +67,11 @@ from dataclasses import dataclass
 import networkx as nx
 import pulp
 
-from models import Instance, Objective, Unsupported, build_assignments
+from models import Instance, Unsupported, build_assignments
 from models.schedule import Assignment
 from solvers.bounds import heads, serial_upper_bound, tails
 from solvers.milp.common import CHOSEN, affine, contiguous_in_edge, new_var, objective_values
+from solvers.milp.objectives import ObjectiveParts, Terms
 
 # Refuse models with more start variables than this unless told otherwise.
 MAX_VARIABLES = 200_000
@@ -173,7 +174,7 @@ def level_values(
     return values
 
 
-class TimeIndexedModel:
+class TimeIndexedModel(ObjectiveParts):
     """The time-indexed MILP of one instance (see the module docstring)."""
 
     def __init__(
@@ -201,11 +202,7 @@ class TimeIndexedModel:
             key = (start.kernel, start.mode, start.unit, start.variant, start.time)
             self.start_idx[key] = s_idx
         self.level_vars: dict[tuple[int, str], pulp.LpVariable] = {}
-        self.tardiness_vars: dict[int, pulp.LpVariable] = {}
-        self.late_vars: dict[int, pulp.LpVariable] = {}
-        self._completion_vars: list[pulp.LpVariable] | None = None
-        self._makespan_var: pulp.LpVariable | None = None
-        self._part_exprs: dict[str, pulp.LpAffineExpression] = {}
+        self._init_objective_parts()
         self._add_once()
         self._add_units()
         self._add_unit_symmetry()
@@ -421,84 +418,21 @@ class TimeIndexedModel:
                         )
 
     # ------------------------------------------------------------------ objectives
-    def _end_terms(self, k_idx: int) -> list[tuple[pulp.LpVariable, float]]:
+    def end_terms(self, k_idx: int) -> Terms:
+        """:math:`E_k = \\sum_s e_s x_s` over the kernel's start variables."""
         return [(self.x_vars[s], float(self.starts[s].end)) for s in self.by_kernel[k_idx]]
 
-    def makespan_var(self) -> pulp.LpVariable:
-        """:math:`C_{max} \\ge E_k` for every kernel (built on first use)."""
-        if self._makespan_var is None:
-            var = new_var(self.prob, "makespan", 0, None, pulp.LpContinuous)
-            for k_idx in range(self.inst.num_kernels):
-                self.prob += affine([*self._end_terms(k_idx), (var, -1.0)]) <= 0, f"cmax_{k_idx}"
-            self._makespan_var = var
-        return self._makespan_var
-
-    def completion_vars(self) -> list[pulp.LpVariable]:
-        """:math:`C_j \\ge E_k` for every kernel of job :math:`j` (built on first use)."""
-        if self._completion_vars is None:
-            out = []
-            for j_idx, k_idcs in enumerate(self.inst.job2kernels):
-                var = new_var(self.prob, f"completion_{j_idx}", 0, None, pulp.LpContinuous)
-                for k_idx in k_idcs:
-                    self.prob += (
-                        affine([*self._end_terms(k_idx), (var, -1.0)]) <= 0,
-                        f"cj_{j_idx}_{k_idx}",
-                    )
-                out.append(var)
-            self._completion_vars = out
-        return self._completion_vars
-
-    def part_expr(self, part: Objective) -> pulp.LpAffineExpression:
-        """The linear expression of one simple objective (built once per type)."""
-        if part.type not in self._part_exprs:
-            self._part_exprs[part.type] = self._build_part_expr(part)
-        return self._part_exprs[part.type]
-
-    def _build_part_expr(self, part: Objective) -> pulp.LpAffineExpression:
+    def energy_terms(self) -> Terms:
         inst = self.inst
-        if part.type == "makespan":
-            return affine([(self.makespan_var(), 1.0)])
-        if part.type == "energy":
-            terms = [
-                (
-                    self.x_vars[s_idx],
-                    inst.kernels[start.kernel].modes[start.mode].power_w * start.duration,
-                )
-                for s_idx, start in enumerate(self.starts)
-            ]
-            if inst.idle_power_w:
-                terms.append((self.makespan_var(), inst.idle_power_w))
-            return affine(terms)
-        if part.type == "weighted_completion":
-            return affine(
-                [
-                    (var, job.weight)
-                    for var, job in zip(self.completion_vars(), inst.jobs, strict=True)
-                ]
+        return [
+            (
+                self.x_vars[s_idx],
+                inst.kernels[start.kernel].modes[start.mode].power_w * start.duration,
             )
-        if part.type == "weighted_tardiness":
-            return affine(self._tardiness_terms())
-        if part.type == "late_jobs":
-            return affine(self._late_terms())
-        raise ValueError(f"not a simple objective: {part.type}")
+            for s_idx, start in enumerate(self.starts)
+        ]
 
-    def _tardiness_terms(self) -> list[tuple[pulp.LpVariable, float]]:
-        """:math:`w_j T_j` with :math:`T_j \\ge C_j - d_j`, :math:`T_j \\ge 0`."""
-        terms = []
-        completions = self.completion_vars()
-        for j_idx, job in enumerate(self.inst.jobs):
-            if job.deadline is None or not job.weight:
-                continue
-            var = new_var(self.prob, f"tardiness_{j_idx}", 0, None, pulp.LpContinuous)
-            self.tardiness_vars[j_idx] = var
-            self.prob += (
-                affine([(var, 1.0), (completions[j_idx], -1.0)]) >= -job.deadline,
-                f"tardy_{j_idx}",
-            )
-            terms.append((var, job.weight))
-        return terms
-
-    def _late_terms(self) -> list[tuple[pulp.LpVariable, float]]:
+    def late_terms(self) -> Terms:
         """:math:`w_j L_j` with :math:`L_j \\ge` every start variable of the job ending late."""
         terms = []
         for j_idx, job in enumerate(self.inst.jobs):
