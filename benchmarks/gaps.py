@@ -10,7 +10,9 @@ Instance families (issue #4):
 * ``scenario``: the built-in scenarios on the three platform presets, as ``xpuplan plan`` builds
   them (default planning options);
 * ``dnn``: the profiled DNN graphs of ``dnn-graphs/{layer,operator}`` (real measured CPU and
-  accelerator latencies), several inferences released periodically with deadlines;
+  accelerator latencies), several inferences released every L with deadline 2L, L being the
+  HEFT latency of one inference (so running them one after another is feasible; overlapping
+  them is what the solvers are for);
 * ``layered``: random layered DAGs of 50, 200 and 1,000 kernels on 4 unrelated devices
   (:func:`models.generate.layered_dag_instance`).
 
@@ -42,6 +44,7 @@ from models.presets import get_platform, platform_names
 from models.scenarios import get_scenario, scenario_names
 from planner.compare import compare
 from planner.unroll import build_instance
+from solvers import solve
 from solvers.heuristics import default_names
 
 FAMILIES = ("scenario", "dnn", "layered")
@@ -55,16 +58,19 @@ def scenario_instances() -> Iterator[tuple[str, Instance]]:
 
 def dnn_instances(bench_dir: Path, inferences: int) -> Iterator[tuple[str, Instance]]:
     for path in sorted((bench_dir / "dnn-graphs").glob("*/*.json")):
-        # One inference released every 100 ms, each with a 400 ms deadline (4 periods of slack).
-        yield (
-            "dnn",
-            dnn_graph_to_instance(
-                path,
-                num_inferences=inferences,
-                period_us=100_000,
-                deadline_us=400_000,
-                name=f"{path.parent.name}/{path.stem}",
-            ),
+        # One inference every L and a deadline of 2L, with L one inference's HEFT latency: the
+        # inferences one after another meet every deadline, so the instance is feasible, and a
+        # good schedule overlaps them to end sooner.
+        name = f"{path.parent.name}/{path.stem}"
+        single = solve(dnn_graph_to_instance(path, name=name), "heft")
+        assert single.schedule is not None
+        fastest = int(single.objective)  # type: ignore[arg-type]
+        yield "dnn", dnn_graph_to_instance(
+            path,
+            num_inferences=inferences,
+            period_us=fastest,
+            deadline_us=2 * fastest,
+            name=name,
         )
 
 

@@ -138,7 +138,10 @@ class ModelData:
             heads=bounds.heads(instance),
             tails=bounds.tails(instance),
             fastest=bounds.fastest_durations(instance),
-            makespan_lb=bounds.makespan_lower_bound(instance),
+            makespan_lb=max(
+                bounds.makespan_lower_bound(instance),
+                bounds.assignment_lp_bound(instance) if instance.num_devices > 1 else 0,
+            ),
             job_completion_lb=bounds.job_completion_bounds(instance),
             work_subsets=_work_subsets(instance),
         )

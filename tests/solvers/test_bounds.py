@@ -11,6 +11,7 @@ from models.generate import random_small_instance
 from models.objectives import evaluate_part, value_leq
 from solvers import solve
 from solvers.bounds import (
+    assignment_lp_bound,
     dynamic_energy_lower_bound,
     heads,
     job_completion_bounds,
@@ -78,6 +79,23 @@ def test_resource_area_bound():
     assert makespan_lower_bound(inst) == 8  # 4 x 3 x 2 = 24 over 3 -> 8
 
 
+def test_assignment_lp_sees_that_not_every_kernel_gets_its_fastest_device():
+    """Three kernels of 2 on ``a`` or 10 on ``b``: the work bound says 6 / 2 = 3; the LP puts a
+    share y on ``a`` with 2y = 10 (3 - y), so y = 2.5 and the load is 5 (the optimum is 6)."""
+    inst = Instance(
+        "skewed",
+        devices=(Device("a"), Device("b")),
+        jobs=(Job("j"),),
+        kernels=tuple(
+            Kernel(f"k{i}", "j", (Mode("a", "-", 2), Mode("b", "-", 10))) for i in range(3)
+        ),
+        time_unit="unit",
+    )
+    assert makespan_lower_bound(inst) == 3
+    assert assignment_lp_bound(inst) == 5
+    assert solve(inst, "brute-force").objective == 6
+
+
 def test_objective_bounds_of_tiny():
     """Tiny: C_A >= 11 and C_B >= 13; the energy bound is the cheapest modes plus idle x 13."""
     inst = tiny_instance()
@@ -102,6 +120,7 @@ def test_bounds_never_exceed_the_optimum(seed):
             part_lower_bound(inst, part), evaluate_part(inst, part, res.schedule.assignments)
         )
     assert res.schedule.makespan <= serial_upper_bound(inst)
+    assert assignment_lp_bound(inst) <= res.schedule.makespan
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
