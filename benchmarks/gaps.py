@@ -65,12 +65,15 @@ def dnn_instances(bench_dir: Path, inferences: int) -> Iterator[tuple[str, Insta
         single = solve(dnn_graph_to_instance(path, name=name), "heft")
         assert single.schedule is not None
         fastest = int(single.objective)  # type: ignore[arg-type]
-        yield "dnn", dnn_graph_to_instance(
-            path,
-            num_inferences=inferences,
-            period_us=fastest,
-            deadline_us=2 * fastest,
-            name=name,
+        yield (
+            "dnn",
+            dnn_graph_to_instance(
+                path,
+                num_inferences=inferences,
+                period_us=fastest,
+                deadline_us=2 * fastest,
+                name=name,
+            ),
         )
 
 

@@ -75,9 +75,25 @@ from models.formats import (
 FAMILIES = ("stg", "fjsp", "psplib", "dnn")
 PEERS = ("pyjobshop",)
 COLUMNS = (
-    "family", "set", "instance", "m", "known_lb", "known_ub", "known_opt", "solver", "status",
-    "objective", "bound", "gap", "seconds", "valid", "matched_known", "reached_ub", "proved",
-    "closed_open_row", "failure",
+    "family",
+    "set",
+    "instance",
+    "m",
+    "known_lb",
+    "known_ub",
+    "known_opt",
+    "solver",
+    "status",
+    "objective",
+    "bound",
+    "gap",
+    "seconds",
+    "valid",
+    "matched_known",
+    "reached_ub",
+    "proved",
+    "closed_open_row",
+    "failure",
 )
 # Rows listed one by one in the markdown summary only up to this many (the CSV has them all).
 MAX_LISTED_ROWS = 300
@@ -135,8 +151,9 @@ def psplib_cases(bench_dir: Path) -> list[Case]:
     known = psplib_optima(bench_dir)
     return [
         Case("psplib", "j30", path.stem, path, None, known.get(path.stem), known.get(path.stem))
-        for path in sorted((bench_dir / "psplib" / "j30").glob("*.sm"),
-                           key=lambda p: _natural_key(p.stem))
+        for path in sorted(
+            (bench_dir / "psplib" / "j30").glob("*.sm"), key=lambda p: _natural_key(p.stem)
+        )
     ]
 
 
@@ -159,8 +176,12 @@ def build_instance(case: Case, args: argparse.Namespace) -> Instance:
     if case.family == "psplib":
         return psplib_to_instance(case.path)
     return dnn_graph_to_instance(
-        case.path, num_inferences=args.inferences, period_us=args.period_us,
-        deadline_us=args.deadline_us, cpu_units=args.cpu_units, accel_units=args.accel_units,
+        case.path,
+        num_inferences=args.inferences,
+        period_us=args.period_us,
+        deadline_us=args.deadline_us,
+        cpu_units=args.cpu_units,
+        accel_units=args.accel_units,
     )
 
 
@@ -178,9 +199,12 @@ def select_cases(args: argparse.Namespace) -> list[Case]:
     if args.instances:
         patterns = [p.strip() for p in args.instances.split(",") if p.strip()]
         cases = [
-            case for case in cases
-            if any(fnmatch.fnmatch(case.instance, p) or fnmatch.fnmatch(case.path.stem, p)
-                   for p in patterns)
+            case
+            for case in cases
+            if any(
+                fnmatch.fnmatch(case.instance, p) or fnmatch.fnmatch(case.path.stem, p)
+                for p in patterns
+            )
         ]
     if args.sample is not None and args.sample < len(cases):
         keep = set(random.Random(args.seed).sample(range(len(cases)), args.sample))
@@ -203,7 +227,10 @@ def solve_task(task: dict[str, Any]) -> dict[str, Any]:
             schedule = solve_with_pyjobshop(instance, task["time_limit"], task["workers"])
         else:
             result = solvers.solve(
-                instance, task["solver"], time_limit=task["time_limit"], workers=task["workers"],
+                instance,
+                task["solver"],
+                time_limit=task["time_limit"],
+                workers=task["workers"],
                 seed=task["seed"],
             )
             schedule = result.schedule
@@ -213,8 +240,9 @@ def solve_task(task: dict[str, Any]) -> dict[str, Any]:
         return {"error": f"{type(exc).__name__}: {exc}"}
     except Exception as exc:  # a crashing solver is a row of the table, not the end of the run
         where = traceback.extract_tb(exc.__traceback__)[-1]
-        return {"error": f"{type(exc).__name__} at {Path(where.filename).name}:{where.lineno}: "
-                         f"{exc}"}
+        return {
+            "error": f"{type(exc).__name__} at {Path(where.filename).name}:{where.lineno}: {exc}"
+        }
 
 
 def solve_with_pyjobshop(instance: Instance, time_limit: float, workers: int) -> Schedule:
@@ -266,7 +294,10 @@ def solve_with_pyjobshop(instance: Instance, time_limit: float, workers: int) ->
             assignments.append(Assignment(ker.name, device, 0, level, sched.start, sched.end))
     bound = result.lower_bound
     return Schedule(
-        instance.name, tuple(assignments), solver="pyjobshop", status=status,
+        instance.name,
+        tuple(assignments),
+        solver="pyjobshop",
+        status=status,
         lower_bound=int(bound) if float(bound).is_integer() else bound,
     )
 
@@ -330,11 +361,25 @@ def verdict(
 ) -> dict[str, Any]:
     """One table row: the schedule verified, its objective recomputed, compared with the known."""
     row: dict[str, Any] = {
-        "family": case.family, "set": case.set, "instance": case.instance, "m": case.m,
-        "known_lb": case.known_lb, "known_ub": case.known_ub, "known_opt": case.known_opt,
-        "solver": solver, "status": "error", "objective": None, "bound": None, "gap": None,
-        "seconds": None, "valid": None, "matched_known": None, "reached_ub": None,
-        "proved": False, "closed_open_row": None, "failure": "",
+        "family": case.family,
+        "set": case.set,
+        "instance": case.instance,
+        "m": case.m,
+        "known_lb": case.known_lb,
+        "known_ub": case.known_ub,
+        "known_opt": case.known_opt,
+        "solver": solver,
+        "status": "error",
+        "objective": None,
+        "bound": None,
+        "gap": None,
+        "seconds": None,
+        "valid": None,
+        "matched_known": None,
+        "reached_ub": None,
+        "proved": False,
+        "closed_open_row": None,
+        "failure": "",
     }
     if "error" in answer or instance is None:
         row["failure"] = answer.get("error", "no instance")
@@ -412,8 +457,14 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def write_summary(path: Path, rows: list[dict[str, Any]], args: argparse.Namespace,
-                  command: str, started: str, wall_s: float) -> None:
+def write_summary(
+    path: Path,
+    rows: list[dict[str, Any]],
+    args: argparse.Namespace,
+    command: str,
+    started: str,
+    wall_s: float,
+) -> None:
     """The markdown summary: set-up, per-group counts, open rows closed, failures, rows."""
     lines = [
         f"# Solver benchmark: {args.family}",
@@ -460,22 +511,23 @@ def write_summary(path: Path, rows: list[dict[str, Any]], args: argparse.Namespa
         )
     closed = [row for row in rows if row["closed_open_row"] is not None]
     lines += ["", "## Open rows closed (proven optimum of a row published as lb,ub)", ""]
-    lines += [f"- {_label(row)}: {row['closed_open_row']} "
-              f"(published {row['known_lb']},{row['known_ub']})"
-              for row in closed] or ["none"]
+    lines += [
+        f"- {_label(row)}: {row['closed_open_row']} (published {row['known_lb']},{row['known_ub']})"
+        for row in closed
+    ] or ["none"]
     failed = [row for row in rows if row["failure"]]
     lines += ["", "## Failures", ""]
-    lines += [f"- {_label(row)}: {row['failure']}"
-              for row in failed] or ["none"]
+    lines += [f"- {_label(row)}: {row['failure']}" for row in failed] or ["none"]
     missed = [row for row in rows if row["matched_known"] is False]
     lines += ["", "## Rows with a published optimum not matched", ""]
-    lines += [f"- {_label(row)}: {_cell(row['objective'])} vs {row['known_opt']} "
-              f"(bound {_cell(row['bound'])}, {row['status']})"
-              for row in missed] or ["none"]
+    lines += [
+        f"- {_label(row)}: {_cell(row['objective'])} vs {row['known_opt']} "
+        f"(bound {_cell(row['bound'])}, {row['status']})"
+        for row in missed
+    ] or ["none"]
     if len(rows) <= MAX_LISTED_ROWS:
         shown = [c for c in COLUMNS if c not in ("family", "failure")]
-        lines += ["", "## All rows", "", "| " + " | ".join(shown) + " |",
-                  "|" + "---|" * len(shown)]
+        lines += ["", "## All rows", "", "| " + " | ".join(shown) + " |", "|" + "---|" * len(shown)]
         lines += ["| " + " | ".join(_cell(row[c]) for c in shown) + " |" for row in rows]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -499,8 +551,10 @@ def _machine() -> str:
         ortools_version = importlib.metadata.version("ortools")
     except importlib.metadata.PackageNotFoundError:
         ortools_version = "absent"
-    return (f"{os.cpu_count()} CPU(s), {platform.machine()}, Python {platform.python_version()}, "
-            f"OR-Tools {ortools_version}")
+    return (
+        f"{os.cpu_count()} CPU(s), {platform.machine()}, Python {platform.python_version()}, "
+        f"OR-Tools {ortools_version}"
+    )
 
 
 # ---------------------------------------------------------------------- command line
@@ -516,7 +570,8 @@ def _int_list(text: str) -> list[int]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description="Run solvers on benchmark sets, verify every schedule, compare with optima.")
+        description="Run solvers on benchmark sets, verify every schedule, compare with optima."
+    )
     parser.add_argument("--bench-dir", required=True, help="e.g. ../shared/benchmarks")
     parser.add_argument("--family", required=True, choices=FAMILIES)
     parser.add_argument("--sizes", type=_int_list, default=[50, 100], help="stg: task counts")
@@ -529,8 +584,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=2, help="solver threads (default 2)")
     parser.add_argument("--solver-seed", type=int, default=0, help="seed passed to the solvers")
     parser.add_argument("--peer", choices=PEERS, help="also run a peer tool (pyjobshop: fjsp)")
-    parser.add_argument("--guard-s", type=float,
-                        help="kill a solve after this many seconds (default 2 x limit + 30)")
+    parser.add_argument(
+        "--guard-s",
+        type=float,
+        help="kill a solve after this many seconds (default 2 x limit + 30)",
+    )
     parser.add_argument("--inferences", type=int, default=1, help="dnn: copies of each graph")
     parser.add_argument("--period-us", type=int, help="dnn: release period of the copies")
     parser.add_argument("--deadline-us", type=int, help="dnn: relative deadline of each copy")
@@ -540,8 +598,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def check_args(args: argparse.Namespace, parser: argparse.ArgumentParser,
-               registered: Callable[[], list[str]]) -> list[str]:
+def check_args(
+    args: argparse.Namespace, parser: argparse.ArgumentParser, registered: Callable[[], list[str]]
+) -> list[str]:
     """The solver names to run; exits with a message on a bad combination."""
     names = [name.strip() for name in args.solvers.split(",") if name.strip()]
     known = registered()
@@ -587,15 +646,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                 try:
                     instance = build_instance(case, args)
                 except XpuplanError as exc:
-                    print(f"[{c_idx}/{len(cases)}] {case.instance}: cannot convert: {exc}",
-                          file=sys.stderr)
+                    print(
+                        f"[{c_idx}/{len(cases)}] {case.instance}: cannot convert: {exc}",
+                        file=sys.stderr,
+                    )
                     rows.append(verdict(case, None, "convert", {"error": str(exc)}))
                     writer.writerow({c: _cell(rows[-1][c]) for c in COLUMNS})
                     continue
                 doc = instance_to_json(instance)
                 for name in names:
-                    task = {"instance": doc, "solver": name, "time_limit": args.time_limit,
-                            "workers": args.workers, "seed": args.solver_seed}
+                    task = {
+                        "instance": doc,
+                        "solver": name,
+                        "time_limit": args.time_limit,
+                        "workers": args.workers,
+                        "seed": args.solver_seed,
+                    }
                     row = verdict(case, instance, name, worker.run(task, guard_s))
                     rows.append(row)
                     writer.writerow({c: _cell(row[c]) for c in COLUMNS})
@@ -603,8 +669,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(_progress(c_idx, len(cases), row), flush=True)
     finally:
         worker.stop()
-    write_summary(out.with_suffix(".md"), rows, args, command, started,
-                  time.perf_counter() - began)
+    write_summary(out.with_suffix(".md"), rows, args, command, started, time.perf_counter() - began)
     for solver in dict.fromkeys(row["solver"] for row in rows):
         print(f"{solver}: {_counts_line([r for r in rows if r['solver'] == solver])}")
     print(f"wrote {out} and {out.with_suffix('.md')}")
@@ -615,9 +680,11 @@ def _progress(c_idx: int, total: int, row: dict[str, Any]) -> str:
     known = f" known {row['known_lb']}..{row['known_ub']}" if row["known_ub"] is not None else ""
     if row["status"] == "error":
         return f"[{c_idx}/{total}] {_label(row)}:{known} FAILURE: {row['failure']}"
-    text = (f"[{c_idx}/{total}] {_label(row)}: {row['status']} "
-            f"{_cell(row['objective'])} (bound {_cell(row['bound'])}){known} "
-            f"{_cell(row['seconds'])} s")
+    text = (
+        f"[{c_idx}/{total}] {_label(row)}: {row['status']} "
+        f"{_cell(row['objective'])} (bound {_cell(row['bound'])}){known} "
+        f"{_cell(row['seconds'])} s"
+    )
     return text + (f"  FAILURE: {row['failure']}" if row["failure"] else "")
 
 

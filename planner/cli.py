@@ -18,7 +18,14 @@ from models import XpuplanError
 from planner.commands import compare, convert, instance, listing, plan, simulate, solve, verify
 
 COMMANDS: tuple[ModuleType, ...] = (
-    plan, instance, solve, verify, convert, simulate, compare, listing
+    plan,
+    instance,
+    solve,
+    verify,
+    convert,
+    simulate,
+    compare,
+    listing,
 )
 
 
