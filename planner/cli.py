@@ -8,6 +8,7 @@ Each command is a module of :mod:`planner.commands` with ``NAME``, ``HELP``,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -63,6 +64,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"xpuplan {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (``xpuplan list --json | head``): stop quietly, as Unix tools do.
+        # Python would print another error while flushing stdout at exit; point it at devnull
+        # (the recipe of the ``signal`` module's documentation, "Note on SIGPIPE").
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

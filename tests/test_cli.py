@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -276,3 +277,24 @@ def test_argparse_errors_are_one_line():
     )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "required" in proc.stderr
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    """``xpuplan list models --json | head -c 0``: a closed pipe ends the command quietly.
+
+    The pipe's read end is closed before the command starts, so its first write fails for sure.
+    """
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "planner.cli", "list", "models", "--json"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 141
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
