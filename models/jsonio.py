@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -390,6 +391,9 @@ def write_json(path: str | os.PathLike[str], data: Any, *, indent: int | None = 
         raise InvalidInput("the folder to write into does not exist", file=str(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
     try:
+        # mkstemp makes the file private (0600); give it the permissions the file would have had
+        # if written in place: those of the file it replaces, or the umask's for a new one.
+        os.chmod(tmp, _file_mode(target))
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=indent, allow_nan=False)
             handle.write("\n")
@@ -397,6 +401,16 @@ def write_json(path: str | os.PathLike[str], data: Any, *, indent: int | None = 
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _file_mode(target: Path) -> int:
+    """The permission bits of ``target`` if it exists, else ``0o666`` less the umask."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        umask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def save_instance(path: str | os.PathLike[str], instance: Instance) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -195,3 +197,20 @@ def test_write_is_atomic(tmp_path):
     with pytest.raises(ValueError):
         write_json(target, {"values": [1.0] * 10_000 + [math.nan]})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    """A new file gets 0666 less the umask (not mkstemp's private 0600); a replaced one keeps its."""
+    old_umask = os.umask(0o022)
+    try:
+        fresh = tmp_path / "fresh.json"
+        write_json(fresh, {"a": 1})
+        assert stat.S_IMODE(fresh.stat().st_mode) == 0o644
+        kept = tmp_path / "kept.json"
+        kept.write_text("{}")
+        kept.chmod(0o640)
+        write_json(kept, {"a": 1})
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o640
+        assert json.loads(kept.read_text()) == {"a": 1}
+    finally:
+        os.umask(old_umask)
