@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -117,6 +117,44 @@ def affine(terms: Sequence[tuple[pulp.LpVariable, float]], constant: float = 0.0
     for var, coef in terms:
         coefs[var] = coefs.get(var, 0.0) + coef
     return pulp.LpAffineExpression(coefs, constant)
+
+
+def add_dvfs_levels(
+    prob: pulp.LpProblem,
+    instance: Instance,
+    mode_terms: Callable[[int, int], Sequence[tuple[pulp.LpVariable, float]]],
+) -> dict[tuple[int, str], pulp.LpVariable]:
+    """Per-device DVFS: one level per device, and a mode only at its device's level.
+
+    With :math:`y_{d,l}` binary, :math:`\\sum_l y_{d,l} = 1` for every device with two or more
+    levels and :math:`\\sum (\text{choices of mode } m) \\le y_{dev(m), lvl(m)}`, where
+    ``mode_terms(k, m)`` lists the formulation's variables that choose mode ``m`` of kernel ``k``.
+    Nothing when the instance's ``dvfs`` is not ``per-device``. Returns the level variables.
+    """
+    level_vars: dict[tuple[int, str], pulp.LpVariable] = {}
+    if instance.dvfs != "per-device":
+        return level_vars
+    for d_idx, dev in enumerate(instance.devices):
+        levels = instance.levels_by_device[dev.name]
+        if len(levels) < 2:
+            continue
+        mine = {
+            lvl: new_var(prob, f"level_{d_idx}_{l_idx}", 0, 1, pulp.LpBinary)
+            for l_idx, lvl in enumerate(levels)
+        }
+        level_vars.update({(d_idx, lvl): var for lvl, var in mine.items()})
+        prob += affine([(v, 1.0) for v in mine.values()]) == 1, f"one_level_{d_idx}"
+        for k_idx, ker in enumerate(instance.kernels):
+            for m_idx, mode in enumerate(ker.modes):
+                if mode.device != dev.name:
+                    continue
+                terms = list(mode_terms(k_idx, m_idx))
+                if terms:
+                    prob += (
+                        affine([*terms, (mine[mode.level], -1.0)]) <= 0,
+                        f"dvfs_{k_idx}_{m_idx}",
+                    )
+    return level_vars
 
 
 # ---------------------------------------------------------------------- backends

@@ -46,7 +46,14 @@ import pulp
 from models import Instance, Unsupported, build_assignments
 from models.schedule import Assignment
 from solvers.bounds import serial_upper_bound
-from solvers.milp.common import CHOSEN, affine, contiguous_in_edge, new_var, objective_values
+from solvers.milp.common import (
+    CHOSEN,
+    add_dvfs_levels,
+    affine,
+    contiguous_in_edge,
+    new_var,
+    objective_values,
+)
 from solvers.milp.objectives import ObjectiveParts, Terms
 from solvers.milp.time_indexed import level_values, variants
 
@@ -84,12 +91,11 @@ class DisjunctiveModel(ObjectiveParts):
         self.order_vars: dict[tuple[int, int], pulp.LpVariable] = {}
         self.apart_vars: dict[int, pulp.LpVariable] = {}
         self.gap_vars: dict[int, pulp.LpVariable] = {}
-        self.level_vars: dict[tuple[int, str], pulp.LpVariable] = {}
         self._add_variables()
         self._add_units()
         self._add_precedences()
         self._add_contiguity()
-        self._add_dvfs()
+        self.level_vars = add_dvfs_levels(self.prob, self.inst, self._mode_terms)
 
     # ------------------------------------------------------------------ helpers
     def on(self, k_idx: int, d_idx: int, unit: int | None = None) -> Terms:
@@ -220,29 +226,9 @@ class DisjunctiveModel(ObjectiveParts):
                 terms += [(gap, -1.0), *[(v, -1.0) for v, _ in chosen]]
                 self.prob += affine(terms) <= 1, f"broken_unit_{e_idx}_{d_idx}_{unit}"
 
-    def _add_dvfs(self) -> None:
-        inst = self.inst
-        if inst.dvfs != "per-device":
-            return
-        for d_idx, dev in enumerate(inst.devices):
-            levels = inst.levels_by_device[dev.name]
-            if len(levels) < 2:
-                continue
-            level_vars = {
-                lvl: new_var(self.prob, f"level_{d_idx}_{l_idx}", 0, 1, pulp.LpBinary)
-                for l_idx, lvl in enumerate(levels)
-            }
-            self.level_vars.update({(d_idx, lvl): var for lvl, var in level_vars.items()})
-            self.prob += affine([(v, 1.0) for v in level_vars.values()]) == 1, f"one_level_{d_idx}"
-            for k_idx, ker in enumerate(inst.kernels):
-                for m_idx, mode in enumerate(ker.modes):
-                    if mode.device != dev.name:
-                        continue
-                    terms = [(var, 1.0) for m, *_, var in self.choices[k_idx] if m == m_idx]
-                    self.prob += (
-                        affine([*terms, (level_vars[mode.level], -1.0)]) <= 0,
-                        f"dvfs_{k_idx}_{m_idx}",
-                    )
+    def _mode_terms(self, k_idx: int, m_idx: int) -> Terms:
+        """The choice variables of mode ``m_idx`` of kernel ``k_idx``."""
+        return [(var, 1.0) for m, *_, var in self.choices[k_idx] if m == m_idx]
 
     # ------------------------------------------------------------------ objectives
     def energy_terms(self) -> Terms:

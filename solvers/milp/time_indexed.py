@@ -70,7 +70,14 @@ import pulp
 from models import Instance, Unsupported, build_assignments
 from models.schedule import Assignment
 from solvers.bounds import heads, serial_upper_bound, tails
-from solvers.milp.common import CHOSEN, affine, contiguous_in_edge, new_var, objective_values
+from solvers.milp.common import (
+    CHOSEN,
+    add_dvfs_levels,
+    affine,
+    contiguous_in_edge,
+    new_var,
+    objective_values,
+)
 from solvers.milp.objectives import ObjectiveParts, Terms
 
 # Refuse models with more start variables than this unless told otherwise.
@@ -201,7 +208,6 @@ class TimeIndexedModel(ObjectiveParts):
             self.by_kernel[start.kernel].append(s_idx)
             key = (start.kernel, start.mode, start.unit, start.variant, start.time)
             self.start_idx[key] = s_idx
-        self.level_vars: dict[tuple[int, str], pulp.LpVariable] = {}
         self._init_objective_parts()
         self._add_once()
         self._add_units()
@@ -210,7 +216,7 @@ class TimeIndexedModel(ObjectiveParts):
         self._add_conflict_cliques()
         self._add_precedences()
         self._add_contiguity()
-        self._add_dvfs()
+        self.level_vars = add_dvfs_levels(self.prob, self.inst, self._mode_terms)
 
     # ------------------------------------------------------------------ variables
     def _enumerate_starts(self) -> list[_Start]:
@@ -388,34 +394,11 @@ class TimeIndexedModel(ObjectiveParts):
                         f"broken_{tag}",
                     )
 
-    def _add_dvfs(self) -> None:
-        inst = self.inst
-        if inst.dvfs != "per-device":
-            return
-        for d_idx, dev in enumerate(inst.devices):
-            levels = inst.levels_by_device[dev.name]
-            if len(levels) < 2:
-                continue
-            level_vars = {
-                lvl: new_var(self.prob, f"level_{d_idx}_{l_idx}", 0, 1, pulp.LpBinary)
-                for l_idx, lvl in enumerate(levels)
-            }
-            self.level_vars.update({(d_idx, lvl): var for lvl, var in level_vars.items()})
-            self.prob += affine([(v, 1.0) for v in level_vars.values()]) == 1, f"one_level_{d_idx}"
-            for k_idx, ker in enumerate(inst.kernels):
-                for m_idx, mode in enumerate(ker.modes):
-                    if mode.device != dev.name:
-                        continue
-                    terms = [
-                        (self.x_vars[s], 1.0)
-                        for s in self.by_kernel[k_idx]
-                        if self.starts[s].mode == m_idx
-                    ]
-                    if terms:
-                        self.prob += (
-                            affine([*terms, (level_vars[mode.level], -1.0)]) <= 0,
-                            f"dvfs_{k_idx}_{m_idx}",
-                        )
+    def _mode_terms(self, k_idx: int, m_idx: int) -> Terms:
+        """The start variables of mode ``m_idx`` of kernel ``k_idx``."""
+        return [
+            (self.x_vars[s], 1.0) for s in self.by_kernel[k_idx] if self.starts[s].mode == m_idx
+        ]
 
     # ------------------------------------------------------------------ objectives
     def end_terms(self, k_idx: int) -> Terms:

@@ -200,7 +200,7 @@ def test_write_is_atomic(tmp_path):
 
 
 def test_written_files_get_ordinary_permissions(tmp_path):
-    """A new file gets 0666 less the umask (not mkstemp's private 0600); a replaced one keeps its."""
+    """A new file gets 0666 less the umask, not mkstemp's 0600; a replaced file keeps its mode."""
     old_umask = os.umask(0o022)
     try:
         fresh = tmp_path / "fresh.json"
