@@ -52,7 +52,6 @@ from solvers.milp.common import (
     affine,
     contiguous_in_edge,
     new_var,
-    objective_values,
 )
 from solvers.milp.objectives import ObjectiveParts, Terms
 from solvers.milp.time_indexed import level_values, variants
@@ -287,15 +286,7 @@ class DisjunctiveModel(ObjectiveParts):
             src, dst = (by_index[k] for k in inst.edge_endpoints[e_idx])
             values[var] = float(dst.start >= src.end + 1)
         values.update(level_values(inst, self.level_vars, by_index))
-        makespan, completions, tardiness, late = objective_values(inst, by_index)
-        if self._makespan_var is not None:
-            values[self._makespan_var] = float(makespan)
-        for var, value in zip(self._completion_vars or [], completions, strict=False):
-            values[var] = float(value)
-        for j_idx, var in self.tardiness_vars.items():
-            values[var] = float(tardiness[j_idx])
-        for j_idx, var in self.late_vars.items():
-            values[var] = float(late[j_idx])
+        values.update(self.objective_start_values(by_index))
         return values
 
     def decode(self) -> list[Assignment]:

@@ -8,10 +8,13 @@ expression), :meth:`ObjectiveParts.energy_terms` (the dynamic energy of every ch
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pulp
 
 from models import Instance, Objective
-from solvers.milp.common import affine, new_var
+from models.schedule import Assignment
+from solvers.milp.common import affine, new_var, objective_values
 
 Terms = list[tuple[pulp.LpVariable, float]]
 
@@ -41,6 +44,22 @@ class ObjectiveParts:
     def late_terms(self) -> Terms:
         """:math:`w_j L_j` with the formulation's link of :math:`L_j` to the job's ends."""
         raise NotImplementedError
+
+    def objective_start_values(
+        self, assignments: Sequence[Assignment]
+    ) -> dict[pulp.LpVariable, float]:
+        """The values of the objective variables built so far at a schedule (for a MIP start)."""
+        makespan, completions, tardiness, late = objective_values(self.inst, assignments)
+        values: dict[pulp.LpVariable, float] = {}
+        if self._makespan_var is not None:
+            values[self._makespan_var] = float(makespan)
+        for var, value in zip(self._completion_vars or [], completions, strict=False):
+            values[var] = float(value)
+        for j_idx, var in self.tardiness_vars.items():
+            values[var] = float(tardiness[j_idx])
+        for j_idx, var in self.late_vars.items():
+            values[var] = float(late[j_idx])
+        return values
 
     def makespan_var(self) -> pulp.LpVariable:
         """:math:`C_{max} \\ge E_k` for every kernel (built on first use)."""

@@ -21,18 +21,8 @@ from models import (
 from models.generate import Features, random_small_instance
 from models.objectives import value_leq, values_close
 from solvers import solve
-from tests.conftest import tiny_instance
+from tests.conftest import TINY_OPTIMA, tiny_instance
 
-# Optima of tests/conftest.py's tiny instance, worked out by hand in tests/solvers/test_milp.py.
-TINY_OPTIMA = {
-    "makespan": 13,
-    "weighted_completion": 37,
-    "weighted_tardiness": 0,
-    "late_jobs": 0,
-    "energy": 62.75,
-    "late_jobs,energy": (0, 62.75),
-    "makespan,energy": (13, 70.25),
-}
 # Every rule drawn often, on one or two devices, so the grid method stays quick.
 DENSE = Features(
     cross_delay=0.7,

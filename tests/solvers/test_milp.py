@@ -40,17 +40,8 @@ from solvers import solve
 from solvers.bounds import lower_bound
 from solvers.milp.common import BACKENDS, MilpSettings, make_solver
 from solvers.milp.disjunctive import refusal
-from tests.conftest import tiny_instance
+from tests.conftest import TINY_OPTIMA, tiny_instance
 
-TINY_OPTIMA = {
-    "makespan": 13,
-    "weighted_completion": 37,
-    "weighted_tardiness": 0,
-    "late_jobs": 0,
-    "energy": 62.75,
-    "late_jobs,energy": (0, 62.75),
-    "makespan,energy": (13, 70.25),
-}
 RUNS = [
     ("milp-ti", "cbc"),
     ("milp-ti", "highs"),
