@@ -298,22 +298,23 @@ def dynamic_energy_lower_bound(instance: Instance) -> float:
     )
 
 
-def part_lower_bound(instance: Instance, part: Objective) -> int | float:
+def part_lower_bound(instance: Instance, part: Objective, *, lp: bool = False) -> int | float:
     """A lower bound on one simple objective (see :class:`models.Objective` for the formulas).
 
-    * makespan: :func:`makespan_lower_bound`;
+    * makespan: :func:`makespan_lower_bound`, and with ``lp`` also :func:`assignment_lp_bound`
+      (a few LPs: stronger on unrelated devices, slower);
     * energy: :func:`dynamic_energy_lower_bound` :math:`+ P^{idle} \\cdot` the makespan bound;
     * weighted_completion: :math:`\\sum_j w_j \\underline{C}_j` (:func:`job_completion_bounds`);
     * weighted_tardiness: :math:`\\sum_j w_j \\max(0, \\underline{C}_j - d_j)`;
     * late_jobs: :math:`\\sum_j w_j [\\underline{C}_j > d_j]`.
     """
-    if part.type == "makespan":
-        return makespan_lower_bound(instance)
-    if part.type == "energy":
-        return _integral(
-            dynamic_energy_lower_bound(instance)
-            + instance.idle_power_w * makespan_lower_bound(instance)
-        )
+    if part.type in ("makespan", "energy"):
+        makespan = makespan_lower_bound(instance)
+        if lp and instance.num_devices > 1:
+            makespan = max(makespan, assignment_lp_bound(instance))
+        if part.type == "makespan":
+            return makespan
+        return _integral(dynamic_energy_lower_bound(instance) + instance.idle_power_w * makespan)
     completions = job_completion_bounds(instance)
     if part.type == "weighted_completion":
         terms: Iterable[float] = (
@@ -336,11 +337,12 @@ def part_lower_bound(instance: Instance, part: Objective) -> int | float:
     return _integral(math.fsum(terms))
 
 
-def lower_bound(instance: Instance) -> ObjectiveValue:
+def lower_bound(instance: Instance, *, lp: bool = False) -> ObjectiveValue:
     """A lower bound on the instance's objective: a number, or a tuple for a lexicographic one.
 
     A tuple of per-part bounds is a valid lexicographic bound: each part's bound holds over all
-    schedules, in particular over those optimal for the earlier parts.
+    schedules, in particular over those optimal for the earlier parts. ``lp`` adds
+    :func:`assignment_lp_bound` to the makespan and energy parts (see :func:`part_lower_bound`).
 
     Examples
     --------
@@ -352,7 +354,7 @@ def lower_bound(instance: Instance) -> ObjectiveValue:
     >>> lower_bound(inst)  # 4 x 3 of work on 2 units
     6
     """
-    values = tuple(part_lower_bound(instance, part) for part in instance.objective.parts)
+    values = tuple(part_lower_bound(instance, part, lp=lp) for part in instance.objective.parts)
     return values if instance.objective.type == "lexicographic" else values[0]
 
 

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from models import InvalidInput, Job, save_instance
+from models import Device, Instance, InvalidInput, Job, Kernel, Mode, save_instance
 from models.generate import layered_dag_instance
 from planner.cli import main
 from planner.compare import COLUMNS, compare, gap_to
@@ -28,13 +28,13 @@ def test_gap_to_is_lexicographic():
 
 
 def test_compare_heuristics_on_the_heft_paper_example():
-    """HEFT 80 and CPOP 86 against the cheap bound; every schedule checked."""
+    """HEFT 80 and CPOP 86 against the instance's bound; every schedule checked."""
     inst = paper_instance()
     frame = compare(inst, ["heft", "cpop"])
     assert list(frame.columns) == list(COLUMNS)
     assert list(frame["objective"]) == [80, 86]
     assert frame["valid"].all()
-    bound = lower_bound(inst)
+    bound = lower_bound(inst, lp=True)
     assert set(frame["best_bound"]) == {bound}
     assert frame["gap"].tolist() == pytest.approx([(80 - bound) / 80, (86 - bound) / 86])
 
@@ -51,6 +51,26 @@ def test_compare_uses_the_best_bound_of_any_solver():
     heft = frame[frame["solver"] == "heft"].iloc[0]
     assert heft["gap"] == pytest.approx((80 - optimum) / 80)
     assert optimum <= 80
+
+
+def test_compare_bounds_see_unrelated_devices():
+    """Three kernels of 2 on ``a`` or 10 on ``b``: the cheap bound is 3, the assignment LP's 5,
+    and HEFT's 6 (all on ``a``) is measured against 5."""
+    inst = Instance(
+        "skewed",
+        devices=(Device("a"), Device("b")),
+        jobs=(Job("j"),),
+        kernels=tuple(
+            Kernel(f"k{i}", "j", (Mode("a", "-", 2), Mode("b", "-", 10))) for i in range(3)
+        ),
+        time_unit="unit",
+    )
+    frame = compare(inst, ["heft"])
+    assert lower_bound(inst) == 3
+    assert frame["valid"].all()
+    assert frame["objective"].tolist() == [6]
+    assert frame["best_bound"].tolist() == [5]
+    assert frame["gap"].tolist() == pytest.approx([1 / 6])
 
 
 def test_compare_reports_a_heuristic_without_schedule():
