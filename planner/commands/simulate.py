@@ -189,12 +189,11 @@ def summary(result: SimResult) -> str:
         )
         text = (
             f"  {name:<{width}}  {tm.cls:<9} {tm.completed:>6}/{tm.arrived:<6} late {rate:>6}"
-            f"  p50 {lat.p50 if lat else float('nan'):9.2f} ms  p90 "
-            f"{lat.p90 if lat else float('nan'):9.2f} ms"
+            f"  p50 {_ms(lat.p50 if lat else None)}  p90 {_ms(lat.p90 if lat else None)}"
         )
         if tm.ttft_ms is not None:
             text += f"  TTFT {tm.ttft_ms.mean:8.1f} ms  TPS {tm.tps or 0:6.1f}"
-        lines.append(text)
+        lines.append(text.rstrip())
     budget = "none" if result.power_budget_w is None else f"{result.power_budget_w:g} W"
     lines.append(
         f"  energy {result.energy_j:.1f} J, power avg {result.avg_power_w:.2f} W / peak "
@@ -208,3 +207,8 @@ def summary(result: SimResult) -> str:
         f"{result.preemptions}, migrations {result.migrations}, freezes {result.freezes}"
     )
     return "\n".join(lines)
+
+
+def _ms(value: float | None) -> str:
+    """A latency column: milliseconds, or a dash when nothing completed."""
+    return f"{'-':>9}   " if value is None else f"{value:9.2f} ms"
