@@ -159,3 +159,17 @@ def test_every_builtin_scenario_runs_on_every_platform(scenario: str) -> None:
         result = simulate(platform, scenario, "edf", duration_s=1.0, workload=workload)
         cons = result.conservation
         assert cons["arrived"] == cons["completed"] + cons["dropped"] + cons["in_flight"]
+
+
+def test_cli_text_report_has_a_dash_for_tasks_with_nothing_done(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Two seconds of video-call: the LLM tasks complete nothing, so their latency is a dash."""
+    argv = ["--platform", "ryzen-ai-hx370", "--scenario", "video-call", "--policy", "edf"]
+    code = main(["simulate", *argv, "--duration", "2"])
+    assert code == 0
+    lines = capsys.readouterr().out.splitlines()
+    idle = [line for line in lines if line.split()[:1] == ["meeting-assistant"]]
+    busy = [line for line in lines if line.split()[:1] == ["background-seg"]]
+    assert len(idle) == 1 and "nan" not in idle[0] and "p50         -" in idle[0]
+    assert len(busy) == 1 and " ms" in busy[0]
