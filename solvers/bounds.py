@@ -14,8 +14,9 @@ fastest modes, releases, and cross-device delays wherever the two kernels share 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from itertools import combinations
 
 from models import Instance, Objective
@@ -261,6 +262,11 @@ def assignment_lp_bound(instance: Instance, thresholds: int | None = None) -> in
     units = [dev.units for dev in instance.devices]
     if thresholds is None:
         thresholds = max(16, 40_000 // max(1, instance.num_kernels))
+    # Per kernel, each mode's device and load; the LPs below differ only in which kernels count.
+    loads = [
+        [(device_idx[m.device], float(m.duration + resumes[k_idx])) for m in ker.modes]
+        for k_idx, ker in enumerate(instance.kernels)
+    ]
     best = 0
     for key, other in ((stats.head, stats.tail), (stats.tail, stats.head)):
         values = sorted(set(key))
@@ -269,24 +275,34 @@ def assignment_lp_bound(instance: Instance, thresholds: int | None = None) -> in
             members = [k_idx for k_idx in range(instance.num_kernels) if key[k_idx] >= t]
             solver = pywraplp.Solver.CreateSolver("GLOP")
             load = solver.NumVar(0.0, solver.infinity(), "load")
-            per_device: list[list] = [[] for _ in units]
+            rows = []  # sum of loads on d - u_d L <= 0
+            for count in units:
+                row = solver.Constraint(-solver.infinity(), 0.0)
+                row.SetCoefficient(load, -float(count))
+                rows.append(row)
             for k_idx in members:
-                shares = []
-                for m in instance.kernels[k_idx].modes:
+                whole = solver.Constraint(1.0, 1.0)  # the kernel's shares sum to 1
+                for d_idx, weight in loads[k_idx]:
                     share = solver.NumVar(0.0, 1.0, "")
-                    shares.append(share)
-                    per_device[device_idx[m.device]].append((m.duration + resumes[k_idx]) * share)
-                solver.Add(solver.Sum(shares) == 1)
-            for d_idx, terms in enumerate(per_device):
-                if terms:
-                    solver.Add(solver.Sum(terms) <= units[d_idx] * load)
-            solver.Minimize(load)
+                    whole.SetCoefficient(share, 1.0)
+                    rows[d_idx].SetCoefficient(share, weight)
+            solver.Objective().SetCoefficient(load, 1.0)
+            solver.Objective().SetMinimization()
             if solver.Solve() != pywraplp.Solver.OPTIMAL:
                 continue
             # GLOP's optimum is exact up to its tolerances: shave them off before rounding up.
             value = load.solution_value() * (1 - 1e-7) - 1e-6
             best = max(best, t + _ceil(value) + min(other[k_idx] for k_idx in members))
     return best
+
+
+def makespan_bound(instance: Instance, *, lp: bool = False) -> int:
+    """:func:`makespan_lower_bound`, and with ``lp`` also :func:`assignment_lp_bound` (a few LPs,
+    stronger on unrelated devices; one device gives it nothing the cheap bounds miss)."""
+    cheap = makespan_lower_bound(instance)
+    if not lp or instance.num_devices < 2:
+        return cheap
+    return max(cheap, assignment_lp_bound(instance))
 
 
 def dynamic_energy_lower_bound(instance: Instance) -> float:
@@ -301,20 +317,21 @@ def dynamic_energy_lower_bound(instance: Instance) -> float:
 def part_lower_bound(instance: Instance, part: Objective, *, lp: bool = False) -> int | float:
     """A lower bound on one simple objective (see :class:`models.Objective` for the formulas).
 
-    * makespan: :func:`makespan_lower_bound`, and with ``lp`` also :func:`assignment_lp_bound`
-      (a few LPs: stronger on unrelated devices, slower);
+    * makespan: :func:`makespan_bound` (with ``lp``, the assignment LP too: slower, stronger);
     * energy: :func:`dynamic_energy_lower_bound` :math:`+ P^{idle} \\cdot` the makespan bound;
     * weighted_completion: :math:`\\sum_j w_j \\underline{C}_j` (:func:`job_completion_bounds`);
     * weighted_tardiness: :math:`\\sum_j w_j \\max(0, \\underline{C}_j - d_j)`;
     * late_jobs: :math:`\\sum_j w_j [\\underline{C}_j > d_j]`.
     """
-    if part.type in ("makespan", "energy"):
-        makespan = makespan_lower_bound(instance)
-        if lp and instance.num_devices > 1:
-            makespan = max(makespan, assignment_lp_bound(instance))
-        if part.type == "makespan":
-            return makespan
-        return _integral(dynamic_energy_lower_bound(instance) + instance.idle_power_w * makespan)
+    return _part_bound(instance, part, lambda: makespan_bound(instance, lp=lp))
+
+
+def _part_bound(instance: Instance, part: Objective, makespan: Callable[[], int]) -> int | float:
+    """:func:`part_lower_bound` with the makespan bound from ``makespan`` (called when needed)."""
+    if part.type == "makespan":
+        return makespan()
+    if part.type == "energy":
+        return _integral(dynamic_energy_lower_bound(instance) + instance.idle_power_w * makespan())
     completions = job_completion_bounds(instance)
     if part.type == "weighted_completion":
         terms: Iterable[float] = (
@@ -354,7 +371,8 @@ def lower_bound(instance: Instance, *, lp: bool = False) -> ObjectiveValue:
     >>> lower_bound(inst)  # 4 x 3 of work on 2 units
     6
     """
-    values = tuple(part_lower_bound(instance, part, lp=lp) for part in instance.objective.parts)
+    makespan = cache(lambda: makespan_bound(instance, lp=lp))  # once, whatever parts need it
+    values = tuple(_part_bound(instance, part, makespan) for part in instance.objective.parts)
     return values if instance.objective.type == "lexicographic" else values[0]
 
 

@@ -7,6 +7,7 @@ Nothing here creates a solver variable; :class:`ModelData` is plain data that
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from models import Instance, InvalidInput, Unsupported
 from solvers import bounds
@@ -79,7 +80,6 @@ class ModelData:
     heads: list[int]
     tails: list[int]
     fastest: list[int]
-    makespan_lb: int
     job_completion_lb: list[int]
     work_subsets: list[frozenset[int]]
 
@@ -138,13 +138,20 @@ class ModelData:
             heads=bounds.heads(instance),
             tails=bounds.tails(instance),
             fastest=bounds.fastest_durations(instance),
-            makespan_lb=max(
-                bounds.makespan_lower_bound(instance),
-                bounds.assignment_lp_bound(instance) if instance.num_devices > 1 else 0,
-            ),
             job_completion_lb=bounds.job_completion_bounds(instance),
             work_subsets=_work_subsets(instance),
         )
+
+    @cached_property
+    def makespan_lb(self) -> int:
+        """:math:`C_{max}`'s floor, cheap bounds and assignment LP (computed on first use: only a
+        model with a makespan variable reads it)."""
+        return bounds.makespan_bound(self.instance, lp=True)
+
+    @cached_property
+    def cheap_makespan_lb(self) -> int:
+        """The cheap bounds alone (:func:`solvers.bounds.makespan_lower_bound`)."""
+        return bounds.makespan_lower_bound(self.instance)
 
     def scaled_power(self, watts: float) -> int:
         """``watts`` in the model's integer power unit."""

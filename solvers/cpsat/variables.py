@@ -69,7 +69,9 @@ class Variables:
         }
         self.level_vars = self._level_vars()
         self.makespan_var: IntVar | None = None
-        if types & {"makespan", "energy"} or explain:
+        if explain:  # the explanation only needs a valid floor; spare it the LPs
+            self.makespan_var = model.new_int_var(data.cheap_makespan_lb, data.horizon, "makespan")
+        elif types & {"makespan", "energy"}:
             self.makespan_var = model.new_int_var(data.makespan_lb, data.horizon, "makespan")
         self.completion_vars: dict[int, IntVar] = {}
         if "weighted_completion" in types:
