@@ -185,3 +185,27 @@ def build_assignments(
         end = start + mode.duration + resume_of(instance, k_idx, by_index)
         by_index[k_idx] = replace(asg, end=end)
     return [asg for asg in by_index if asg is not None]
+
+
+def decoded_assignments(
+    instance: Instance,
+    modes: Sequence[int],
+    units: Sequence[int],
+    starts: Sequence[int],
+    ends: Sequence[int],
+    source: str,
+) -> list[Assignment]:
+    """:func:`build_assignments`, checked against the ends a solver's model computed itself.
+
+    A solver's model has its own encoding of durations and resume times; where it disagrees
+    with the rules the model is wrong, never the result, so this raises ``RuntimeError`` naming
+    ``source`` (e.g. "the cpsat model of video-call") and the first kernel that differs.
+    """
+    assignments = build_assignments(instance, modes, units, starts)
+    for asg, end in zip(assignments, ends, strict=True):
+        if asg.end != end:
+            raise RuntimeError(
+                f"internal error in {source}: kernel {asg.kernel!r} ends at {end} in the model "
+                f"but at {asg.end} by the instance's rules"
+            )
+    return assignments

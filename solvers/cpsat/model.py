@@ -80,18 +80,13 @@ class SolverSettings:
 class StageResult:
     """The outcome of minimising one objective part.
 
-    ``status`` is CP-SAT's; ``value`` the solver's integer objective of ``assignments`` (None
-    without a solution); ``bound`` its best objective bound, in solver integers.
+    ``status`` is CP-SAT's; ``assignments`` the solution (None without one); ``bound`` the
+    best objective bound, in solver integers.
     """
 
     status: CpSolverStatus
     assignments: list[Assignment] | None
-    value: int | None
     bound: float
-
-    @property
-    def proven(self) -> bool:
-        return self.status == OPTIMAL
 
     @property
     def infeasible(self) -> bool:
@@ -169,11 +164,9 @@ class CpsatModel:
         if status == MODEL_INVALID:
             raise RuntimeError(f"internal error: invalid CP-SAT model: {self.model.validate()}")
         if status not in (OPTIMAL, FEASIBLE):
-            return StageResult(status, None, None, solver.best_objective_bound)
+            return StageResult(status, None, solver.best_objective_bound)
         assignments = assignments_from_values(self.data, self.variables, solver.value)
-        return StageResult(
-            status, assignments, round(solver.objective_value), solver.best_objective_bound
-        )
+        return StageResult(status, assignments, solver.best_objective_bound)
 
     @property
     def num_intervals(self) -> int:

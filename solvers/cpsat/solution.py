@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 from ortools.sat.python.cp_model import IntVar
 
-from models import Assignment, build_assignments
+from models import Assignment
+from models.schedule import decoded_assignments
 from solvers.cpsat.data import ModelData
 from solvers.cpsat.variables import Variables
 
@@ -19,8 +20,9 @@ def assignments_from_values(
 ) -> list[Assignment]:
     """The assignments of a CP-SAT solution read through ``value`` (a solver's or a callback's).
 
-    Ends are recomputed by :func:`models.build_assignments` from the contiguity the placement
-    implies, and must equal the model's ends: a mismatch is a bug in the model and raises.
+    Ends are recomputed (:func:`models.schedule.decoded_assignments`) from the contiguity the
+    placement implies, and must equal the model's ends: a mismatch is a bug in the model and
+    raises.
 
     Raises
     ------
@@ -40,14 +42,8 @@ def assignments_from_values(
             if value(lit):
                 units[k_idx] = unit
     _assign_pooled_units(data, modes, starts, units, variables, value)
-    assignments = build_assignments(inst, modes, units, starts)
-    for asg, kv in zip(assignments, variables.kernel_vars, strict=True):
-        if asg.end != value(kv.end_var):
-            raise RuntimeError(
-                f"internal error in the cpsat model: kernel {asg.kernel!r} ends at "
-                f"{value(kv.end_var)} in the model but at {asg.end} by the instance's rules"
-            )
-    return assignments
+    ends = [value(kv.end_var) for kv in variables.kernel_vars]
+    return decoded_assignments(inst, modes, units, starts, ends, f"the cpsat model of {inst.name}")
 
 
 def _assign_pooled_units(

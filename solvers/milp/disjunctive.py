@@ -43,8 +43,8 @@ from collections.abc import Sequence
 import networkx as nx
 import pulp
 
-from models import Instance, Unsupported, build_assignments
-from models.schedule import Assignment
+from models import Instance, Unsupported
+from models.schedule import Assignment, decoded_assignments
 from solvers.bounds import serial_upper_bound
 from solvers.milp.common import (
     CHOSEN,
@@ -301,12 +301,6 @@ class DisjunctiveModel(ObjectiveParts):
             units.append(pick[2])
             starts.append(start)
             ends.append(start + pick[4])
-        assignments = build_assignments(inst, modes, units, starts)
-        for asg, end in zip(assignments, ends, strict=True):
-            if asg.end != end:
-                # The model's duration disagrees with the rules: a modelling bug, never a result.
-                raise RuntimeError(
-                    f"disjunctive MILP of {inst.name}: kernel {asg.kernel!r} ends at {asg.end} by "
-                    f"the rules but at {end} in the model"
-                )
-        return assignments
+        return decoded_assignments(
+            inst, modes, units, starts, ends, f"the disjunctive MILP of {inst.name}"
+        )

@@ -67,8 +67,8 @@ from dataclasses import dataclass
 import networkx as nx
 import pulp
 
-from models import Instance, Unsupported, build_assignments
-from models.schedule import Assignment
+from models import Instance, Unsupported
+from models.schedule import Assignment, decoded_assignments
 from solvers.bounds import heads, serial_upper_bound, tails
 from solvers.milp.common import (
     CHOSEN,
@@ -466,14 +466,11 @@ class TimeIndexedModel(ObjectiveParts):
         picks = [c for c in chosen if c is not None]
         if len(picks) != self.inst.num_kernels:
             raise RuntimeError(f"time-indexed MILP of {self.inst.name}: a kernel has no start")
-        assignments = build_assignments(
-            self.inst, [c.mode for c in picks], [c.unit for c in picks], [c.time for c in picks]
+        return decoded_assignments(
+            self.inst,
+            [c.mode for c in picks],
+            [c.unit for c in picks],
+            [c.time for c in picks],
+            [c.end for c in picks],
+            f"the time-indexed MILP of {self.inst.name}",
         )
-        for asg, pick in zip(assignments, picks, strict=True):
-            if asg.end != pick.end:
-                # The model's duration disagrees with the rules: a modelling bug, never a result.
-                raise RuntimeError(
-                    f"time-indexed MILP of {self.inst.name}: kernel {asg.kernel!r} ends at "
-                    f"{asg.end} by the rules but at {pick.end} in the model"
-                )
-        return assignments
