@@ -202,9 +202,11 @@ class TimeIndexedModel(ObjectiveParts):
             for s_idx in range(len(self.starts))
         ]
         self.by_kernel: list[list[int]] = [[] for _ in instance.kernels]
+        self.by_mode: dict[tuple[int, int], list[int]] = defaultdict(list)
         self.start_idx: dict[tuple[int, int, int, int | None, int], int] = {}
         for s_idx, start in enumerate(self.starts):
             self.by_kernel[start.kernel].append(s_idx)
+            self.by_mode[start.kernel, start.mode].append(s_idx)
             key = (start.kernel, start.mode, start.unit, start.variant, start.time)
             self.start_idx[key] = s_idx
         self._init_objective_parts()
@@ -326,12 +328,11 @@ class TimeIndexedModel(ObjectiveParts):
         same instants.
         """
         for c_idx, clique in enumerate(conflict_cliques(self.inst)):
-            chosen = set(clique)
             running: dict[int, list[int]] = defaultdict(list)
-            for s_idx, start in enumerate(self.starts):
-                if (start.kernel, start.mode) in chosen:
-                    for t in range(start.time, start.end):
-                        running[t].append(s_idx)
+            for s_idx in sorted(s for pair in set(clique) for s in self.by_mode.get(pair, ())):
+                start = self.starts[s_idx]
+                for t in range(start.time, start.end):
+                    running[t].append(s_idx)
             for t, s_idcs in running.items():
                 if len({self.starts[s].kernel for s in s_idcs}) > 1:
                     terms = [(self.x_vars[s], 1.0) for s in s_idcs]
@@ -395,9 +396,7 @@ class TimeIndexedModel(ObjectiveParts):
 
     def _mode_terms(self, k_idx: int, m_idx: int) -> Terms:
         """The start variables of mode ``m_idx`` of kernel ``k_idx``."""
-        return [
-            (self.x_vars[s], 1.0) for s in self.by_kernel[k_idx] if self.starts[s].mode == m_idx
-        ]
+        return [(self.x_vars[s], 1.0) for s in self.by_mode.get((k_idx, m_idx), ())]
 
     # ------------------------------------------------------------------ objectives
     def end_terms(self, k_idx: int) -> Terms:
