@@ -190,6 +190,13 @@ class Kernel:
                 )
             seen.add(key)
 
+    def mode_index(self, device: str, level: str) -> int | None:
+        """The index in ``modes`` of the mode on ``device`` at ``level`` (None: no such mode)."""
+        return next(
+            (m_idx for m_idx, m in enumerate(self.modes) if (m.device, m.level) == (device, level)),
+            None,
+        )
+
 
 @dataclass(frozen=True)
 class Edge:

@@ -239,10 +239,7 @@ def _decisions(
         asg = by_name.get(ker.name)
         if asg is None:
             raise InvalidInput("does not place every kernel", field="assignments", value=ker.name)
-        pos = next(
-            (p for p, m in enumerate(ker.modes) if (m.device, m.level) == (asg.device, asg.level)),
-            None,
-        )
+        pos = ker.mode_index(asg.device, asg.level)
         m_idx = next((m for m in prob.modes_of(k_idx) if prob.mode_pos[m] == pos), -1)
         if pos is None or (m_idx < 0 and not keep_over_cap):
             raise InvalidInput(

@@ -441,14 +441,13 @@ class TimeIndexedModel(ObjectiveParts):
         by_index = list(assignments)
         values: dict[pulp.LpVariable, float] = {var: 0.0 for var in self.x_vars}
         for k_idx, asg in enumerate(by_index):
-            ker = inst.kernels[k_idx]
-            m_idx = next(
-                m
-                for m, mode in enumerate(ker.modes)
-                if (mode.device, mode.level) == (asg.device, asg.level)
-            )
+            m_idx = inst.kernels[k_idx].mode_index(asg.device, asg.level)
             variant = contiguous_in_edge(inst, k_idx, by_index)
-            s_idx = self.start_idx.get((k_idx, m_idx, asg.unit, variant, asg.start))
+            s_idx = (
+                None
+                if m_idx is None
+                else self.start_idx.get((k_idx, m_idx, asg.unit, variant, asg.start))
+            )
             if s_idx is None:
                 return None
             values[self.x_vars[s_idx]] = 1.0
