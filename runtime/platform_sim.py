@@ -48,6 +48,7 @@ import bisect
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -119,7 +120,7 @@ class MachineSpec:
     def idle_power_w(self) -> float:
         return sum(dev.units * dev.idle_power_w for dev in self.devices)
 
-    @property
+    @cached_property
     def device_idx(self) -> dict[str, int]:
         return {dev.name: d_idx for d_idx, dev in enumerate(self.devices)}
 

@@ -262,10 +262,6 @@ class DecodeTable:
                 "must be increasing from 1", field="batch_points", value=self.batch_points
             )
 
-    @property
-    def max_batch(self) -> int:
-        return self.batch_points[-1]
-
     def cost(self, m_idx: int, kv_len: float, batch: int) -> tuple[float, float, float]:
         """``(duration_us, power_w, bandwidth_gbps)`` of one step in mode ``m_idx``."""
         return (

@@ -113,8 +113,10 @@ class AgentXpu(BasePolicy):
 
     def _dispatch_proactive(self, wanted: int) -> None:
         sim, machine = self.sim, self.sim.machine
-        urgent_ends = [r.expected_end for r in machine.running if r.job.cls != "proactive"]
-        slack_end = min(urgent_ends, default=math.inf) if self._num_urgent_jobs else math.inf
+        slack_end = math.inf
+        if self._num_urgent_jobs:
+            urgent_ends = (r.expected_end for r in machine.running if r.job.cls != "proactive")
+            slack_end = min(urgent_ends, default=math.inf)
         kept = []
         while self._proactive and machine.idle_mask:
             entry = heapq.heappop(self._proactive)
