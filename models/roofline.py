@@ -35,8 +35,8 @@ from models.platform import PRECISIONS, DeviceSpec, DvfsLevel
 # Share of a level's peak dynamic power drawn by a fully memory-bound kernel (see module doc).
 MEMORY_BOUND_POWER_SHARE = 0.8
 # Precisions from narrowest to widest: a precision a device lacks runs at the nearest wider one.
-_WIDTH_ORDER = ("int4", "int8", "fp16", "bf16", "fp32")
-assert set(_WIDTH_ORDER) == set(PRECISIONS)
+WIDTH_ORDER = ("int4", "int8", "fp16", "bf16", "fp32")
+assert set(WIDTH_ORDER) == set(PRECISIONS)
 
 
 @dataclass(frozen=True)
@@ -60,17 +60,17 @@ def peak_ops(device: DeviceSpec, precision: str) -> float:
     A precision the device lacks runs at the nearest wider precision it has (computing wider is
     always possible); if it has none wider, at the nearest narrower one (a quantised deployment).
     """
-    if precision not in _WIDTH_ORDER:
+    if precision not in WIDTH_ORDER:
         raise InvalidInput(
             f"must be one of {', '.join(PRECISIONS)}", field="precision", value=precision
         )
     if precision in device.peak_ops:
         return device.peak_ops[precision]
-    pos = _WIDTH_ORDER.index(precision)
-    for other in _WIDTH_ORDER[pos + 1 :]:
+    pos = WIDTH_ORDER.index(precision)
+    for other in WIDTH_ORDER[pos + 1 :]:
         if other in device.peak_ops:
             return device.peak_ops[other]
-    for other in reversed(_WIDTH_ORDER[:pos]):
+    for other in reversed(WIDTH_ORDER[:pos]):
         if other in device.peak_ops:
             return device.peak_ops[other]
     raise InvalidInput("lists no peak throughput", field=f"{device.name}.peak_ops", value={})

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import os
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from types import MappingProxyType
@@ -240,11 +240,15 @@ class Scenario:
         periods = [
             t.arrival.period for t in self.tasks if t.known and isinstance(t.arrival, Periodic)
         ]
-        if not periods:
-            return None
-        num = math.lcm(*(p.numerator for p in periods))
-        den = math.gcd(*(p.denominator for p in periods))
-        return Fraction(num, den)
+        return hyperperiod(periods) if periods else None
+
+
+def hyperperiod(periods: Sequence[Fraction]) -> Fraction:
+    """The least common multiple of exact periods: lcm of the numerators over gcd of the
+    denominators (of the reduced fractions)."""
+    return Fraction(
+        math.lcm(*(p.numerator for p in periods)), math.gcd(*(p.denominator for p in periods))
+    )
 
 
 def arrival_times_us(task: Task, horizon_us: int, rng: random.Random) -> list[int]:

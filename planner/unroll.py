@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 import networkx as nx
@@ -27,7 +26,7 @@ import networkx as nx
 from models import Device, Edge, Instance, InvalidInput, Job, Kernel, Mode, Objective, Resource
 from models.kernels import build_kernel_dag
 from models.platform import Platform
-from models.scenario import Periodic, Scenario, Task, arrival_times_us
+from models.scenario import Periodic, Scenario, Task, arrival_times_us, hyperperiod
 
 MEM_BW_RESOURCE = "mem_bw_gbps"
 # Without periodic tasks and without a scenario horizon, plan one minute of arrivals.
@@ -98,10 +97,7 @@ def planning_horizon_us(scenario: Scenario, options: PlanningOptions) -> int:
     tasks = _planned_tasks(scenario, options)
     if tasks and all(isinstance(t.arrival, Periodic) for t in tasks):
         periods = [t.arrival.period for t in tasks if isinstance(t.arrival, Periodic)]
-        hyper = Fraction(
-            math.lcm(*(p.numerator for p in periods)), math.gcd(*(p.denominator for p in periods))
-        )
-        return round(hyper * 1_000_000)
+        return round(hyperperiod(periods) * 1_000_000)
     return round((scenario.horizon_s or DEFAULT_HORIZON_S) * 1_000_000)
 
 

@@ -38,7 +38,13 @@ Op graph (:func:`load_dnn_graph`, schema of :mod:`models.opgraph`)
   ``transfer_us = cost x 1000``.
 
 Colour classes (co-location constraints of the paper's partitioning model) have no counterpart in
-an :class:`models.Instance` and are not enforced by :func:`dnn_graph_to_instance`.
+an :class:`models.Instance` and are not enforced by :func:`dnn_graph_to_instance`. The same holds
+for the file's ``maxCPUs``, ``maxFPGAs`` and ``maxSizePerFPGA`` (how many devices the paper's
+pipeline partitioning may use, and the accelerator memory that must hold a partition's weights):
+they are kept on the op graph (``max_cpus``, ``max_accels``, ``max_bytes_per_accel``) but the
+Instance is a different problem, scheduling inferences on ``cpu_units`` CPU and ``accel_units``
+accelerator units with no memory capacity. Its optima are therefore not comparable with the
+paper's throughput figures, and the benchmarks never compare them.
 """
 
 from __future__ import annotations

@@ -10,9 +10,10 @@ from typing import Any
 
 from models.costs import supporting_devices
 from models.platform import Platform
+from models.roofline import WIDTH_ORDER
 
 # Precisions from narrowest to widest (the order of models.roofline's fallback).
-PRECISION_WIDTH = ("int4", "int8", "fp16", "bf16", "fp32")
+PRECISION_WIDTH = WIDTH_ORDER
 
 Affinity = frozenset[str] | None
 
