@@ -47,6 +47,7 @@ from typing import Any
 import networkx as nx
 
 from models.errors import InvalidInput
+from models.fields import require_int
 from models.instance import Mode
 from models.platform import PRECISIONS, DeviceSpec, DvfsLevel, Platform
 from models.profiles import ProfileTable
@@ -169,12 +170,7 @@ def annotate(
         raise InvalidInput(
             f"must be one of {', '.join(PRECISIONS)}", field="precision", value=precision
         )
-    if (
-        not isinstance(resume_cost_us, int)
-        or isinstance(resume_cost_us, bool)
-        or resume_cost_us < 0
-    ):
-        raise InvalidInput("must be an integer >= 0", field="resume_cost_us", value=resume_cost_us)
+    require_int(resume_cost_us, "resume_cost_us", 0)
     device2levels = {dev.name: select_levels(dev, levels) for dev in platform.devices}
     model = str(kernel_graph.graph.get("name", ""))
     out = kernel_graph.copy()

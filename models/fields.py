@@ -1,4 +1,4 @@
-"""Checks shared by the YAML readers of platforms and scenarios: numbers and known keys.
+"""Checks shared by the readers and builders of models: integers, numbers and known keys.
 
 Each raises :class:`InvalidInput` naming the field (a dotted path) and the value.
 """
@@ -10,6 +10,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from models.errors import InvalidInput
+
+
+def is_int(value: Any) -> bool:
+    """An ``int`` that is not a ``bool`` (YAML and JSON ``true`` are not counts)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def require_int(value: Any, where: str, minimum: int) -> None:
+    """``value`` is an integer >= ``minimum``."""
+    if not is_int(value) or value < minimum:
+        raise InvalidInput(f"must be an integer >= {minimum}", field=where, value=value)
 
 
 def require_positive(value: Any, where: str, *, allow_zero: bool = False) -> None:

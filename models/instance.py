@@ -33,6 +33,7 @@ from types import MappingProxyType
 from typing import Any
 
 from models.errors import InvalidInput
+from models.fields import require_int
 
 INSTANCE_FORMAT = "xpuplan.instance/1"
 TIME_UNITS = ("ns", "us", "ms", "s", "unit")
@@ -50,10 +51,6 @@ DEADLINE_OBJECTIVES = frozenset({"weighted_tardiness", "late_jobs"})
 AttrValue = str | int | float | bool
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -61,11 +58,6 @@ def _is_number(value: Any) -> bool:
 def _require_name(value: Any, field_: str) -> None:
     if not isinstance(value, str) or not value:
         raise InvalidInput("must be a non-empty string", field=field_, value=value)
-
-
-def _require_int(value: Any, field_: str, minimum: int) -> None:
-    if not _is_int(value) or value < minimum:
-        raise InvalidInput(f"must be an integer >= {minimum}", field=field_, value=value)
 
 
 def _require_float(value: Any, field_: str, minimum: float = 0.0, strict: bool = False) -> None:
@@ -90,7 +82,7 @@ class Device:
 
     def validate(self, where: str) -> None:
         _require_name(self.name, f"{where}.name")
-        _require_int(self.units, f"{where}.units", 1)
+        require_int(self.units, f"{where}.units", 1)
         _require_float(self.idle_power_w, f"{where}.idle_power_w")
         if self.kind is not None and not isinstance(self.kind, str):
             raise InvalidInput("must be a string or null", field=f"{where}.kind", value=self.kind)
@@ -119,9 +111,9 @@ class Job:
 
     def validate(self, where: str) -> None:
         _require_name(self.name, f"{where}.name")
-        _require_int(self.release, f"{where}.release", 0)
+        require_int(self.release, f"{where}.release", 0)
         if self.deadline is not None:
-            _require_int(self.deadline, f"{where}.deadline", 0)
+            require_int(self.deadline, f"{where}.deadline", 0)
             if self.deadline < self.release:
                 raise InvalidInput(
                     f"is before the job's release {self.release}",
@@ -149,7 +141,7 @@ class Mode:
         _require_name(self.device, f"{where}.device")
         if not isinstance(self.level, str):
             raise InvalidInput("must be a string", field=f"{where}.level", value=self.level)
-        _require_int(self.duration, f"{where}.duration", 1)
+        require_int(self.duration, f"{where}.duration", 1)
         _require_float(self.power_w, f"{where}.power_w")
         for res, amount in self.demands.items():
             _require_float(amount, f"{where}.demands.{res}")
@@ -214,8 +206,8 @@ class Edge:
             raise InvalidInput(
                 "an edge cannot join a kernel to itself", field=where, value=self.src
             )
-        _require_int(self.cross_device_delay, f"{where}.cross_device_delay", 0)
-        _require_int(self.resume_cost, f"{where}.resume_cost", 0)
+        require_int(self.cross_device_delay, f"{where}.cross_device_delay", 0)
+        require_int(self.resume_cost, f"{where}.resume_cost", 0)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from types import MappingProxyType
 from typing import Any
 
 from models.errors import InvalidInput
-from models.fields import only_known, require_positive, required
+from models.fields import only_known, require_int, require_positive, required
 from models.yamlio import read_yaml
 
 DEVICE_KINDS = ("cpu", "gpu", "npu", "dla")
@@ -100,8 +100,7 @@ class DeviceSpec:
             raise InvalidInput(
                 f"must be one of {', '.join(DEVICE_KINDS)}", field=f"{where}.kind", value=self.kind
             )
-        if not isinstance(self.units, int) or isinstance(self.units, bool) or self.units < 1:
-            raise InvalidInput("must be an integer >= 1", field=f"{where}.units", value=self.units)
+        require_int(self.units, f"{where}.units", 1)
         if not self.levels:
             raise InvalidInput(
                 "must list at least one DVFS level", field=f"{where}.levels", value=[]

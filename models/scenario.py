@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from models.errors import InvalidInput
-from models.fields import only_known, require_positive, required
+from models.fields import only_known, require_int, require_positive, required
 from models.instance import Objective
 from models.yamlio import read_yaml
 
@@ -151,22 +151,13 @@ class Task:
                 f"must be one of {', '.join(TASK_CLASSES)}", field=f"{where}.class", value=self.cls
             )
         self.arrival.validate(f"{where}.arrival")
-        if (
-            not isinstance(self.priority, int)
-            or isinstance(self.priority, bool)
-            or self.priority < 0
-        ):
-            raise InvalidInput(
-                "must be an integer >= 0", field=f"{where}.priority", value=self.priority
-            )
+        require_int(self.priority, f"{where}.priority", 0)
         if self.deadline_ms is not None:
             require_positive(self.deadline_ms, f"{where}.deadline_ms")
         for attr in ("prompt_tokens", "output_tokens", "chunk_tokens"):
             value = getattr(self, attr)
-            if value is not None and (
-                not isinstance(value, int) or isinstance(value, bool) or value < 1
-            ):
-                raise InvalidInput("must be an integer >= 1", field=f"{where}.{attr}", value=value)
+            if value is not None:
+                require_int(value, f"{where}.{attr}", 1)
 
     @property
     def relative_deadline_ms(self) -> float | None:

@@ -21,6 +21,7 @@ import os
 from pathlib import Path
 
 from models.errors import InvalidInput
+from models.fields import require_int
 from models.formats.precedence import contract_zero_tasks
 from models.formats.text import data_lines, fail, parse_int, take_id_list, take_ints
 from models.instance import Device, Edge, Instance, Job, Kernel, Mode, Objective
@@ -54,8 +55,7 @@ def stg_to_instance(
     InvalidInput
         Naming the file, the line, the field and the value at fault.
     """
-    if isinstance(processors, bool) or not isinstance(processors, int) or processors < 1:
-        raise InvalidInput("must be an integer >= 1", field="processors", value=processors)
+    require_int(processors, "processors", 1)
     times, preds = read_stg(path)
     edges = [(pred, task) for task, task_preds in enumerate(preds) for pred in task_preds]
     dropped = {task for task, time in enumerate(times) if time == 0}

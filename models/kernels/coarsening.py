@@ -15,7 +15,7 @@ from typing import Any
 
 import networkx as nx
 
-from models.errors import InvalidInput
+from models.fields import require_int
 from models.kernels.graph import Affinity, compatible, edge_tensors, intersect, op_affinity, widest
 from models.platform import Platform
 
@@ -56,8 +56,7 @@ def coarsen(
     without any measured entry) is never made; when only such merges remain the result keeps more
     than ``max_kernels`` kernels. Totals are conserved as :mod:`models.kernels` states.
     """
-    if not isinstance(max_kernels, int) or isinstance(max_kernels, bool) or max_kernels < 1:
-        raise InvalidInput("must be an integer >= 1", field="max_kernels", value=max_kernels)
+    require_int(max_kernels, "max_kernels", 1)
     graph = kernel_graph.copy()
     if graph.number_of_nodes() > max_kernels:
         _Coarsener(graph, platform).run(max_kernels)

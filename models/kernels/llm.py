@@ -14,6 +14,7 @@ import networkx as nx
 
 from models.costs import LLM_PREFILL_FAMILY
 from models.errors import InvalidInput
+from models.fields import require_int
 from models.kernels.fusion import fuse_validated
 from models.kernels.graph import edge_tensors
 from models.platform import Platform
@@ -60,8 +61,7 @@ def llm_prefill_graph(
         where the other chunks have one.
     """
     for field_, value in (("prompt_tokens", prompt_tokens), ("chunk_tokens", chunk_tokens)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise InvalidInput("must be an integer >= 1", field=field_, value=value)
+        require_int(value, field_, 1)
     _reject(params, ("phase", "tokens", "past_tokens"), "is set by the chunking")
     num_chunks = math.ceil(prompt_tokens / chunk_tokens)
     logits = params.pop("logits", "last")

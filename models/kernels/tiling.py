@@ -13,6 +13,7 @@ from typing import Any
 import networkx as nx
 
 from models.errors import InvalidInput
+from models.fields import require_int
 from models.kernels.fusion import EPILOGUE_TYPES, GEMM_TYPES
 from models.kernels.graph import edge_tensors
 
@@ -39,8 +40,7 @@ def tile(
     max_tiles
         Most tiles per kernel.
     """
-    if not isinstance(max_tiles, int) or isinstance(max_tiles, bool) or max_tiles < 1:
-        raise InvalidInput("must be an integer >= 1", field="max_tiles", value=max_tiles)
+    require_int(max_tiles, "max_tiles", 1)
     if max_flops is not None and not (
         isinstance(max_flops, int | float) and math.isfinite(max_flops) and max_flops > 0
     ):

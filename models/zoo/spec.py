@@ -10,6 +10,7 @@ from typing import Any
 import networkx as nx
 
 from models.errors import InvalidInput
+from models.fields import is_int
 from models.platform import PRECISIONS
 
 PARAM_KINDS = ("int", "float", "size", "choice")
@@ -75,7 +76,7 @@ class Param:
                 )
             return value
         if self.kind == "size":
-            pair = (value, value) if _is_int(value) else value
+            pair = (value, value) if is_int(value) else value
             if not (isinstance(pair, list | tuple) and len(pair) == 2):
                 raise InvalidInput(
                     "must be an integer or a (height, width) pair", field=key, value=value
@@ -85,7 +86,7 @@ class Param:
 
     def _number(self, key: str, value: Any, *, integer: bool) -> Any:
         ok = (
-            _is_int(value)
+            is_int(value)
             if integer
             else (
                 isinstance(value, int | float)
@@ -102,10 +103,6 @@ class Param:
                 rule += f" and a multiple of {self.multiple_of}"
             raise InvalidInput(f"must be {what} {rule}", field=key, value=value)
         return int(value) if integer else float(value)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _fmt(bound: float) -> str:
