@@ -6,7 +6,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import solvers.brute_force  # noqa: F401  (registers the referee)
-from models import Device, Edge, Instance, Job, Kernel, Mode, Objective, Resource
+from models import (
+    Device,
+    Edge,
+    Instance,
+    Job,
+    Kernel,
+    Mode,
+    Objective,
+    Resource,
+    check_schedule,
+)
 from models.generate import random_small_instance
 from models.objectives import evaluate_part, value_leq
 from solvers import solve
@@ -93,7 +103,9 @@ def test_assignment_lp_sees_that_not_every_kernel_gets_its_fastest_device():
     )
     assert makespan_lower_bound(inst) == 3
     assert assignment_lp_bound(inst) == 5
-    assert solve(inst, "brute-force").objective == 6
+    res = solve(inst, "brute-force")
+    assert check_schedule(inst, res.schedule) == []
+    assert res.objective == 6
 
 
 def test_objective_bounds_of_tiny():
@@ -112,6 +124,7 @@ def test_bounds_never_exceed_the_optimum(seed):
     """lower_bound <= the brute-force optimum, and the optimum's makespan <= the horizon."""
     inst = random_small_instance(seed, max_kernels=5)
     res = solve(inst, "brute-force", time_limit=60)
+    assert check_schedule(inst, res.schedule) == []
     if res.status != "optimal":
         return
     assert value_leq(lower_bound(inst), res.objective)
@@ -129,5 +142,6 @@ def test_bounds_never_exceed_cpsat_optima_of_larger_instances(seed):
     """On instances too large for brute force, the bounds stay below CP-SAT's proven optimum."""
     inst = random_small_instance(seed, max_kernels=10, max_devices=4)
     res = solve(inst, "cpsat", time_limit=10, workers=2)
+    assert check_schedule(inst, res.schedule) == []
     if res.status == "optimal":
         assert value_leq(lower_bound(inst), res.objective)

@@ -14,19 +14,23 @@ ROOT = Path(__file__).resolve().parents[2]
 # the schedules as one JSON document.
 SCRIPT = """
 import json
-from models import schedule_to_json
+from models import check_schedule, schedule_to_json
 from models.generate import layered_dag_instance, random_small_instance
 from solvers.heuristics import best_heuristic_schedule, heuristic_names, run_heuristic
+
+def checked(inst, schedule):
+    # Every schedule goes through the checker; a violation fails the subprocess, so the test.
+    violations = check_schedule(inst, schedule)
+    assert not violations, (inst.name, schedule.solver, violations[:3])
+    return schedule_to_json(schedule)
 
 instances = [random_small_instance(seed, max_kernels=10, max_devices=4) for seed in range(12)]
 instances.append(layered_dag_instance(7, 150))
 out = {}
 for inst in instances:
-    out[inst.name] = {
-        name: schedule_to_json(run_heuristic(inst, name)) for name in heuristic_names()
-    }
+    out[inst.name] = {name: checked(inst, run_heuristic(inst, name)) for name in heuristic_names()}
     best = best_heuristic_schedule(inst)
-    out[inst.name]["best"] = None if best is None else schedule_to_json(best)
+    out[inst.name]["best"] = None if best is None else checked(inst, best)
 print(json.dumps(out, sort_keys=True))
 """
 
