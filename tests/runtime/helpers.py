@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from models import Mode, check_schedule
+from models import Mode, Unsupported, check_schedule
 from runtime.platform_sim import DeviceInfo, MachineSpec
 from runtime.policies import get_policy
 from runtime.simulator import SimConfig, Simulator
@@ -55,13 +55,26 @@ def run(
     spec: MachineSpec | None = None,
     config: SimConfig = EXACT,
     seed: int = 0,
+    check: bool = True,
     **options: Any,
 ) -> Simulator:
-    """Run a policy (a name or an object) over explicit arrival times."""
+    """Run a policy (a name or an object) over explicit arrival times.
+
+    With ``check`` (the default) an exact run also passes the independent checker, as an
+    Instance and a Schedule (:func:`runtime.trace.executed_instance`); runs with LLM decode
+    steps have no such form and are left to their tests' own assertions.
+    """
     pol = get_policy(policy, **options) if isinstance(policy, str) else policy
-    return Simulator(
+    sim = Simulator(
         spec or machine(), tasks, pol, arrivals, horizon, config=config, seed=seed
     ).run()
+    if check and config == EXACT:
+        try:
+            inst, sched = executed_instance(sim)
+        except Unsupported:
+            return sim
+        assert check_schedule(inst, sched) == []
+    return sim
 
 
 def starts(sim: Simulator) -> dict[tuple[str, str], tuple[float, str]]:

@@ -296,7 +296,9 @@ def test_twill_freezes_the_lowest_priority_inference_and_unfreezes_it_later() ->
     mid = task("m", chain("m", kernel("k", power=3.0, cpu=2000)), priority=2)
     low = task("l", chain("l", kernel("k", power=4.0, gpu=1000)), priority=1)
     high = task("h", chain("h", kernel("k", power=3.0, dla=300)), priority=5)
-    sim = run([mid, low, high], [[0], [0], [100]], "twill", spec=_twill_machine(8.0))
+    # A frozen kernel runs longer than any of its modes (1300 us against 1000): an Instance
+    # cannot express a freeze, so this run is judged by the figures below, not the checker.
+    sim = run([mid, low, high], [[0], [0], [100]], "twill", spec=_twill_machine(8.0), check=False)
     latency = {t.name: sim.recorder.latency_us[i] for i, t in enumerate(sim.tasks)}
     assert sim.freezes == 1
     assert latency == {"m": [2000.0], "l": [1300.0], "h": [300.0]}
