@@ -128,9 +128,11 @@ def test_dvfs_switching_delay_makes_a_tight_plan_late() -> None:
             Assignment("b1", "cpu", 0, "hi", 5, 13),
         ),
     )
+    assert check_schedule(inst, sched) == []
     plan = Plan(inst, sched.replace(objective=evaluate(inst, sched)), {})
     exact = simulate_plan(plan, "time-triggered").executed
     assert exact is not None and _same(exact, plan)
+    assert check_schedule(inst, exact) == []
     late = simulate_plan(plan, "time-triggered", config=SimConfig(dvfs_transition_us=4.0)).executed
     assert late is not None
     assert {a.kernel: a.start for a in late.assignments}["a2"] == 9
