@@ -14,12 +14,13 @@ Instance families (issue #4):
   HEFT latency of one inference (so running them one after another is feasible; overlapping
   them is what the solvers are for);
 * ``layered``: random layered DAGs of 50, 200 and 1,000 kernels on 4 unrelated devices
-  (:func:`models.generate.layered_dag_instance`).
+  (:func:`xpuplan.models.generate.layered_dag_instance`).
 
-Each instance goes through :func:`planner.compare.compare` (every schedule checked, gaps measured
-to the best bound known), with the heuristics :func:`solvers.heuristics.default_names` picks and
-CP-SAT with its heuristic warm start. The targets: CP-SAT is never worse than the best heuristic,
-and at 200 kernels its proven gap is at most 5 % within 60 s on 2 cores.
+Each instance goes through :func:`xpuplan.planner.compare.compare` (every schedule checked, gaps
+measured to the best bound known), with the heuristics
+:func:`xpuplan.solvers.heuristics.default_names` picks and CP-SAT with its heuristic warm start. The
+targets: CP-SAT is never worse than the best heuristic, and at 200 kernels its proven gap is at most
+5 % within 60 s on 2 cores.
 """
 
 from __future__ import annotations
@@ -36,16 +37,16 @@ from pathlib import Path
 
 import ortools
 
-from models import Instance
-from models.formats import dnn_graph_to_instance
-from models.generate import layered_dag_instance
-from models.objectives import value_leq
-from models.presets import get_platform, platform_names
-from models.scenarios import get_scenario, scenario_names
-from planner.compare import compare
-from planner.unroll import build_instance
-from solvers import solve
-from solvers.heuristics import default_names
+from xpuplan.models import Instance
+from xpuplan.models.formats import dnn_graph_to_instance
+from xpuplan.models.generate import layered_dag_instance
+from xpuplan.models.objectives import value_leq
+from xpuplan.models.presets import get_platform, platform_names
+from xpuplan.models.scenarios import get_scenario, scenario_names
+from xpuplan.planner.compare import compare
+from xpuplan.planner.unroll import build_instance
+from xpuplan.solvers import solve
+from xpuplan.solvers.heuristics import default_names
 
 FAMILIES = ("scenario", "dnn", "layered")
 

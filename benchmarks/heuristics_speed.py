@@ -19,14 +19,14 @@ nodes with the speeds and links of speed 1, and a ``TaskGraph`` of the costs and
 What is timed, end to end, from the same in-memory data:
 
 * xpuplan: building the heuristic's arrays from a fresh Instance (its lazily computed lookups
-  included) and scheduling, up to the finished :class:`models.Schedule`;
+  included) and scheduling, up to the finished :class:`xpuplan.models.Schedule`;
 * SAGA: building its ``Network`` and ``TaskGraph`` and ``HeftScheduler().schedule``.
 
 SAGA's upward rank averages a transfer's time over all its links, *including* the infinitely fast
 link of a device with itself, i.e. over :math:`m (m + 1) / 2` links of which :math:`m (m - 1) / 2`
 cost :math:`c_{ij}` (SAGA 2.0.2, ``upward_rank`` in ``saga/schedulers/cpop.py``); xpuplan's HEFT
 is run with ``comm_factor = (m - 1) / (m + 1)`` so that both rank the tasks alike, and the
-makespans are compared. Every xpuplan schedule is checked with :func:`models.check_schedule`
+makespans are compared. Every xpuplan schedule is checked with :func:`xpuplan.models.check_schedule`
 (untimed).
 """
 
@@ -46,10 +46,20 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
-from models import Device, Edge, Instance, Job, Kernel, Mode, Objective, check_schedule, evaluate
-from solvers.heuristics import HEURISTICS
-from solvers.heuristics.heft import heft
-from solvers.heuristics.problem import build_problem
+from xpuplan.models import (
+    Device,
+    Edge,
+    Instance,
+    Job,
+    Kernel,
+    Mode,
+    Objective,
+    check_schedule,
+    evaluate,
+)
+from xpuplan.solvers.heuristics import HEURISTICS
+from xpuplan.solvers.heuristics.heft import heft
+from xpuplan.solvers.heuristics.problem import build_problem
 
 try:
     from saga import Network, TaskGraph
@@ -90,7 +100,8 @@ class RelatedDag:
 
 
 def related_dag(seed: int, num_tasks: int, num_devices: int) -> RelatedDag:
-    """A random layered DAG (as :func:`models.generate.layered_dag_instance`) with related speeds.
+    """A random layered DAG (as :func:`xpuplan.models.generate.layered_dag_instance`) with related
+    speeds.
 
     Speeds are ``1..num_devices`` in a random order, costs ``lcm(speeds) * U{10^6..10^8}`` and
     data sizes ``U{0..6 * 10^8}``, so the communication-to-computation ratio is about 1. The wide

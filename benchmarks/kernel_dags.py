@@ -8,8 +8,8 @@ Usage::
 For every (model, platform) pair: the op count, the kernel count after fusion (with the
 platform's op-support matrix), after tiling, after coarsening to ``--max-kernels``, the modes of
 the annotated DAG (all DVFS levels), and the median wall time of the whole
-:func:`models.kernels.build_kernel_dag` call over ``--repeats`` runs. LLMs are built as a prefill
-of ``--prompt`` tokens in chunks of ``--chunk`` tokens. The project's target: a coarsened
+:func:`xpuplan.models.kernels.build_kernel_dag` call over ``--repeats`` runs. LLMs are built as a
+prefill of ``--prompt`` tokens in chunks of ``--chunk`` tokens. The project's target: a coarsened
 ResNet-50 on a 4-device platform with all levels "well under a second".
 """
 
@@ -26,9 +26,9 @@ from pathlib import Path
 
 import networkx as nx
 
-from models.kernels import build_kernel_dag, coarsen, fuse, llm_prefill_graph, tile
-from models.presets import get_platform, platform_names
-from models.zoo import LLM_NAMES, build_model, model_names
+from xpuplan.models.kernels import build_kernel_dag, coarsen, fuse, llm_prefill_graph, tile
+from xpuplan.models.presets import get_platform, platform_names
+from xpuplan.models.zoo import LLM_NAMES, build_model, model_names
 
 
 def measure(model: str, platform_name: str, args: argparse.Namespace) -> dict[str, object]:

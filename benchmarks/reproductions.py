@@ -36,12 +36,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from models.presets import get_platform
-from models.scenario import Poisson, Scenario
-from models.scenarios import get_scenario
-from runtime.builder import build_workload
-from runtime.metrics import SimResult
-from runtime.simulate import simulate
+from xpuplan.models.presets import get_platform
+from xpuplan.models.scenario import Poisson, Scenario
+from xpuplan.models.scenarios import get_scenario
+from xpuplan.runtime.builder import build_workload
+from xpuplan.runtime.metrics import SimResult
+from xpuplan.runtime.simulate import simulate
 
 RTGEN_POLICIES = ("static-best", "rr-backends", "edf", "llm-background", "dynamic-eft")
 RTGEN_PAPER_SPREAD = 41.7
@@ -68,7 +68,8 @@ def _run(
 
 
 def periodic_violation_rate(result: SimResult) -> float | None:
-    """Late over decided jobs, pooled over the periodic tasks (see :mod:`runtime.metrics`)."""
+    """Late over decided jobs, pooled over the periodic tasks (see
+    :mod:`xpuplan.runtime.metrics`)."""
     late = sum(tm.late for tm in result.tasks.values() if tm.cls == "periodic")
     decided = sum(tm.decided for tm in result.tasks.values() if tm.cls == "periodic")
     return late / decided if decided else None

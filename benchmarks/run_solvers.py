@@ -6,11 +6,13 @@ Usage (see benchmarks/README.md)::
         --sizes 50 --m 2,4 --sample 20 --seed 1 --solvers cpsat --time-limit 10 \\
         --out benchmarks/results/stg-sample.csv
 
-For every instance of the chosen family the harness converts the file with :mod:`models.formats`,
-runs each solver through :func:`solvers.solve` with the time limit, verifies every schedule with
-:func:`models.check_schedule` (a violation is a failure in the table, never ignored), recomputes the
-objective with :func:`models.evaluate`, compares it with the known optimum or bounds, and writes a
-CSV (one row per instance x solver, flushed as it goes) and a markdown summary next to it.
+For every instance of the chosen family the harness converts the file with
+:mod:`xpuplan.models.formats`, runs each solver through :func:`xpuplan.solvers.solve` with the time
+limit, verifies every schedule with
+:func:`xpuplan.models.check_schedule` (a violation is a failure in the table, never ignored),
+recomputes the objective with :func:`xpuplan.models.evaluate`, compares it with the known optimum or
+bounds, and writes a CSV (one row per instance x solver, flushed as it goes) and a markdown summary
+next to it.
 
 Each solve runs in a separate worker process with a guard timeout (time limit x 2 + 30 s by
 default): a solver that hangs or crashes is killed and recorded as a failure, and the run goes on.
@@ -46,8 +48,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import solvers
-from models import (
+from xpuplan import solvers
+from xpuplan.models import (
     Assignment,
     Instance,
     InvalidInput,
@@ -61,7 +63,7 @@ from models import (
     schedule_from_json,
     schedule_to_json,
 )
-from models.formats import (
+from xpuplan.models.formats import (
     dnn_graph_to_instance,
     fjsp_bks,
     fjsp_name,
@@ -249,7 +251,7 @@ def solve_with_pyjobshop(instance: Instance, time_limit: float, workers: int) ->
     """The same instance through PyJobShop's Model API and its CP-SAT backend.
 
     Only what a flexible job shop needs is translated (single-unit machines, modes, plain
-    precedence, makespan); anything else is refused with :class:`models.Unsupported`.
+    precedence, makespan); anything else is refused with :class:`xpuplan.models.Unsupported`.
     """
     import pyjobshop  # optional benchmark dependency, needed only with --peer pyjobshop
 

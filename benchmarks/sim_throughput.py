@@ -9,8 +9,8 @@ Usage::
 SimPy (``pip install simpy``) is a benchmark-only dependency.
 
 1. **DAG replay.** A random layered DAG of ``--kernels`` kernels on ``--devices`` heterogeneous
-   devices (:func:`models.generate.layered_dag_instance`, with cross-device delays) is replayed
-   by a FIFO list scheduler: ready kernels in the order they became ready, each on the idle
+   devices (:func:`xpuplan.models.generate.layered_dag_instance`, with cross-device delays) is
+   replayed by a FIFO list scheduler: ready kernels in the order they became ready, each on the idle
    device where it runs fastest, starting when its inputs have arrived on that device. xpuplan
    runs it as one job under its ``fcfs`` policy; the SimPy model below does the same with one
    process per started kernel (the idiomatic way: ``env.process`` + ``env.timeout``) and a
@@ -42,17 +42,17 @@ from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
-import runtime
-from models import Instance
-from models.generate import layered_dag_instance
-from models.presets import get_platform
-from models.scenarios import get_scenario
-from runtime.builder import build_workload
-from runtime.platform_sim import MachineSpec
-from runtime.policies import get_policy
-from runtime.simulate import simulate
-from runtime.simulator import SimConfig, Simulator
-from runtime.workload import JobTemplate, TaskSpec, single_task
+from xpuplan import runtime
+from xpuplan.models import Instance
+from xpuplan.models.generate import layered_dag_instance
+from xpuplan.models.presets import get_platform
+from xpuplan.models.scenarios import get_scenario
+from xpuplan.runtime.builder import build_workload
+from xpuplan.runtime.platform_sim import MachineSpec
+from xpuplan.runtime.policies import get_policy
+from xpuplan.runtime.simulate import simulate
+from xpuplan.runtime.simulator import SimConfig, Simulator
+from xpuplan.runtime.workload import JobTemplate, TaskSpec, single_task
 
 # The anchor from DESIGN.md: SimPy replays a 20,000-task DAG on 4 devices in 0.33 s.
 SIMPY_ANCHOR_S = 0.33

@@ -3,9 +3,9 @@
 This package imports nothing else of the project (solvers, runtime and planner build on it).
 """
 
-from models.checker import Violation, check_schedule
-from models.errors import Infeasible, InvalidInput, Unsupported, XpuplanError
-from models.instance import (
+from xpuplan.models.checker import Violation, check_schedule
+from xpuplan.models.errors import Infeasible, InvalidInput, Unsupported, XpuplanError
+from xpuplan.models.instance import (
     Device,
     Edge,
     Instance,
@@ -15,7 +15,7 @@ from models.instance import (
     Objective,
     Resource,
 )
-from models.jsonio import (
+from xpuplan.models.jsonio import (
     instance_from_json,
     instance_to_json,
     load_instance,
@@ -25,8 +25,8 @@ from models.jsonio import (
     schedule_from_json,
     schedule_to_json,
 )
-from models.objectives import evaluate, job_completions
-from models.schedule import Assignment, Schedule, build_assignments, preemptions_of
+from xpuplan.models.objectives import evaluate, job_completions
+from xpuplan.models.schedule import Assignment, Schedule, build_assignments, preemptions_of
 
 __all__ = [
     "Assignment",

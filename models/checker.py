@@ -10,10 +10,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from models.errors import InvalidInput
-from models.instance import Instance, Mode
-from models.objectives import evaluate, value_leq, values_close
-from models.schedule import Assignment, Schedule, preemptions_of, resume_of
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.instance import Instance, Mode
+from xpuplan.models.objectives import evaluate, value_leq, values_close
+from xpuplan.models.schedule import Assignment, Schedule, preemptions_of, resume_of
 
 # Relative slack for float sums of power and resource demands.
 _EPS = 1e-9

@@ -1,13 +1,13 @@
 """Cost annotation of kernel graphs: modes per (device, DVFS level), cross-device delays, resumes.
 
-:func:`annotate` turns a kernel graph (see :mod:`models.kernels` for the schema) into one whose
-kernels carry ``modes`` -- a tuple of :class:`models.Mode`, one per (device, level) the kernel can
-run at -- and whose edges carry ``cross_device_delay`` and ``resume_cost``, the numbers an
-Instance needs.
+:func:`annotate` turns a kernel graph (see :mod:`xpuplan.models.kernels` for the schema) into one
+whose kernels carry ``modes`` -- a tuple of :class:`xpuplan.models.Mode`, one per (device, level)
+the kernel can run at -- and whose edges carry ``cross_device_delay`` and ``resume_cost``, the
+numbers an Instance needs.
 
 Where a kernel's duration at a (device, level) comes from:
 
-1. a measured profile row (:class:`models.profiles.ProfileTable`) for (model, kernel name,
+1. a measured profile row (:class:`xpuplan.models.profiles.ProfileTable`) for (model, kernel name,
    device, level), then for (model, kernel label, device, level);
 2. else, when the device has rows at other levels, the base model of 3 or 4 calibrated by them
    (:func:`calibrate`): :math:`T_\\ell = B_\\ell \\, T_m / B_m` with :math:`m` the nearest
@@ -22,8 +22,8 @@ Where a kernel's duration at a (device, level) comes from:
    without one). An assumption, as the roofline has no such figures to check it by: the latencies
    were measured on the whole device at its top level, and all of a latency scales with the
    compute rate;
-4. the calibrated roofline of :mod:`models.roofline` with the platform's shared memory bandwidth
-   as a cap on the device's own,
+4. the calibrated roofline of :mod:`xpuplan.models.roofline` with the platform's shared memory
+   bandwidth as a cap on the device's own,
    :math:`T = \\max(W / (P_{peak} s_\\ell \\eta_c),\\ Q / (\\min(B_{dev}, B_{mem}) \\eta_b))`
    :math:`+\\ t_{launch}` with :math:`W` the kernel's FLOPs and :math:`Q` its bytes read, written
    and of weights.
@@ -46,12 +46,12 @@ from typing import Any
 
 import networkx as nx
 
-from models.errors import InvalidInput
-from models.fields import require_int
-from models.instance import Mode
-from models.platform import PRECISIONS, DeviceSpec, DvfsLevel, Platform
-from models.profiles import ProfileTable
-from models.roofline import roofline_cost
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.fields import require_int
+from xpuplan.models.instance import Mode
+from xpuplan.models.platform import PRECISIONS, DeviceSpec, DvfsLevel, Platform
+from xpuplan.models.profiles import ProfileTable
+from xpuplan.models.roofline import roofline_cost
 
 MEM_BW_DEMAND = "mem_bw_gbps"
 # The family of op graphs / kernel graphs of a (chunked) LLM prefill.
@@ -140,7 +140,7 @@ def annotate(
     Parameters
     ----------
     kernel_graph
-        A kernel graph (:mod:`models.kernels`).
+        A kernel graph (:mod:`xpuplan.models.kernels`).
     platform
         The platform whose devices and levels become the modes.
     levels

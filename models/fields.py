@@ -9,7 +9,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from models.errors import InvalidInput
+from xpuplan.models.errors import InvalidInput
 
 
 def is_int(value: Any) -> bool:

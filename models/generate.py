@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from models.instance import (
+from xpuplan.models.instance import (
     SIMPLE_OBJECTIVES,
     Device,
     Edge,

@@ -1,8 +1,8 @@
 """The problem Instance: what must be scheduled (format ``xpuplan.instance/1``).
 
 An Instance is plain, validated, immutable data. Every rule below is enforced by
-:func:`models.check_schedule`; a solver that cannot honour one refuses the instance with
-:class:`models.Unsupported`.
+:func:`xpuplan.models.check_schedule`; a solver that cannot honour one refuses the instance with
+:class:`xpuplan.models.Unsupported`.
 
 Semantics
 ---------
@@ -32,8 +32,8 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
-from models.errors import InvalidInput
-from models.fields import require_int
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.fields import require_int
 
 INSTANCE_FORMAT = "xpuplan.instance/1"
 TIME_UNITS = ("ns", "us", "ms", "s", "unit")

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from models.errors import InvalidInput
-from models.instance import (
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.instance import (
     INSTANCE_FORMAT,
     Device,
     Edge,
@@ -28,7 +28,7 @@ from models.instance import (
     Objective,
     Resource,
 )
-from models.schedule import SCHEDULE_FORMAT, Assignment, ObjectiveValue, Schedule
+from xpuplan.models.schedule import SCHEDULE_FORMAT, Assignment, ObjectiveValue, Schedule
 
 _MISSING = object()
 

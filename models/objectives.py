@@ -1,6 +1,6 @@
 """Objective values computed from a schedule, independently of whichever solver produced it.
 
-See :class:`models.instance.Objective` for the formulas.
+See :class:`xpuplan.models.instance.Objective` for the formulas.
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from models.instance import Instance, Objective
-from models.schedule import Assignment, ObjectiveValue, Schedule
+from xpuplan.models.instance import Instance, Objective
+from xpuplan.models.schedule import Assignment, ObjectiveValue, Schedule
 
 
 def job_completions(instance: Instance, assignments: Sequence[Assignment]) -> list[int]:

@@ -14,7 +14,7 @@ Node attributes (one node per op):
 ``bytes_written``   activation bytes written
 ``weight_bytes``    parameter bytes read
 ``shape``           output shape, a tuple of ints
-``precision``       one of :data:`models.platform.PRECISIONS`
+``precision``       one of :data:`xpuplan.models.platform.PRECISIONS`
 ``measured_us``     optional: device kind (or ``"accel"``) -> measured latency in us
 ==================  =====================================================================
 
@@ -29,8 +29,8 @@ from typing import Any
 
 import networkx as nx
 
-from models.errors import InvalidInput
-from models.platform import PRECISIONS
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.platform import PRECISIONS
 
 OP_TYPES = frozenset(
     {

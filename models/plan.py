@@ -14,9 +14,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.errors import InvalidInput
-from models.instance import Instance
-from models.jsonio import (
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.instance import Instance
+from xpuplan.models.jsonio import (
     instance_from_json,
     instance_to_json,
     read_json,
@@ -24,7 +24,7 @@ from models.jsonio import (
     schedule_to_json,
     write_json,
 )
-from models.schedule import Schedule, preemptions_of
+from xpuplan.models.schedule import Schedule, preemptions_of
 
 PLAN_FORMAT = "xpuplan.plan/1"
 

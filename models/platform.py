@@ -1,7 +1,7 @@
 """Platforms: the devices of a heterogeneous SoC, their DVFS levels, power, memory and power modes.
 
-A :class:`Platform` is validated, immutable data. Presets live in :mod:`models.presets`; users'
-own platforms load from YAML with :func:`load_platform` and get the same validation.
+A :class:`Platform` is validated, immutable data. Presets live in :mod:`xpuplan.models.presets`;
+users' own platforms load from YAML with :func:`load_platform` and get the same validation.
 
 Conventions
 -----------
@@ -13,7 +13,7 @@ Conventions
   ``power_w`` is the dynamic power of one unit running flat out at that level.
 * The roofline time of ``W`` operations moving ``Q`` bytes at a level is
   ``max(W / (peak * speed * compute_efficiency), Q / (bandwidth_gbps * 1e9 * bandwidth_efficiency))
-  + launch_overhead_us`` (see :mod:`models.costs`).
+  + launch_overhead_us`` (see :mod:`xpuplan.models.costs`).
 * ``idle_power_w`` is the static power of one unit, paid whenever the platform is on.
 """
 
@@ -25,9 +25,9 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from models.errors import InvalidInput
-from models.fields import only_known, require_int, require_positive, required
-from models.yamlio import read_yaml
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.fields import only_known, require_int, require_positive, required
+from xpuplan.models.yamlio import read_yaml
 
 DEVICE_KINDS = ("cpu", "gpu", "npu", "dla")
 PRECISIONS = ("fp32", "fp16", "bf16", "int8", "int4")

@@ -2,10 +2,10 @@
 
 A profile is a CSV file with exactly the header ``model,kernel,device,level,latency_us,power_w``.
 ``kernel`` names a kernel of the model's kernel graph or its label (e.g. ``conv+batchnorm+relu``,
-see :mod:`models.kernels`); :func:`models.costs.annotate` uses a matching row instead of the
-roofline. ``latency_us`` is a finite number > 0; ``power_w`` is a finite number >= 0 or empty
-(not measured: the roofline's power is used). Lines starting with ``#`` are comments (for the
-source of the figures), blank lines are skipped.
+see :mod:`xpuplan.models.kernels`); :func:`xpuplan.models.costs.annotate` uses a matching row
+instead of the roofline. ``latency_us`` is a finite number > 0; ``power_w`` is a finite number >= 0
+or empty (not measured: the roofline's power is used). Lines starting with ``#`` are comments (for
+the source of the figures), blank lines are skipped.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TypeGuard
 
-from models.errors import InvalidInput
+from xpuplan.models.errors import InvalidInput
 
 PROFILE_COLUMNS = ("model", "kernel", "device", "level", "latency_us", "power_w")
 KEY_COLUMNS = PROFILE_COLUMNS[:4]

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.errors import InvalidInput
-from models.platform import PRECISIONS, DeviceSpec, DvfsLevel
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.platform import PRECISIONS, DeviceSpec, DvfsLevel
 
 # Share of a level's peak dynamic power drawn by a fully memory-bound kernel (see module doc).
 MEMORY_BOUND_POWER_SHARE = 0.8

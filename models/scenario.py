@@ -10,7 +10,8 @@ per minute) or a trace of times. Its class says what it is for:
 
 A task is *known* when its arrivals can be planned offline (periodic frames; queued background
 work); unknown arrivals (a user's question) are left to the runtime's online policies. Built-in
-scenarios are in :mod:`models.scenarios`; users' own load from YAML with :func:`load_scenario`.
+scenarios are in :mod:`xpuplan.models.scenarios`; users' own load from YAML with
+:func:`load_scenario`.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
-from models.errors import InvalidInput
-from models.fields import only_known, require_int, require_positive, required
-from models.instance import Objective
-from models.yamlio import read_yaml
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.fields import only_known, require_int, require_positive, required
+from xpuplan.models.instance import Objective
+from xpuplan.models.yamlio import read_yaml
 
 TASK_CLASSES = ("periodic", "reactive", "proactive")
 
@@ -84,7 +85,8 @@ Arrival = Periodic | Poisson | Trace
 
 @dataclass(frozen=True)
 class ModelRef:
-    """A model of the zoo (:func:`models.zoo.build_model`) with the parameters it runs with."""
+    """A model of the zoo (:func:`xpuplan.models.zoo.build_model`) with the parameters it runs
+    with."""
 
     name: str
     params: Mapping[str, Any] = field(default_factory=dict)

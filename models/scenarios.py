@@ -14,8 +14,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from models.errors import InvalidInput
-from models.scenario import ModelRef, Periodic, Poisson, Scenario, Task, load_scenario
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.scenario import ModelRef, Periodic, Poisson, Scenario, Task, load_scenario
 
 # Camera pipelines run at the webcam's 30 FPS (the common default of conferencing apps); an
 # effect must be applied before the next frame arrives, so the deadline is one frame (33.3 ms).

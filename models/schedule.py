@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from models.errors import InvalidInput
-from models.instance import Instance
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.instance import Instance
 
 SCHEDULE_FORMAT = "xpuplan.schedule/1"
 STATUSES = ("optimal", "feasible", "infeasible", "unknown")

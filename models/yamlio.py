@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from models.errors import InvalidInput
+from xpuplan.models.errors import InvalidInput
 
 
 def read_yaml(path: str | os.PathLike[str]) -> Any:

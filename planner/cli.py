@@ -1,8 +1,8 @@
 """The ``xpuplan`` command line.
 
-Each command is a module of :mod:`planner.commands` with ``NAME``, ``HELP``,
+Each command is a module of :mod:`xpuplan.planner.commands` with ``NAME``, ``HELP``,
 ``add_arguments(parser)`` and ``run(args) -> int``. Errors a user can cause
-(:class:`models.XpuplanError`) print one line and exit with code 2, never a traceback.
+(:class:`xpuplan.models.XpuplanError`) print one line and exit with code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -14,9 +14,18 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import NoReturn
 
-import models
-from models import XpuplanError
-from planner.commands import compare, convert, instance, listing, plan, simulate, solve, verify
+from xpuplan import models
+from xpuplan.models import XpuplanError
+from xpuplan.planner.commands import (
+    compare,
+    convert,
+    instance,
+    listing,
+    plan,
+    simulate,
+    solve,
+    verify,
+)
 
 COMMANDS: tuple[ModuleType, ...] = (
     plan,

@@ -1,9 +1,10 @@
 """How far is each solver or heuristic from the optimum? One instance, many solvers, one table.
 
-Every solver runs on the same instance through :func:`solvers.solve`; every schedule goes through
-:func:`models.check_schedule`; and every objective is measured against the *best lower bound
-known* for the instance: the largest of the cheap bound of :mod:`solvers.bounds` and the bounds
-the solvers proved (a lexicographic bound is compared as a tuple, most important part first).
+Every solver runs on the same instance through :func:`xpuplan.solvers.solve`; every schedule goes
+through
+:func:`xpuplan.models.check_schedule`; and every objective is measured against the *best lower bound
+known* for the instance: the largest of the cheap bound of :mod:`xpuplan.solvers.bounds` and the
+bounds the solvers proved (a lexicographic bound is compared as a tuple, most important part first).
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from typing import Any
 
 import pandas as pd
 
-from models import Instance, InvalidInput, check_schedule
-from models.objectives import values_close
-from models.schedule import ObjectiveValue
-from solvers import Result, solve, solver_info, solver_names
-from solvers.bounds import lower_bound
-from solvers.heuristics import default_names
+from xpuplan.models import Instance, InvalidInput, check_schedule
+from xpuplan.models.objectives import values_close
+from xpuplan.models.schedule import ObjectiveValue
+from xpuplan.solvers import Result, solve, solver_info, solver_names
+from xpuplan.solvers.bounds import lower_bound
+from xpuplan.solvers.heuristics import default_names
 
 COLUMNS = (
     "solver",
@@ -37,7 +38,8 @@ COLUMNS = (
 
 
 def default_solvers(instance: Instance) -> list[str]:
-    """The heuristics :func:`solvers.heuristics.default_names` runs, then CP-SAT if registered."""
+    """The heuristics :func:`xpuplan.solvers.heuristics.default_names` runs, then CP-SAT if
+    registered."""
     return [*default_names(instance), *(["cpsat"] if "cpsat" in solver_names() else [])]
 
 
@@ -68,8 +70,8 @@ def compare(
         ``best_bound`` known for the instance (the same in every row), the ``gap``
         :math:`(f - LB) / |f|` of the first objective part where the objective and the best bound
         differ (0 when they agree in every part, None without a schedule), wall ``seconds``, and
-        ``valid``: whether :func:`models.check_schedule` accepts the schedule. A rejected schedule
-        is a solver bug: its row says so in ``message`` and its bound is not used.
+        ``valid``: whether :func:`xpuplan.models.check_schedule` accepts the schedule. A rejected
+        schedule is a solver bug: its row says so in ``message`` and its bound is not used.
 
     Raises
     ------

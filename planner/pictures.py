@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from models import Instance, Schedule
-from models.jsonio import write_json
+from xpuplan.models import Instance, Schedule
+from xpuplan.models.jsonio import write_json
 
 
 def _task_of(instance: Instance, kernel: str) -> str:

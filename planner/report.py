@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from models import Instance
-from models.objectives import late_job_indices
-from solvers import Result
+from xpuplan.models import Instance
+from xpuplan.models.objectives import late_job_indices
+from xpuplan.solvers import Result
 
 
 def _fmt(value: object) -> str:

@@ -23,10 +23,20 @@ from typing import Any
 
 import networkx as nx
 
-from models import Device, Edge, Instance, InvalidInput, Job, Kernel, Mode, Objective, Resource
-from models.kernels import build_kernel_dag
-from models.platform import Platform
-from models.scenario import Periodic, Scenario, Task, arrival_times_us, hyperperiod
+from xpuplan.models import (
+    Device,
+    Edge,
+    Instance,
+    InvalidInput,
+    Job,
+    Kernel,
+    Mode,
+    Objective,
+    Resource,
+)
+from xpuplan.models.kernels import build_kernel_dag
+from xpuplan.models.platform import Platform
+from xpuplan.models.scenario import Periodic, Scenario, Task, arrival_times_us, hyperperiod
 
 MEM_BW_RESOURCE = "mem_bw_gbps"
 # Without periodic tasks and without a scenario horizon, plan one minute of arrivals.

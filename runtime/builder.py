@@ -1,15 +1,16 @@
-"""From a scenario on a platform to a :class:`runtime.workload.Workload`.
+"""From a scenario on a platform to a :class:`xpuplan.runtime.workload.Workload`.
 
-Each (model, parameters) is turned into a kernel DAG once (:func:`models.kernels.build_kernel_dag`)
-and cached. A task's models run as a chain; an LLM task (the scenario's convention: its *first*
-model is the LLM, as in :mod:`planner.unroll`) becomes
+Each (model, parameters) is turned into a kernel DAG once
+(:func:`xpuplan.models.kernels.build_kernel_dag`) and cached. A task's models run as a chain; an LLM
+task (the scenario's convention: its *first* model is the LLM, as in :mod:`xpuplan.planner.unroll`)
+becomes
 
 1. the prefill over ``prompt_tokens``, chunked by the task's ``chunk_tokens`` (each chunk
    coarsened to ``kernels_per_chunk`` kernels, so chunk boundaries stay preemption points),
-2. ``output_tokens - 1`` decode steps, costed by a :class:`~runtime.workload.DecodeTable` sampled
-   from the decode kernel DAG collapsed to one kernel, at the KV lengths the scenario's requests
-   span and at batch sizes 1 to 32 (one table per model, so requests of different tasks of one
-   model batch together),
+2. ``output_tokens - 1`` decode steps, costed by a :class:`~xpuplan.runtime.workload.DecodeTable`
+   sampled from the decode kernel DAG collapsed to one kernel, at the KV lengths the scenario's
+   requests span and at batch sizes 1 to 32 (one table per model, so requests of different tasks of
+   one model batch together),
 3. the rest of the chain (e.g. a speech synthesiser), as one DAG.
 """
 
@@ -20,10 +21,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from models.kernels import build_kernel_dag
-from models.platform import Platform
-from models.scenario import ModelRef, Scenario, Task
-from runtime.workload import (
+from xpuplan.models.kernels import build_kernel_dag
+from xpuplan.models.platform import Platform
+from xpuplan.models.scenario import ModelRef, Scenario, Task
+from xpuplan.runtime.workload import (
     DagStage,
     DecodeStage,
     DecodeTable,

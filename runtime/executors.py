@@ -10,9 +10,9 @@
 
 Plans that cover one hyperperiod repeat every ``repeat_us``: repetition ``r`` of job ``j`` is
 released at ``release + r H`` and its kernels are planned at ``start + r H``. Repetition 0 keeps
-the instance's job and kernel names, so its executed run is a :class:`models.Schedule` of the
-plan's instance (:func:`executed_schedule`), which :func:`models.check_schedule` can judge.
-Edges between jobs are enforced here (the simulator itself handles the edges inside a job).
+the instance's job and kernel names, so its executed run is a :class:`xpuplan.models.Schedule` of
+the plan's instance (:func:`executed_schedule`), which :func:`xpuplan.models.check_schedule` can
+judge. Edges between jobs are enforced here (the simulator itself handles the edges inside a job).
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from models import Assignment, Instance, InvalidInput, Schedule, evaluate
-from models.plan import Plan
-from runtime.jobs import InjectedJob, ModeRec, Ready
-from runtime.platform_sim import Run
-from runtime.policy import BasePolicy, register
-from runtime.simulator import Simulator
-from runtime.workload import JobTemplate
+from xpuplan.models import Assignment, Instance, InvalidInput, Schedule, evaluate
+from xpuplan.models.plan import Plan
+from xpuplan.runtime.jobs import InjectedJob, ModeRec, Ready
+from xpuplan.runtime.platform_sim import Run
+from xpuplan.runtime.policy import BasePolicy, register
+from xpuplan.runtime.simulator import Simulator
+from xpuplan.runtime.workload import JobTemplate
 
 
 @dataclass(frozen=True)

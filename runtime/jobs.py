@@ -1,7 +1,7 @@
 """What a run is made of: templates bound to the machine, jobs, and the ready work policies see.
 
-A :class:`BoundTemplate` resolves a :class:`runtime.workload.JobTemplate` against a machine once
-per run into flat per-kernel arrays (modes as :data:`ModeRec` tuples, predecessor counts,
+A :class:`BoundTemplate` resolves a :class:`xpuplan.runtime.workload.JobTemplate` against a machine
+once per run into flat per-kernel arrays (modes as :data:`ModeRec` tuples, predecessor counts,
 successor lists, in-edges), so the event loop never walks a graph. A :class:`Job` is one arrival
 moving through its stages; a :class:`Ready` item is a kernel (or an LLM decode step) whose
 predecessors are done -- what a policy dispatches.
@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from models import InvalidInput
-from runtime.platform_sim import MachineSpec, Run
-from runtime.workload import MEM_BW, DecodeTable, JobTemplate, TaskSpec
+from xpuplan.models import InvalidInput
+from xpuplan.runtime.platform_sim import MachineSpec, Run
+from xpuplan.runtime.workload import MEM_BW, DecodeTable, JobTemplate, TaskSpec
 
 # A mode as the event loop uses it: (duration us, device, level index, power W, bandwidth GB/s,
 # index of the mode in its kernel or decode table). Tuples sort fastest first.

@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from models import Schedule
+from xpuplan.models import Schedule
 
 if TYPE_CHECKING:
-    from runtime.jobs import Job
-    from runtime.workload import TaskSpec
+    from xpuplan.runtime.jobs import Job
+    from xpuplan.runtime.workload import TaskSpec
 
 
 class ConservationError(RuntimeError):

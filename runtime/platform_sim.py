@@ -1,8 +1,9 @@
 """The platform in simulation: units, latency noise, bandwidth contention, DVFS, power, governor.
 
 :class:`MachineSpec` is what the simulator needs to know about a platform (devices, units, DVFS
-levels, idle power, power budget, memory bandwidth), built from a :class:`models.platform.Platform`
-or from an :class:`models.Instance`. :class:`PlatformSim` is one run's mutable machine state.
+levels, idle power, power budget, memory bandwidth), built from a
+:class:`xpuplan.models.platform.Platform` or from an :class:`xpuplan.models.Instance`.
+:class:`PlatformSim` is one run's mutable machine state.
 
 Latency noise
     A kernel's solo duration is its mode's duration times a lognormal factor with mean 1 and
@@ -53,8 +54,8 @@ from typing import Any
 
 import numpy as np
 
-from models import Instance, InvalidInput
-from models.platform import Platform
+from xpuplan.models import Instance, InvalidInput
+from xpuplan.models.platform import Platform
 
 # Agent.xpu (arXiv 2506.24045): concurrent NPU + iGPU memory-bound GEMVs slow down by up to 1.59x.
 AGENT_XPU_PAIR_SLOWDOWN = 1.59

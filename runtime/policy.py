@@ -2,9 +2,9 @@
 
 A policy is told about ready work (:meth:`Policy.on_ready`) and, at each decision point,
 starts some of it on idle units (:meth:`Policy.decide`, calling
-:meth:`runtime.simulator.Simulator.start`). It never reads the simulator's private state. Policy
-modules live in :mod:`runtime.policies` (and the plan executors in :mod:`runtime.executors`);
-importing :mod:`runtime` registers them all.
+:meth:`xpuplan.runtime.simulator.Simulator.start`). It never reads the simulator's private state.
+Policy modules live in :mod:`xpuplan.runtime.policies` (and the plan executors in
+:mod:`xpuplan.runtime.executors`); importing :mod:`runtime` registers them all.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
-from models import InvalidInput
+from xpuplan.models import InvalidInput
 
 if TYPE_CHECKING:
-    from runtime.jobs import Job, Ready
-    from runtime.platform_sim import Run
-    from runtime.simulator import Simulator
+    from xpuplan.runtime.jobs import Job, Ready
+    from xpuplan.runtime.platform_sim import Run
+    from xpuplan.runtime.simulator import Simulator
 
 
 class Policy(Protocol):

@@ -17,19 +17,19 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from models import InvalidInput, Schedule
-from models.plan import Plan
-from models.platform import Platform
-from models.presets import resolve_platform
-from models.scenario import Periodic, Scenario
-from models.scenarios import resolve_scenario
-from runtime.builder import BuildOptions, build_workload
-from runtime.executors import PlanJobs, executed_schedule
-from runtime.metrics import SimResult, class_summary, task_metrics
-from runtime.platform_sim import MachineSpec
-from runtime.policies import Policy, get_policy, policy_uses_plan
-from runtime.simulator import SimConfig, Simulator
-from runtime.workload import DagStage, TaskSpec, Workload
+from xpuplan.models import InvalidInput, Schedule
+from xpuplan.models.plan import Plan
+from xpuplan.models.platform import Platform
+from xpuplan.models.presets import resolve_platform
+from xpuplan.models.scenario import Periodic, Scenario
+from xpuplan.models.scenarios import resolve_scenario
+from xpuplan.runtime.builder import BuildOptions, build_workload
+from xpuplan.runtime.executors import PlanJobs, executed_schedule
+from xpuplan.runtime.metrics import SimResult, class_summary, task_metrics
+from xpuplan.runtime.platform_sim import MachineSpec
+from xpuplan.runtime.policies import Policy, get_policy, policy_uses_plan
+from xpuplan.runtime.simulator import SimConfig, Simulator
+from xpuplan.runtime.workload import DagStage, TaskSpec, Workload
 
 
 def simulate(
@@ -54,7 +54,7 @@ def simulate(
     platform, scenario
         Objects, or built-in names / YAML paths.
     policy
-        A registered policy's name (see :func:`runtime.policies.policy_names`) or a policy.
+        A registered policy's name (see :func:`xpuplan.runtime.policies.policy_names`) or a policy.
     plan
         A static plan, for ``hybrid`` (its jobs replace the arrivals of the tasks it covers and
         the online policy serves the others) and for ``time-triggered`` / ``self-timed`` (which

@@ -7,14 +7,14 @@ arrivals of that instant, so the policy sees them all; the governor samples the 
 instant's decisions are made (never in the gap between a kernel's end and its successor's start).
 
 The policy talks to the simulator through a small public surface: ready work arrives through
-:meth:`Policy.on_ready <runtime.policy.Policy.on_ready>`; the policy starts it with
+:meth:`Policy.on_ready <xpuplan.runtime.policy.Policy.on_ready>`; the policy starts it with
 :meth:`Simulator.start`, may :meth:`~Simulator.freeze` and :meth:`~Simulator.unfreeze` jobs and
 ask to be woken at a time (:meth:`~Simulator.wake_at`), and reads the machine state
 (:attr:`Simulator.machine`). Everything a template needs per kernel is precomputed once per run in
-a :class:`runtime.jobs.BoundTemplate`, so the event loop never walks a graph.
+a :class:`xpuplan.runtime.jobs.BoundTemplate`, so the event loop never walks a graph.
 
-Timing rules are the Instance's (:mod:`models.instance`): a kernel on device ``d`` starts at or
-after each predecessor's end plus the edge's cross-device delay when the predecessor ran on
+Timing rules are the Instance's (:mod:`xpuplan.models.instance`): a kernel on device ``d`` starts at
+or after each predecessor's end plus the edge's cross-device delay when the predecessor ran on
 another device; an edge is contiguous when the kernel starts on its predecessor's unit exactly at
 its end, and a kernel pays the largest ``resume_cost`` of its non-contiguous in-edges on top of
 its duration. So with zero noise, no contention and no DVFS transition a run reproduces the
@@ -28,15 +28,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from models import InvalidInput
-from runtime.engine import Engine
-from runtime.jobs import DECODE, BoundDecode, BoundTemplate, InjectedJob, Job, ModeRec, Ready
-from runtime.metrics import Recorder
-from runtime.platform_sim import RUNNING, WAITING, MachineSpec, PlatformSim, Run
-from runtime.workload import DagStage, DecodeTable, JobTemplate, TaskSpec
+from xpuplan.models import InvalidInput
+from xpuplan.runtime.engine import Engine
+from xpuplan.runtime.jobs import (
+    DECODE,
+    BoundDecode,
+    BoundTemplate,
+    InjectedJob,
+    Job,
+    ModeRec,
+    Ready,
+)
+from xpuplan.runtime.metrics import Recorder
+from xpuplan.runtime.platform_sim import RUNNING, WAITING, MachineSpec, PlatformSim, Run
+from xpuplan.runtime.workload import DagStage, DecodeTable, JobTemplate, TaskSpec
 
 if TYPE_CHECKING:
-    from runtime.policy import Policy
+    from xpuplan.runtime.policy import Policy
 
 PRIO_END, PRIO_START, PRIO_ARRIVAL, PRIO_DECIDE, PRIO_GOVERNOR = 0, 1, 2, 3, 4
 _OUTSIDE = "start, freeze and unfreeze are for a policy's hooks during a run"
@@ -44,7 +52,7 @@ _OUTSIDE = "start, freeze and unfreeze are for a policy's hooks during a run"
 
 @dataclass(frozen=True)
 class SimConfig:
-    """Settings of one simulation (see :mod:`runtime.platform_sim` for the machine model).
+    """Settings of one simulation (see :mod:`xpuplan.runtime.platform_sim` for the machine model).
 
     Parameters
     ----------
@@ -62,7 +70,7 @@ class SimConfig:
         Admission control: a task with this many unfinished jobs drops further arrivals (each
         drop counted). None admits everything.
     record
-        Keep every executed kernel (needed to turn a run into a :class:`models.Schedule`).
+        Keep every executed kernel (needed to turn a run into a :class:`xpuplan.models.Schedule`).
     """
 
     noise_cv: float = 0.0

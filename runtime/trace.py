@@ -4,13 +4,13 @@ Every completed job of a run recorded with ``SimConfig(record=True)`` becomes a 
 instance, released at its arrival, its kernels named ``<job>/<kernel>`` with their template's
 modes and edges; the executed runs become the schedule's assignments. With no latency noise and
 no bandwidth contention every executed duration equals a mode's duration plus the resume rule's
-cost, so :func:`models.check_schedule` must accept the pair: a check of the simulator's timing
-rules and of the policy's dispatch decisions alike.
+cost, so :func:`xpuplan.models.check_schedule` must accept the pair: a check of the simulator's
+timing rules and of the policy's dispatch decisions alike.
 """
 
 from __future__ import annotations
 
-from models import (
+from xpuplan.models import (
     Assignment,
     Device,
     Edge,
@@ -23,8 +23,8 @@ from models import (
     Unsupported,
     evaluate,
 )
-from runtime.simulator import Simulator
-from runtime.workload import DagStage
+from xpuplan.runtime.simulator import Simulator
+from xpuplan.runtime.workload import DagStage
 
 
 def executed_instance(sim: Simulator, name: str = "run") -> tuple[Instance, Schedule]:

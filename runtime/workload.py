@@ -3,8 +3,8 @@
 A :class:`JobTemplate` is one job's kernel DAG: kernels with their modes (device, DVFS level,
 duration, power, bandwidth demand), edges with cross-device delays and resume costs. It comes
 from an annotated kernel DAG (:func:`JobTemplate.from_kernel_dag`) or from one job of an
-:class:`models.Instance` (:func:`JobTemplate.from_instance_job`), and is immutable: the simulator
-binds it once per run to flat per-kernel arrays (:mod:`runtime.simulator`).
+:class:`xpuplan.models.Instance` (:func:`JobTemplate.from_instance_job`), and is immutable: the
+simulator binds it once per run to flat per-kernel arrays (:mod:`xpuplan.runtime.simulator`).
 
 A task's job is a sequence of *stages*. A :class:`DagStage` runs a template; a
 :class:`DecodeStage` runs an LLM's decode steps, one token each, whose cost comes from a
@@ -27,9 +27,9 @@ from typing import Any
 
 import networkx as nx
 
-from models import Instance, InvalidInput, Mode
-from models.instance import AttrValue
-from models.scenario import Arrival, Task, arrival_times_us
+from xpuplan.models import Instance, InvalidInput, Mode
+from xpuplan.models.instance import AttrValue
+from xpuplan.models.scenario import Arrival, Task, arrival_times_us
 
 MEM_BW = "mem_bw_gbps"
 
@@ -446,7 +446,7 @@ class Workload:
     def arrival_times_us(self, seed: int, horizon_us: int) -> list[list[int]]:
         """Arrival times of every task in ``[0, horizon_us)``.
 
-        Drawn exactly as the planner draws them (:mod:`planner.unroll`): one
+        Drawn exactly as the planner draws them (:mod:`xpuplan.planner.unroll`): one
         :class:`random.Random` seeded with ``seed``, tasks in order. The trace depends on the
         seed and the horizon only, never on the policy, so every policy sees the same arrivals.
         """

@@ -1,7 +1,7 @@
 """Fast lower bounds and a safe horizon, from the instance's data alone (no solver).
 
-Every bound here is a relaxation of the rules in :mod:`models.instance`, so it holds for every
-feasible schedule; the exact solvers use the same numbers as redundant constraints, and the
+Every bound here is a relaxation of the rules in :mod:`xpuplan.models.instance`, so it holds for
+every feasible schedule; the exact solvers use the same numbers as redundant constraints, and the
 heuristics report them as their ``lower_bound``.
 
 Notation: :math:`p^{min}_k` is kernel :math:`k`'s shortest duration over its modes plus the resume
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from functools import cache
 from itertools import combinations
 
-from models import Instance, Objective
-from models.schedule import ObjectiveValue
+from xpuplan.models import Instance, Objective
+from xpuplan.models.schedule import ObjectiveValue
 
 # Device subsets are enumerated exhaustively up to this many devices; beyond, the single devices
 # and the whole platform only.
@@ -315,7 +315,8 @@ def dynamic_energy_lower_bound(instance: Instance) -> float:
 
 
 def part_lower_bound(instance: Instance, part: Objective, *, lp: bool = False) -> int | float:
-    """A lower bound on one simple objective (see :class:`models.Objective` for the formulas).
+    """A lower bound on one simple objective (see :class:`xpuplan.models.Objective` for the
+    formulas).
 
     * makespan: :func:`makespan_bound` (with ``lp``, the assignment LP too: slower, stronger);
     * energy: :func:`dynamic_energy_lower_bound` :math:`+ P^{idle} \\cdot` the makespan bound;

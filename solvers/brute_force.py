@@ -1,18 +1,18 @@
 """Brute force: the exact referee for tiny instances (registered as ``"brute-force"``).
 
 It enumerates every choice of mode and unit per kernel and a set of start times that provably
-contains an optimal schedule of every objective under every rule of :mod:`models.instance`,
-keeps the best schedule found, and runs :func:`models.check_schedule` on every schedule before it
-becomes the incumbent, so the referee cannot report a schedule the checker rejects. It is meant
-to be obviously correct rather than fast and refuses instances with more than ``max_kernels``
+contains an optimal schedule of every objective under every rule of :mod:`xpuplan.models.instance`,
+keeps the best schedule found, and runs :func:`xpuplan.models.check_schedule` on every schedule
+before it becomes the incumbent, so the referee cannot report a schedule the checker rejects. It is
+meant to be obviously correct rather than fast and refuses instances with more than ``max_kernels``
 kernels (default 7).
 
 Two methods
 -----------
 ``method="anchored"`` (the default) enumerates the *anchored* schedules defined below.
 ``method="grid"`` places kernels in topological order at every integer start time up to the
-horizon of :func:`solvers.bounds.serial_upper_bound`; it assumes nothing but that horizon and is
-used on instances of at most ``GRID_MAX_KERNELS`` kernels to test the anchored method.
+horizon of :func:`xpuplan.solvers.bounds.serial_upper_bound`; it assumes nothing but that horizon
+and is used on instances of at most ``GRID_MAX_KERNELS`` kernels to test the anchored method.
 
 Why anchored schedules suffice
 ------------------------------
@@ -75,7 +75,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from models import (
+from xpuplan.models import (
     Instance,
     InvalidInput,
     Schedule,
@@ -85,9 +85,9 @@ from models import (
     evaluate,
     preemptions_of,
 )
-from models.schedule import ObjectiveValue
-from solvers.bounds import lower_bound, serial_upper_bound
-from solvers.registry import register
+from xpuplan.models.schedule import ObjectiveValue
+from xpuplan.solvers.bounds import lower_bound, serial_upper_bound
+from xpuplan.solvers.registry import register
 
 MAX_KERNELS = 7
 GRID_MAX_KERNELS = 4
@@ -314,10 +314,10 @@ class _Search:
     def partial_value(self) -> tuple[float, ...]:
         """A lower bound on the objective of every completion of the placed kernels.
 
-        Each part is computed over the placed kernels as :func:`models.evaluate` would, with every
-        unplaced kernel counted as ending no earlier than its release plus its shortest duration
-        and drawing at least its least dynamic energy: every part is non-decreasing in the end
-        times and the dynamic energy, so this never exceeds any completion's value.
+        Each part is computed over the placed kernels as :func:`xpuplan.models.evaluate` would, with
+        every unplaced kernel counted as ending no earlier than its release plus its shortest
+        duration and drawing at least its least dynamic energy: every part is non-decreasing in the
+        end times and the dynamic energy, so this never exceeds any completion's value.
         """
         ends = [
             self.end[k] if self.opt[k] is not None else self.min_busy[k] for k in range(self.num)
@@ -606,7 +606,7 @@ def solve_brute_force(
         At most ``max_kernels`` kernels (``GRID_MAX_KERNELS`` for ``method="grid"``).
     time_limit
         Seconds; when it runs out the best schedule so far is returned as ``feasible`` (or
-        ``unknown`` without one) with :func:`solvers.bounds.lower_bound` as its bound.
+        ``unknown`` without one) with :func:`xpuplan.solvers.bounds.lower_bound` as its bound.
     workers, seed, hint
         Ignored: the enumeration is sequential, deterministic and needs no start.
     max_kernels
@@ -615,7 +615,7 @@ def solve_brute_force(
         ``"anchored"`` (see the module docstring) or ``"grid"`` (every integer start time).
     horizon
         For ``"grid"``: the latest end considered (default
-        :func:`solvers.bounds.serial_upper_bound`).
+        :func:`xpuplan.solvers.bounds.serial_upper_bound`).
 
     Returns
     -------

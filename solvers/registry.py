@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from models import Instance, InvalidInput, Schedule, evaluate
-from solvers.result import Result
+from xpuplan.models import Instance, InvalidInput, Schedule, evaluate
+from xpuplan.solvers.result import Result
 
 
 class SolverFn(Protocol):

@@ -5,16 +5,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from models import Schedule
-from models.schedule import ObjectiveValue
+from xpuplan.models import Schedule
+from xpuplan.models.schedule import ObjectiveValue
 
 
 @dataclass(frozen=True)
 class Result:
     """A solve's outcome.
 
-    ``objective`` is recomputed from the schedule by :func:`models.evaluate`, independently of the
-    solver; ``lower_bound`` is the best bound proven (or computed cheaply, for heuristics);
+    ``objective`` is recomputed from the schedule by :func:`xpuplan.models.evaluate`, independently
+    of the solver; ``lower_bound`` is the best bound proven (or computed cheaply, for heuristics);
     ``status`` is ``optimal``, ``feasible``, ``infeasible`` or ``unknown``; ``runtime`` is wall
     seconds.
     """

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from models import (
+from xpuplan.models import (
     Assignment,
     Device,
     Edge,

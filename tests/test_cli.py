@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-import models
-from models import load_instance, save_schedule
-from models.plan import load_plan
-from planner.cli import main
+from xpuplan import models
+from xpuplan.models import load_instance, save_schedule
+from xpuplan.models.plan import load_plan
+from xpuplan.planner.cli import main
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -270,7 +270,7 @@ def test_schedule_for_another_instance(capsys, tmp_path):
 def test_argparse_errors_are_one_line():
     """A missing required option is one line, exit 2."""
     proc = subprocess.run(
-        [sys.executable, "-m", "planner.cli", "instance"],
+        [sys.executable, "-m", "xpuplan", "instance"],
         capture_output=True,
         text=True,
         cwd=Path(__file__).resolve().parents[1],
@@ -288,7 +288,7 @@ def test_a_reader_that_stops_early_gets_no_traceback():
     os.close(read_end)
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "planner.cli", "list", "models", "--json"],
+            [sys.executable, "-m", "xpuplan", "list", "models", "--json"],
             stdout=write_end,
             stderr=subprocess.PIPE,
             text=True,

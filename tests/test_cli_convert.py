@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from models import instance_from_json, load_instance
-from models.formats import (
+from tests.models.test_formats import TINY_FJSP, TINY_SM, TINY_STG, tiny_dnn, write
+from xpuplan.models import instance_from_json, load_instance
+from xpuplan.models.formats import (
     dnn_graph_to_instance,
     fjsp_to_instance,
     psplib_to_instance,
     stg_to_instance,
 )
-from planner.cli import main
-from tests.models.test_formats import TINY_FJSP, TINY_SM, TINY_STG, tiny_dnn, write
+from xpuplan.planner.cli import main
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

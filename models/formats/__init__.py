@@ -1,7 +1,9 @@
-"""Converters from public benchmark formats to :class:`models.Instance`, and their ground truth.
+"""Converters from public benchmark formats to :class:`xpuplan.models.Instance`, and their ground
+truth.
 
 Each converter is a pure function of a file: it validates what it reads and raises
-:class:`models.InvalidInput` naming the file, the line (or JSON field) and the value at fault.
+:class:`xpuplan.models.InvalidInput` naming the file, the line (or JSON field) and the value at
+fault.
 
 * :func:`stg_to_instance`: Standard Task Graph Set, :math:`P|prec|C_{max}`;
 * :func:`fjsp_to_instance`: flexible job shop (FJSPLIB: Brandimarte, Hurink);
@@ -11,11 +13,11 @@ Each converter is a pure function of a file: it validates what it reads and rais
 * :func:`stg_optima`, :func:`fjsp_bks`, :func:`psplib_optima`: published optima and bounds.
 """
 
-from models.formats.dnn_graph import dnn_graph_to_instance, infer_op_type, load_dnn_graph
-from models.formats.fjsp import fjsp_name, fjsp_to_instance
-from models.formats.optima import fjsp_bks, psplib_optima, stg_optima
-from models.formats.psplib import psplib_to_instance
-from models.formats.stg import stg_to_instance
+from xpuplan.models.formats.dnn_graph import dnn_graph_to_instance, infer_op_type, load_dnn_graph
+from xpuplan.models.formats.fjsp import fjsp_name, fjsp_to_instance
+from xpuplan.models.formats.optima import fjsp_bks, psplib_optima, stg_optima
+from xpuplan.models.formats.psplib import psplib_to_instance
+from xpuplan.models.formats.stg import stg_to_instance
 
 __all__ = [
     "dnn_graph_to_instance",

@@ -21,7 +21,7 @@ files also show ``cpuLatency = 10 x fpgaLatency`` in every layer graph and ``23 
 operator graph, so the CPU figures are a scaled copy of the accelerator profile, not a second
 measurement.
 
-Op graph (:func:`load_dnn_graph`, schema of :mod:`models.opgraph`)
+Op graph (:func:`load_dnn_graph`, schema of :mod:`xpuplan.models.opgraph`)
 -----------------------------------------------------------------
 * node key: the node's ``name`` (unique in every file); ``profile_id`` keeps the file's ``id``;
 * ``type``: inferred from ONNX-style operator names (``Conv12`` -> ``conv``, ``MatMul3`` ->
@@ -38,8 +38,8 @@ Op graph (:func:`load_dnn_graph`, schema of :mod:`models.opgraph`)
   ``transfer_us = cost x 1000``.
 
 Colour classes (co-location constraints of the paper's partitioning model) have no counterpart in
-an :class:`models.Instance` and are not enforced by :func:`dnn_graph_to_instance`. The same holds
-for the file's ``maxCPUs``, ``maxFPGAs`` and ``maxSizePerFPGA`` (how many devices the paper's
+an :class:`xpuplan.models.Instance` and are not enforced by :func:`dnn_graph_to_instance`. The same
+holds for the file's ``maxCPUs``, ``maxFPGAs`` and ``maxSizePerFPGA`` (how many devices the paper's
 pipeline partitioning may use, and the accelerator memory that must hold a partition's weights):
 they are kept on the op graph (``max_cpus``, ``max_accels``, ``max_bytes_per_accel``) but the
 Instance is a different problem, scheduling inferences on ``cpu_units`` CPU and ``accel_units``
@@ -58,10 +58,10 @@ from typing import Any
 
 import networkx as nx
 
-from models.errors import InvalidInput
-from models.instance import Device, Edge, Instance, Job, Kernel, Mode, Objective
-from models.jsonio import read_json
-from models.opgraph import add_op, new_op_graph, validate_op_graph
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.instance import Device, Edge, Instance, Job, Kernel, Mode, Objective
+from xpuplan.models.jsonio import read_json
+from xpuplan.models.opgraph import add_op, new_op_graph, validate_op_graph
 
 # Bytes per millisecond of the transfer link implied by every edge of the files (2 GiB/s).
 LINK_BYTES_PER_MS = 2**31 / 1000

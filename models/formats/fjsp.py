@@ -17,7 +17,7 @@ Mapping
 * objective: makespan; time unit ``"unit"``.
 
 An operation with an alternative of duration 0 (one operation of Hurink's ``orb7``) is dropped with
-its precedence kept (:func:`models.formats.precedence.contract_zero_tasks`): choosing that
+its precedence kept (:func:`xpuplan.models.formats.precedence.contract_zero_tasks`): choosing that
 alternative takes no time and blocks no machine, so it dominates the others under every regular
 objective. A job left without operations is dropped too.
 """
@@ -27,10 +27,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from models.errors import InvalidInput
-from models.formats.precedence import contract_zero_tasks
-from models.formats.text import data_lines, fail, parse_int, take_ints
-from models.instance import Device, Edge, Instance, Job, Kernel, Mode, Objective
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.formats.precedence import contract_zero_tasks
+from xpuplan.models.formats.text import data_lines, fail, parse_int, take_ints
+from xpuplan.models.instance import Device, Edge, Instance, Job, Kernel, Mode, Objective
 
 LEVEL = "-"
 # Hurink et al.'s four data sets share file names (abz5.txt in each); bks.json suffixes the set.

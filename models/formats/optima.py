@@ -16,9 +16,9 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from models.errors import InvalidInput
-from models.formats.text import data_lines, fail, parse_int
-from models.jsonio import read_json
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.formats.text import data_lines, fail, parse_int
+from xpuplan.models.jsonio import read_json
 
 _STG_TABLE = re.compile(r"^Case(\d+)_(\d+)_OPT\.csv$")
 
@@ -77,8 +77,8 @@ def stg_optima(
 def fjsp_bks(bench_dir: str | os.PathLike[str]) -> dict[str, tuple[int, int, str]]:
     """``name -> (lower_bound, upper_bound, status)`` from ``fjsp/bks.json``.
 
-    Names follow :func:`models.formats.fjsp.fjsp_name` (``mk01``, ``abz5_edata``); ``status`` is
-    ``"closed"`` (``lower_bound == upper_bound`` is the optimum) or ``"open"``.
+    Names follow :func:`xpuplan.models.formats.fjsp.fjsp_name` (``mk01``, ``abz5_edata``);
+    ``status`` is ``"closed"`` (``lower_bound == upper_bound`` is the optimum) or ``"open"``.
     """
     path = Path(bench_dir) / "fjsp" / "bks.json"
     data = read_json(path)

@@ -1,7 +1,7 @@
 """Dropping zero-duration tasks from a precedence graph while keeping every precedence they imply.
 
 The benchmark formats carry tasks of duration 0 (STG's and PSPLIB's dummy source and sink, the odd
-zero-time operation in FJSP files), but an :class:`models.Instance` needs durations >= 1. A
+zero-time operation in FJSP files), but an :class:`xpuplan.models.Instance` needs durations >= 1. A
 zero-duration task ``z`` never delays anything by itself, so it can be removed exactly: for every
 predecessor ``p`` and successor ``s`` of ``z`` the edge ``p -> s`` is added. Then for every pair of
 kept tasks ``(u, v)``
@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import networkx as nx
 
-from models.errors import InvalidInput
+from xpuplan.models.errors import InvalidInput
 
 Node = TypeVar("Node", bound=Hashable)
 

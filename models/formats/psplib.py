@@ -1,4 +1,4 @@
-"""PSPLIB single-mode RCPSP files (``.sm``, e.g. j30) -> :class:`models.Instance`.
+"""PSPLIB single-mode RCPSP files (``.sm``, e.g. j30) -> :class:`xpuplan.models.Instance`.
 
 Format
 ------
@@ -19,7 +19,7 @@ Mapping
   unit choice, where one shared device with a unit per activity would create ``N^2`` optional
   intervals in a per-unit formulation;
 * precedence -> edges without delay; activities of duration 0 (the dummies) are dropped with their
-  precedence kept (:func:`models.formats.precedence.contract_zero_tasks`);
+  precedence kept (:func:`xpuplan.models.formats.precedence.contract_zero_tasks`);
 * objective: makespan; time unit ``"unit"``.
 """
 
@@ -30,10 +30,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from models.errors import InvalidInput
-from models.formats.precedence import contract_zero_tasks
-from models.formats.text import Line, data_lines, fail, parse_int, take_id_list, take_ints
-from models.instance import Device, Edge, Instance, Job, Kernel, Mode, Objective, Resource
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.formats.precedence import contract_zero_tasks
+from xpuplan.models.formats.text import Line, data_lines, fail, parse_int, take_id_list, take_ints
+from xpuplan.models.instance import Device, Edge, Instance, Job, Kernel, Mode, Objective, Resource
 
 JOB = "project"
 LEVEL = "-"

@@ -1,4 +1,5 @@
-"""Standard Task Graph Set (Kasahara lab, Waseda) ``.stg`` files -> :class:`models.Instance`.
+"""Standard Task Graph Set (Kasahara lab, Waseda) ``.stg`` files ->
+:class:`xpuplan.models.Instance`.
 
 Format
 ------
@@ -11,8 +12,8 @@ The problem is :math:`P|prec|C_{max}`: ``m`` identical processors, no communicat
 becomes one device ``"p"`` with ``units = m``, one job, one kernel ``"t<id>"`` per real task with a
 single mode of duration ``time`` and level ``"-"``, and the precedence edges, in time unit
 ``"unit"``. Tasks of time 0 (the two dummies, and any other) are dropped and their precedence
-kept by :func:`models.formats.precedence.contract_zero_tasks`: the entry has no predecessor and
-the exit no successor, so for the published files this drops exactly the dummy edges.
+kept by :func:`xpuplan.models.formats.precedence.contract_zero_tasks`: the entry has no predecessor
+and the exit no successor, so for the published files this drops exactly the dummy edges.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from models.errors import InvalidInput
-from models.fields import require_int
-from models.formats.precedence import contract_zero_tasks
-from models.formats.text import data_lines, fail, parse_int, take_id_list, take_ints
-from models.instance import Device, Edge, Instance, Job, Kernel, Mode, Objective
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.fields import require_int
+from xpuplan.models.formats.precedence import contract_zero_tasks
+from xpuplan.models.formats.text import data_lines, fail, parse_int, take_id_list, take_ints
+from xpuplan.models.instance import Device, Edge, Instance, Job, Kernel, Mode, Objective
 
 DEVICE = "p"
 JOB = "stg"

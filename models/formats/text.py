@@ -1,8 +1,8 @@
 """Line-numbered reading of the benchmark text formats, with errors that point into the file.
 
-Every parser of :mod:`models.formats` reads through these helpers, so a malformed file fails with
-one :class:`models.InvalidInput` naming the file, the line, the field and the value at fault, e.g.
-``stg/50/rand0009.stg: line 7: predecessor of task 5: names no task (got '77')``.
+Every parser of :mod:`xpuplan.models.formats` reads through these helpers, so a malformed file fails
+with one :class:`xpuplan.models.InvalidInput` naming the file, the line, the field and the value at
+fault, e.g. ``stg/50/rand0009.stg: line 7: predecessor of task 5: names no task (got '77')``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.errors import InvalidInput
+from xpuplan.models.errors import InvalidInput
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,17 @@
 """Kernel DAGs: operator graphs fused, tiled and coarsened into the kernels a planner schedules.
 
-The pipeline (:func:`build_kernel_dag`): an operator graph (:mod:`models.opgraph`, from the zoo or
-a profiled file) is fused into kernels (:mod:`models.kernels.fusion`), large GEMM kernels are cut
-into tiles (:mod:`models.kernels.tiling`), kernels are merged down to a target count
-(:mod:`models.kernels.coarsening`), and :func:`models.costs.annotate` gives every kernel its modes.
-An LLM prefill can be cut into chunks first (:mod:`models.kernels.llm`).
+The pipeline (:func:`build_kernel_dag`): an operator graph (:mod:`xpuplan.models.opgraph`, from the
+zoo or a profiled file) is fused into kernels (:mod:`xpuplan.models.kernels.fusion`), large GEMM
+kernels are cut into tiles (:mod:`xpuplan.models.kernels.tiling`), kernels are merged down to a
+target count (:mod:`xpuplan.models.kernels.coarsening`), and :func:`xpuplan.models.costs.annotate`
+gives every kernel its modes. An LLM prefill can be cut into chunks first
+(:mod:`xpuplan.models.kernels.llm`).
 
 Schema
 ------
 A kernel graph is a networkx DiGraph. Graph attributes: ``name`` (the model), ``family`` and
-``precision`` (copied from the op graph, :mod:`models.opgraph`); a chunked prefill adds
-``prompt_tokens``, ``chunk_tokens`` and ``num_chunks``; :func:`models.costs.annotate` adds
+``precision`` (copied from the op graph, :mod:`xpuplan.models.opgraph`); a chunked prefill adds
+``prompt_tokens``, ``chunk_tokens`` and ``num_chunks``; :func:`xpuplan.models.costs.annotate` adds
 ``platform``.
 
 Node = kernel, named after its first op (tiles ``<kernel>/t<i>``, prefill chunks ``c<c>/<kernel>``):
@@ -32,8 +33,9 @@ Node = kernel, named after its first op (tiles ``<kernel>/t<i>``, prefill chunks
 ``chunk``          optional: the prefill chunk (:func:`llm_prefill_graph`)
 ``tile``           optional: the tile index (:func:`tile`)
 ``measured_us``    optional: when every op carries measured latencies, their sums per entry
-``modes``          after annotation: tuple of :class:`models.Mode` (see :mod:`models.costs`)
-=================  ===========================================================================
+``modes``          after annotation: tuple of :class:`xpuplan.models.Mode` (see
+:mod:`xpuplan.models.costs`) =================
+===========================================================================
 
 Edges carry ``bytes`` (the activation bytes handed over) and ``tensors``, the bookkeeping behind
 it: producer op -> bytes of its output tensor that crosses the edge (``bytes`` is their sum; a
@@ -63,16 +65,16 @@ from typing import Any
 
 import networkx as nx
 
-from models.costs import annotate
-from models.errors import InvalidInput
-from models.kernels.coarsening import NEIGHBOUR_PENALTY, RIDGE_OPS_PER_BYTE, coarsen
-from models.kernels.fusion import EPILOGUE_TYPES, GEMM_TYPES, fuse, fuse_validated
-from models.kernels.graph import op_affinity
-from models.kernels.llm import ATTENTION_TYPES, llm_decode_graph, llm_prefill_graph
-from models.kernels.tiling import DEFAULT_TILE_SHARE, tile
-from models.platform import Platform
-from models.profiles import ProfileTable
-from models.zoo import build_model
+from xpuplan.models.costs import annotate
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.kernels.coarsening import NEIGHBOUR_PENALTY, RIDGE_OPS_PER_BYTE, coarsen
+from xpuplan.models.kernels.fusion import EPILOGUE_TYPES, GEMM_TYPES, fuse, fuse_validated
+from xpuplan.models.kernels.graph import op_affinity
+from xpuplan.models.kernels.llm import ATTENTION_TYPES, llm_decode_graph, llm_prefill_graph
+from xpuplan.models.kernels.tiling import DEFAULT_TILE_SHARE, tile
+from xpuplan.models.platform import Platform
+from xpuplan.models.profiles import ProfileTable
+from xpuplan.models.zoo import build_model
 
 
 def build_kernel_dag(
@@ -91,7 +93,8 @@ def build_kernel_dag(
     ``model`` is a zoo name (built with ``model_params``) or an operator graph. With
     ``chunk_tokens`` an LLM prefill of ``tokens`` tokens is chunked (:func:`llm_prefill_graph`).
     Then :func:`fuse`, :func:`tile` (default threshold), :func:`coarsen` when ``max_kernels`` is
-    given, and :func:`models.costs.annotate` with ``levels``, ``profile`` and ``resume_cost_us``.
+    given, and :func:`xpuplan.models.costs.annotate` with ``levels``, ``profile`` and
+    ``resume_cost_us``.
 
     Examples
     --------

@@ -1,8 +1,9 @@
-"""Coarsening: kernels merged greedily down to a target count (the schema: :mod:`models.kernels`).
+"""Coarsening: kernels merged greedily down to a target count (the schema:
+:mod:`xpuplan.models.kernels`).
 
 Fewer, larger kernels keep an exact solver's model small. Merges keep the graph acyclic, never
 leave a kernel without a device, and conserve FLOPs and weight bytes, and the activation bytes
-net of what crosses edges (see :mod:`models.kernels`).
+net of what crosses edges (see :mod:`xpuplan.models.kernels`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,16 @@ from typing import Any
 
 import networkx as nx
 
-from models.fields import require_int
-from models.kernels.graph import Affinity, compatible, edge_tensors, intersect, op_affinity, widest
-from models.platform import Platform
+from xpuplan.models.fields import require_int
+from xpuplan.models.kernels.graph import (
+    Affinity,
+    compatible,
+    edge_tensors,
+    intersect,
+    op_affinity,
+    widest,
+)
+from xpuplan.models.platform import Platform
 
 # Coarsening balances kernel sizes measured as FLOPs + RIDGE x bytes, RIDGE a typical ridge point
 # (peak ops / memory bandwidth) of the presets' accelerators at fp16 (Orin GPU 15 TFLOPS over
@@ -54,7 +62,7 @@ def coarsen(
 
     A merge that would leave a kernel without any device of ``platform`` (or, without a platform,
     without any measured entry) is never made; when only such merges remain the result keeps more
-    than ``max_kernels`` kernels. Totals are conserved as :mod:`models.kernels` states.
+    than ``max_kernels`` kernels. Totals are conserved as :mod:`xpuplan.models.kernels` states.
     """
     require_int(max_kernels, "max_kernels", 1)
     graph = kernel_graph.copy()

@@ -1,11 +1,11 @@
-"""Fusion: an operator graph becomes a graph of kernels (the schema: :mod:`models.kernels`).
+"""Fusion: an operator graph becomes a graph of kernels (the schema: :mod:`xpuplan.models.kernels`).
 
 Rules
 -----
 Ops are visited in topological order; an op joins the kernel of one producer ``u`` when
 
 1. ``u`` has exactly one consumer (this op), so ``u``'s output never goes to memory;
-2. the op type fits: an elementwise op (:data:`models.opgraph.ELEMENTWISE_TYPES`: batchnorm,
+2. the op type fits: an elementwise op (:data:`xpuplan.models.opgraph.ELEMENTWISE_TYPES`: batchnorm,
    bias-add, activations, residual add, rope...) or a reshape joins any producer -- conv /
    matmul + batchnorm / bias + activation, and elementwise chains; a softmax joins a kernel with
    a matmul or attention (QK^T + scale + softmax); a matmul joins a kernel holding one matmul and
@@ -16,8 +16,8 @@ Ops are visited in topological order; an op joins the kernel of one producer ``u
    loses a device by the fusion (on the Orin the DLA runs a matmul but not a GELU, so
    matmul+gelu stay apart; were the matmul itself DLA-less they would fuse). A device counts
    when it supports every op type, and for measured ops when the measurement has its entry (see
-   :func:`models.costs.supporting_devices`). Without a platform, only measured ops constrain:
-   their sets of measured entries must be equal;
+   :func:`xpuplan.models.costs.supporting_devices`). Without a platform, only measured ops
+   constrain: their sets of measured entries must be equal;
 4. the merge keeps the graph acyclic: no other path leads from the kernel to the op.
 
 A producer with two candidates prefers a GEMM kernel (conv + bn + *add* + relu), then the latest.
@@ -39,9 +39,9 @@ from typing import Any
 
 import networkx as nx
 
-from models.kernels.graph import Affinity, op_affinity, widest
-from models.opgraph import ELEMENTWISE_TYPES, validate_op_graph
-from models.platform import Platform
+from xpuplan.models.kernels.graph import Affinity, op_affinity, widest
+from xpuplan.models.opgraph import ELEMENTWISE_TYPES, validate_op_graph
+from xpuplan.models.platform import Platform
 
 GEMM_TYPES = frozenset({"conv", "depthwise_conv", "conv_transpose", "matmul"})
 # Ops that fuse into their producer's kernel as an epilogue.
@@ -65,7 +65,7 @@ def fuse(op_graph: nx.DiGraph, platform: Platform | None = None) -> nx.DiGraph:
     Parameters
     ----------
     op_graph
-        An operator graph (:mod:`models.opgraph`), validated first.
+        An operator graph (:mod:`xpuplan.models.opgraph`), validated first.
     platform
         When given, fusion never merges ops that different sets of its devices can run.
 
@@ -91,7 +91,7 @@ def fuse(op_graph: nx.DiGraph, platform: Platform | None = None) -> nx.DiGraph:
 
 
 def fuse_validated(op_graph: nx.DiGraph, platform: Platform | None = None) -> nx.DiGraph:
-    """:func:`fuse` of a graph already validated, e.g. by :func:`models.zoo.build_model`."""
+    """:func:`fuse` of a graph already validated, e.g. by :func:`xpuplan.models.zoo.build_model`."""
     op2group: dict[Hashable, int] = {}
     groups: list[_Group] = []
     # Without a measurement an op's devices depend on its type alone.

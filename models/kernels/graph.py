@@ -1,6 +1,6 @@
 """What fusion, tiling, coarsening and the LLM graphs share: device affinity, edge tensors.
 
-The schema of a kernel graph is in :mod:`models.kernels`.
+The schema of a kernel graph is in :mod:`xpuplan.models.kernels`.
 """
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from models.costs import supporting_devices
-from models.platform import Platform
-from models.roofline import WIDTH_ORDER
+from xpuplan.models.costs import supporting_devices
+from xpuplan.models.platform import Platform
+from xpuplan.models.roofline import WIDTH_ORDER
 
 # Precisions from narrowest to widest (the order of models.roofline's fallback).
 PRECISION_WIDTH = WIDTH_ORDER
@@ -23,8 +23,8 @@ def op_affinity(
 ) -> Affinity:
     """The devices that can run these op types (names), the measured entries, or None (any).
 
-    With a platform: the names of :func:`models.costs.supporting_devices`. Without one: the keys
-    of ``measured`` when given, else None (unconstrained).
+    With a platform: the names of :func:`xpuplan.models.costs.supporting_devices`. Without one: the
+    keys of ``measured`` when given, else None (unconstrained).
     """
     if platform is not None:
         return frozenset(dev.name for dev in supporting_devices(platform, op_types, measured))

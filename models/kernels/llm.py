@@ -1,7 +1,7 @@
 """LLM kernel graphs: Agent.xpu's chunked prefill and one decode step.
 
-Both are fused graphs of the zoo's LLMs (:mod:`models.zoo.llm`) in the schema of
-:mod:`models.kernels`.
+Both are fused graphs of the zoo's LLMs (:mod:`xpuplan.models.zoo.llm`) in the schema of
+:mod:`xpuplan.models.kernels`.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from typing import Any
 
 import networkx as nx
 
-from models.costs import LLM_PREFILL_FAMILY
-from models.errors import InvalidInput
-from models.fields import require_int
-from models.kernels.fusion import fuse_validated
-from models.kernels.graph import edge_tensors
-from models.platform import Platform
-from models.zoo import build_model
+from xpuplan.models.costs import LLM_PREFILL_FAMILY
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.fields import require_int
+from xpuplan.models.kernels.fusion import fuse_validated
+from xpuplan.models.kernels.graph import edge_tensors
+from xpuplan.models.platform import Platform
+from xpuplan.models.zoo import build_model
 
 # A kernel holding one of these reads the KV cache (an attention block).
 ATTENTION_TYPES = frozenset({"attention", "softmax"})
@@ -152,7 +152,7 @@ def llm_decode_graph(
 ) -> nx.DiGraph:
     """One decode step of ``batch`` sequences at KV length ``kv_len``, fused (:func:`fuse`).
 
-    The step is the zoo's ``phase="decode"`` graph (:mod:`models.zoo.llm`): every sequence
+    The step is the zoo's ``phase="decode"`` graph (:mod:`xpuplan.models.zoo.llm`): every sequence
     attends to its ``kv_len`` cached positions, and the weights are read once for the batch.
     """
     _reject(params, ("phase",), "is set by the decode step")

@@ -1,4 +1,4 @@
-"""Tiling: large GEMM kernels cut into parallel tiles (the schema: :mod:`models.kernels`).
+"""Tiling: large GEMM kernels cut into parallel tiles (the schema: :mod:`xpuplan.models.kernels`).
 
 More, smaller kernels give a scheduler more preemption points and more ways to spread one layer
 over several devices. Tiles split the output channels, so each tile reads the whole input.
@@ -12,10 +12,10 @@ from typing import Any
 
 import networkx as nx
 
-from models.errors import InvalidInput
-from models.fields import require_int
-from models.kernels.fusion import EPILOGUE_TYPES, GEMM_TYPES
-from models.kernels.graph import edge_tensors
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.fields import require_int
+from xpuplan.models.kernels.fusion import EPILOGUE_TYPES, GEMM_TYPES
+from xpuplan.models.kernels.graph import edge_tensors
 
 # With no max_flops, tile GEMM kernels holding more than this share of the graph's FLOPs.
 DEFAULT_TILE_SHARE = 1 / 16

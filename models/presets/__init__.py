@@ -12,7 +12,7 @@ ryzen-ai-hx370        AMD Ryzen AI 9 HX 370 (RTGen-class Ryzen AI)         ryzen
 
 A preset is returned in its default power mode (NVIDIA's 15W for the Orin, the base power for the
 laptops) unless another mode is named. Users' own platforms are YAML files in the shape of
-:func:`models.platform.platform_to_dict` (see ``examples/platforms/``).
+:func:`xpuplan.models.platform.platform_to_dict` (see ``examples/platforms/``).
 
 Examples
 --------
@@ -28,9 +28,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from models.errors import InvalidInput
-from models.platform import Platform, load_platform
-from models.presets import core_ultra, jetson_orin_nx, ryzen_ai
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.platform import Platform, load_platform
+from xpuplan.models.presets import core_ultra, jetson_orin_nx, ryzen_ai
 
 _NAME2PLATFORM: dict[str, Platform] = {
     preset.PLATFORM.name: preset.PLATFORM for preset in (jetson_orin_nx, core_ultra, ryzen_ai)

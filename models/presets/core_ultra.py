@@ -36,8 +36,8 @@ Modelling choices
 
 from __future__ import annotations
 
-from models.platform import DeviceSpec, Platform, PowerMode
-from models.presets.dvfs import scaled_levels
+from xpuplan.models.platform import DeviceSpec, Platform, PowerMode
+from xpuplan.models.presets.dvfs import scaled_levels
 
 # DDR5-5600, two 64-bit channels: 5600 MT/s x 16 bytes [ARK].
 MEM_BW_GBPS = 89.6

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from models.platform import DvfsLevel
+from xpuplan.models.platform import DvfsLevel
 
 # Relative supply voltage a unit needs as its clock approaches zero (see the module docstring).
 VOLTAGE_FLOOR = 0.6

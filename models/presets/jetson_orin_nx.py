@@ -34,15 +34,15 @@ Modelling choices
   252 instead of 240 [NVP]), modelled as ``compute_scale`` 0.5.
 * ``dla0``, ``dla1``: two devices, not one device with two units, because the 10W mode caps them
   differently (153.6 vs 115 MHz [NVP]).
-* Level power follows :mod:`models.presets.dvfs` (``P ~ f V^2``) from the top-level figure given
-  for each device; idle power is an assumption (NVIDIA publishes no per-rail idle figures), chosen
-  so the module idles at about 3 W.
+* Level power follows :mod:`xpuplan.models.presets.dvfs` (``P ~ f V^2``) from the top-level figure
+  given for each device; idle power is an assumption (NVIDIA publishes no per-rail idle figures),
+  chosen so the module idles at about 3 W.
 """
 
 from __future__ import annotations
 
-from models.platform import DeviceSpec, Platform, PowerMode
-from models.presets.dvfs import scaled_levels
+from xpuplan.models.platform import DeviceSpec, Platform, PowerMode
+from xpuplan.models.presets.dvfs import scaled_levels
 
 # Op types Orin's DLA cannot run, from NVIDIA's ONNX support matrix [DLA-SW operators/README.md]:
 # * attention: MatMul runs on the DLA only when its second input is a constant (a weight), so

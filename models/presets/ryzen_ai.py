@@ -32,8 +32,8 @@ Modelling choices
 
 from __future__ import annotations
 
-from models.platform import DeviceSpec, Platform, PowerMode
-from models.presets.dvfs import scaled_levels
+from xpuplan.models.platform import DeviceSpec, Platform, PowerMode
+from xpuplan.models.presets.dvfs import scaled_levels
 
 # LPDDR5X-7500 on a 128-bit bus: 7500 MT/s x 16 bytes [AMD].
 MEM_BW_GBPS = 120.0

@@ -5,11 +5,11 @@
 >>> round(count_macs(graph) / 1e9, 2), round(count_params(graph) / 1e6, 2)
 (4.09, 25.56)
 
-Every graph follows :mod:`models.opgraph` and is validated; each op also carries ``layer`` (its
-block, ``-1`` for stem and head), ``macs`` and ``params`` (see
-:mod:`models.zoo.graph_builder`), and the ops of transformers and LLMs carry ``tokens`` (how many
-tokens the op processes) and ``token_wise`` (whether it is independent per token), attention ops
-also ``kv_len``. The graph's attributes add ``params`` (the resolved build parameters) and
+Every graph follows :mod:`xpuplan.models.opgraph` and is validated; each op also carries ``layer``
+(its block, ``-1`` for stem and head), ``macs`` and ``params`` (see
+:mod:`xpuplan.models.zoo.graph_builder`), and the ops of transformers and LLMs carry ``tokens`` (how
+many tokens the op processes) and ``token_wise`` (whether it is independent per token), attention
+ops also ``kv_len``. The graph's attributes add ``params`` (the resolved build parameters) and
 ``num_params``.
 """
 
@@ -20,11 +20,11 @@ from typing import Any
 
 import networkx as nx
 
-from models.errors import InvalidInput
-from models.opgraph import validate_op_graph
-from models.zoo import audio, cnn, detection, llm, mediapipe, speech, superres, transformer
-from models.zoo.llm import LLM_NAMES, LlmArch, llm_arch
-from models.zoo.spec import ModelEntry, ModelInfo
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.opgraph import validate_op_graph
+from xpuplan.models.zoo import audio, cnn, detection, llm, mediapipe, speech, superres, transformer
+from xpuplan.models.zoo.llm import LLM_NAMES, LlmArch, llm_arch
+from xpuplan.models.zoo.spec import ModelEntry, ModelInfo
 
 _ENTRIES: dict[str, ModelEntry] = {
     entry.name: entry

@@ -27,8 +27,8 @@ from typing import Any
 
 import networkx as nx
 
-from models.zoo.graph_builder import GraphBuilder, Tensor
-from models.zoo.spec import ModelEntry, Param, common_params
+from xpuplan.models.zoo.graph_builder import GraphBuilder, Tensor
+from xpuplan.models.zoo.spec import ModelEntry, Param, common_params
 
 BLOCK, SHIFT, BINS, HIDDEN, FEATURES = 512, 128, 257, 128, 256
 _LSTM_ELEMENT_FLOPS = 30

@@ -17,8 +17,8 @@ from typing import Any
 
 import networkx as nx
 
-from models.zoo.graph_builder import GraphBuilder, Tensor
-from models.zoo.spec import ModelEntry, vision_params
+from xpuplan.models.zoo.graph_builder import GraphBuilder, Tensor
+from xpuplan.models.zoo.spec import ModelEntry, vision_params
 
 # (blocks per stage) of the bottleneck ResNets; stage widths are 64, 128, 256, 512, expansion 4.
 _RESNET_STAGES = {"resnet-50": (3, 4, 6, 3), "resnet-152": (3, 8, 36, 3)}

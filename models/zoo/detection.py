@@ -26,8 +26,8 @@ from typing import Any
 
 import networkx as nx
 
-from models.zoo.graph_builder import GraphBuilder, Tensor
-from models.zoo.spec import ModelEntry, vision_params
+from xpuplan.models.zoo.graph_builder import GraphBuilder, Tensor
+from xpuplan.models.zoo.spec import ModelEntry, vision_params
 
 _NUM_CLASSES = 80
 _REG_MAX = 16

@@ -2,7 +2,8 @@
 
 The zoo's models are written against :class:`GraphBuilder`: each layer helper takes input
 :class:`Tensor` s, computes the output shape, the work and the traffic, and adds one op to the
-graph (see :mod:`models.opgraph` for the schema). Besides the schema's fields every op carries
+graph (see :mod:`xpuplan.models.opgraph` for the schema). Besides the schema's fields every op
+carries
 
 ``layer``   the block it belongs to (``-1`` for stem and head ops),
 ``macs``    multiply-accumulates of its conv/matmul/attention work (0 for other ops),
@@ -42,7 +43,7 @@ from typing import Any
 
 import networkx as nx
 
-from models.opgraph import add_op, new_op_graph
+from xpuplan.models.opgraph import add_op, new_op_graph
 
 ACT_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1, "int4": 1}
 WEIGHT_BITS = {"fp32": 32, "fp16": 16, "bf16": 16, "int8": 8, "int4": 4}
@@ -108,7 +109,7 @@ class GraphBuilder:
     Parameters
     ----------
     name, family, precision
-        The graph attributes (see :func:`models.opgraph.new_op_graph`).
+        The graph attributes (see :func:`xpuplan.models.opgraph.new_op_graph`).
     weight_bits
         Width of a stored parameter; defaults to the precision's width.
     """

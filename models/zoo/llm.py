@@ -21,8 +21,8 @@ Phases
   (the new token's included); weights are read once for the whole batch.
 
 Work: a matmul of ``T`` tokens by a ``K x N`` weight is ``2 T K N`` FLOPs, so a prefill chunk costs
-about ``2 * params * T`` plus attention (see :mod:`models.zoo.transformer`), as in Kaplan et al.
-2020 (Table 1: :math:`C_{forward} \\approx 2N + 2 n_{layer} n_{ctx} d_{attn}` per token). RoPE
+about ``2 * params * T`` plus attention (see :mod:`xpuplan.models.zoo.transformer`), as in Kaplan et
+al. 2020 (Table 1: :math:`C_{forward} \\approx 2N + 2 n_{layer} n_{ctx} d_{attn}` per token). RoPE
 rotates pairs: 6 operations per pair, 3 per element of Q and K.
 
 Weights: ``weight_bits`` (16; 8 for W8A16 as Agent.xpu deploys them; 4 for Q4) sets the bytes of
@@ -37,11 +37,11 @@ from typing import Any
 
 import networkx as nx
 
-from models.errors import InvalidInput
-from models.platform import PRECISIONS
-from models.zoo.graph_builder import ACT_BYTES, GraphBuilder, Tensor, per_token
-from models.zoo.spec import MAX_BATCH, ModelEntry, Param
-from models.zoo.transformer import attention
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.platform import PRECISIONS
+from xpuplan.models.zoo.graph_builder import ACT_BYTES, GraphBuilder, Tensor, per_token
+from xpuplan.models.zoo.spec import MAX_BATCH, ModelEntry, Param
+from xpuplan.models.zoo.transformer import attention
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,9 @@ from typing import Any
 
 import networkx as nx
 
-from models.zoo.cnn import bneck
-from models.zoo.graph_builder import GraphBuilder, Tensor
-from models.zoo.spec import Builder, ModelEntry, Param, vision_params
+from xpuplan.models.zoo.cnn import bneck
+from xpuplan.models.zoo.graph_builder import GraphBuilder, Tensor
+from xpuplan.models.zoo.spec import Builder, ModelEntry, Param, vision_params
 
 _QAIHM = "Qualcomm AI Hub model card"
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import networkx as nx
 
-from models.errors import InvalidInput
-from models.fields import is_int
-from models.platform import PRECISIONS
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.fields import is_int
+from xpuplan.models.platform import PRECISIONS
 
 PARAM_KINDS = ("int", "float", "size", "choice")
 MAX_BATCH = 1024

@@ -25,9 +25,9 @@ from typing import Any
 
 import networkx as nx
 
-from models.zoo.graph_builder import GraphBuilder, Tensor, per_token
-from models.zoo.spec import ModelEntry, Param, common_params
-from models.zoo.transformer import encoder_layer
+from xpuplan.models.zoo.graph_builder import GraphBuilder, Tensor, per_token
+from xpuplan.models.zoo.spec import ModelEntry, Param, common_params
+from xpuplan.models.zoo.transformer import encoder_layer
 
 FS2_DIM, FS2_HEADS, FS2_FILTER, FS2_LAYERS, FS2_VOCAB, FS2_BINS = 256, 2, 1024, 4, 80, 256
 MEL_BINS, HOP = 80, 256

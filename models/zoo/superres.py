@@ -23,8 +23,8 @@ from typing import Any
 
 import networkx as nx
 
-from models.zoo.graph_builder import GraphBuilder
-from models.zoo.spec import ModelEntry, Param, vision_params
+from xpuplan.models.zoo.graph_builder import GraphBuilder
+from xpuplan.models.zoo.spec import ModelEntry, Param, vision_params
 
 FSRCNN_D, FSRCNN_S, FSRCNN_M = 56, 12, 4
 

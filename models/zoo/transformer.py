@@ -31,8 +31,8 @@ from typing import Any
 
 import networkx as nx
 
-from models.zoo.graph_builder import ELEMENT_FLOPS, GraphBuilder, Tensor, per_token
-from models.zoo.spec import ModelEntry, Param, common_params
+from xpuplan.models.zoo.graph_builder import ELEMENT_FLOPS, GraphBuilder, Tensor, per_token
+from xpuplan.models.zoo.spec import ModelEntry, Param, common_params
 
 
 def attention(

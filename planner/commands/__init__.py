@@ -1,1 +1,1 @@
-"""One module per ``xpuplan`` command (see :mod:`planner.cli`)."""
+"""One module per ``xpuplan`` command (see :mod:`xpuplan.planner.cli`)."""

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from models import Instance, InvalidInput
-from models.platform import Platform
-from models.presets import resolve_platform
-from models.scenario import Scenario
-from models.scenarios import resolve_scenario
-from planner.unroll import PlanningOptions, build_instance, planning_horizon_us
+from xpuplan.models import Instance, InvalidInput
+from xpuplan.models.platform import Platform
+from xpuplan.models.presets import resolve_platform
+from xpuplan.models.scenario import Scenario
+from xpuplan.models.scenarios import resolve_scenario
+from xpuplan.planner.unroll import PlanningOptions, build_instance, planning_horizon_us
 
 
 def add_instance_arguments(

@@ -15,12 +15,12 @@ from typing import Any
 
 import pandas as pd
 
-from models import Instance, InvalidInput, Objective, load_instance
-from models.presets import resolve_platform
-from models.scenarios import resolve_scenario
-from planner.commands.common import add_instance_arguments, options_from_args
-from planner.compare import compare, plot_gaps
-from planner.unroll import build_instance
+from xpuplan.models import Instance, InvalidInput, Objective, load_instance
+from xpuplan.models.presets import resolve_platform
+from xpuplan.models.scenarios import resolve_scenario
+from xpuplan.planner.commands.common import add_instance_arguments, options_from_args
+from xpuplan.planner.compare import compare, plot_gaps
+from xpuplan.planner.unroll import build_instance
 
 NAME = "compare"
 HELP = "run solvers and heuristics on one instance and show each one's gap to the best bound"

@@ -6,8 +6,8 @@ import argparse
 import json
 import sys
 
-from models import Instance, InvalidInput, instance_to_json, save_instance
-from models.formats import (
+from xpuplan.models import Instance, InvalidInput, instance_to_json, save_instance
+from xpuplan.models.formats import (
     dnn_graph_to_instance,
     fjsp_to_instance,
     psplib_to_instance,

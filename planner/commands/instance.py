@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from models import save_instance
-from planner.commands.common import add_instance_arguments, instance_from_args
+from xpuplan.models import save_instance
+from xpuplan.planner.commands.common import add_instance_arguments, instance_from_args
 
 NAME = "instance"
 HELP = "build the problem instance of a scenario on a platform"

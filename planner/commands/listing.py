@@ -6,11 +6,11 @@ import argparse
 import json
 from typing import Any
 
-from models.presets import get_platform, platform_names, platform_summary
-from models.scenarios import get_scenario, scenario_names
-from models.zoo import model_info, model_names
-from runtime.policies import policy_info, policy_names
-from solvers import solver_info, solver_names
+from xpuplan.models.presets import get_platform, platform_names, platform_summary
+from xpuplan.models.scenarios import get_scenario, scenario_names
+from xpuplan.models.zoo import model_info, model_names
+from xpuplan.runtime.policies import policy_info, policy_names
+from xpuplan.solvers import solver_info, solver_names
 
 NAME = "list"
 HELP = "list the built-in platforms, scenarios, models, online policies or solvers"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from models import check_schedule
-from models.plan import Plan, plan_settings, save_plan
-from planner.commands.common import add_instance_arguments, instance_from_args
-from planner.pictures import save_gantt, save_trace
-from planner.report import solve_summary
-from solvers import solve
+from xpuplan.models import check_schedule
+from xpuplan.models.plan import Plan, plan_settings, save_plan
+from xpuplan.planner.commands.common import add_instance_arguments, instance_from_args
+from xpuplan.planner.pictures import save_gantt, save_trace
+from xpuplan.planner.report import solve_summary
+from xpuplan.solvers import solve
 
 NAME = "plan"
 HELP = "compute a deployment plan (optimal or with a proven bound) for a scenario on a platform"

@@ -12,18 +12,18 @@ import argparse
 import json
 from typing import Any
 
-from models import InvalidInput, check_schedule
-from models.plan import Plan, load_plan, plan_settings
-from models.platform import Platform
-from models.presets import resolve_platform
-from models.scenario import Periodic, Scenario
-from models.scenarios import resolve_scenario
-from planner.unroll import PlanningOptions, build_instance, planning_horizon_us
-from runtime.metrics import SimResult
-from runtime.policies import policy_names, policy_uses_plan
-from runtime.simulate import simulate
-from runtime.simulator import SimConfig
-from solvers import solve
+from xpuplan.models import InvalidInput, check_schedule
+from xpuplan.models.plan import Plan, load_plan, plan_settings
+from xpuplan.models.platform import Platform
+from xpuplan.models.presets import resolve_platform
+from xpuplan.models.scenario import Periodic, Scenario
+from xpuplan.models.scenarios import resolve_scenario
+from xpuplan.planner.unroll import PlanningOptions, build_instance, planning_horizon_us
+from xpuplan.runtime.metrics import SimResult
+from xpuplan.runtime.policies import policy_names, policy_uses_plan
+from xpuplan.runtime.simulate import simulate
+from xpuplan.runtime.simulator import SimConfig
+from xpuplan.solvers import solve
 
 NAME = "simulate"
 HELP = "simulate a scenario on a platform under an online policy or a static plan"

@@ -12,9 +12,9 @@ import json
 import sys
 from typing import Any
 
-from models import Objective, check_schedule, load_instance, save_schedule
-from models.schedule import ObjectiveValue
-from solvers import Result, solve, solver_info
+from xpuplan.models import Objective, check_schedule, load_instance, save_schedule
+from xpuplan.models.schedule import ObjectiveValue
+from xpuplan.solvers import Result, solve, solver_info
 
 NAME = "solve"
 HELP = "solve an instance file (optimal, or the best schedule found with a proven bound)"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from models import InvalidInput, check_schedule, load_instance, load_schedule
-from models.plan import is_plan_file, load_plan
+from xpuplan.models import InvalidInput, check_schedule, load_instance, load_schedule
+from xpuplan.models.plan import is_plan_file, load_plan
 
 NAME = "verify"
 HELP = "check a schedule against its instance (exit 0 valid, 1 invalid with every violation)"

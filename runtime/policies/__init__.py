@@ -5,8 +5,8 @@
 True
 """
 
-import runtime.executors  # noqa: F401  (registers time-triggered and self-timed)
-from runtime.policies import (  # noqa: F401  (each module registers its policy)
+import xpuplan.runtime.executors  # noqa: F401  (registers time-triggered and self-timed)
+from xpuplan.runtime.policies import (  # noqa: F401  (each module registers its policy)
     agent_xpu,
     dynamic_eft,
     edf,
@@ -21,8 +21,8 @@ from runtime.policies import (  # noqa: F401  (each module registers its policy)
     static_best,
     twill,
 )
-from runtime.policies.base import QueuePolicy
-from runtime.policy import (
+from xpuplan.runtime.policies.base import QueuePolicy
+from xpuplan.runtime.policy import (
     BasePolicy,
     Policy,
     get_policy,

@@ -28,10 +28,10 @@ import heapq
 import math
 from typing import Any
 
-from runtime.jobs import ModeRec, Ready
-from runtime.policies.base import earliest_finish
-from runtime.policy import BasePolicy, register
-from runtime.simulator import Simulator
+from xpuplan.runtime.jobs import ModeRec, Ready
+from xpuplan.runtime.policies.base import earliest_finish
+from xpuplan.runtime.policy import BasePolicy, register
+from xpuplan.runtime.simulator import Simulator
 
 
 @register("agent-xpu")

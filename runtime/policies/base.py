@@ -7,12 +7,12 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from models import InvalidInput
-from runtime.policy import BasePolicy
+from xpuplan.models import InvalidInput
+from xpuplan.runtime.policy import BasePolicy
 
 if TYPE_CHECKING:
-    from runtime.jobs import ModeRec, Ready
-    from runtime.simulator import Simulator
+    from xpuplan.runtime.jobs import ModeRec, Ready
+    from xpuplan.runtime.simulator import Simulator
 
 
 class _Bucket:

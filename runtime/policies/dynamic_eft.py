@@ -5,10 +5,10 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
-from runtime.jobs import Ready
-from runtime.policies.base import deadline_key, earliest_finish
-from runtime.policy import BasePolicy, register
-from runtime.simulator import Simulator
+from xpuplan.runtime.jobs import Ready
+from xpuplan.runtime.policies.base import deadline_key, earliest_finish
+from xpuplan.runtime.policy import BasePolicy, register
+from xpuplan.runtime.simulator import Simulator
 
 
 @register("dynamic-eft")

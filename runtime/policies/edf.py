@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from runtime.jobs import Ready
-from runtime.policies.base import QueuePolicy, deadline_key
-from runtime.policy import register
+from xpuplan.runtime.jobs import Ready
+from xpuplan.runtime.policies.base import QueuePolicy, deadline_key
+from xpuplan.runtime.policy import register
 
 
 @register("edf")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from models import InvalidInput
-from runtime.jobs import Ready
-from runtime.policies.base import QueuePolicy, fastest_device
-from runtime.policy import register
-from runtime.simulator import Simulator
+from xpuplan.models import InvalidInput
+from xpuplan.runtime.jobs import Ready
+from xpuplan.runtime.policies.base import QueuePolicy, fastest_device
+from xpuplan.runtime.policy import register
+from xpuplan.runtime.simulator import Simulator
 
 MAPPINGS = ("greedy", "fixed")
 

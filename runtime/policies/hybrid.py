@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from models import InvalidInput
-from runtime.executors import PlanJobs, plan_executor, unit_window
-from runtime.jobs import Job, Ready
-from runtime.platform_sim import Run
-from runtime.policies.base import QueuePolicy
-from runtime.policy import BasePolicy, get_policy, register
-from runtime.simulator import Simulator
+from xpuplan.models import InvalidInput
+from xpuplan.runtime.executors import PlanJobs, plan_executor, unit_window
+from xpuplan.runtime.jobs import Job, Ready
+from xpuplan.runtime.platform_sim import Run
+from xpuplan.runtime.policies.base import QueuePolicy
+from xpuplan.runtime.policy import BasePolicy, get_policy, register
+from xpuplan.runtime.simulator import Simulator
 
 
 @register("hybrid")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from runtime.jobs import Ready
-from runtime.policies.base import QueuePolicy
-from runtime.policy import register
+from xpuplan.runtime.jobs import Ready
+from xpuplan.runtime.policies.base import QueuePolicy
+from xpuplan.runtime.policy import register
 
 
 @register("llf")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections import deque
 
-from runtime.jobs import ModeRec, Ready
-from runtime.platform_sim import Run
-from runtime.policies.base import earliest_finish
-from runtime.policy import BasePolicy, register
-from runtime.simulator import Simulator
+from xpuplan.runtime.jobs import ModeRec, Ready
+from xpuplan.runtime.platform_sim import Run
+from xpuplan.runtime.policies.base import earliest_finish
+from xpuplan.runtime.policy import BasePolicy, register
+from xpuplan.runtime.simulator import Simulator
 
 
 @register("online-eft")

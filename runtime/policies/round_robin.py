@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import deque
 
-from runtime.jobs import Ready
-from runtime.policy import BasePolicy, register
-from runtime.simulator import Simulator
+from xpuplan.runtime.jobs import Ready
+from xpuplan.runtime.policy import BasePolicy, register
+from xpuplan.runtime.simulator import Simulator
 
 
 @register("round-robin")

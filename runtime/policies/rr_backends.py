@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from runtime.jobs import Job, Ready
-from runtime.policies.fcfs import Fcfs
-from runtime.policy import register
-from runtime.simulator import Simulator
+from xpuplan.runtime.jobs import Job, Ready
+from xpuplan.runtime.policies.fcfs import Fcfs
+from xpuplan.runtime.policy import register
+from xpuplan.runtime.simulator import Simulator
 
 
 @register("rr-backends")

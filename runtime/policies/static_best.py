@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from runtime.policies.fcfs import Fcfs
-from runtime.policy import register
+from xpuplan.runtime.policies.fcfs import Fcfs
+from xpuplan.runtime.policy import register
 
 
 @register("static-best")

@@ -20,9 +20,9 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
-from runtime.jobs import Job, ModeRec, Ready
-from runtime.policy import BasePolicy, register
-from runtime.simulator import Simulator
+from xpuplan.runtime.jobs import Job, ModeRec, Ready
+from xpuplan.runtime.policy import BasePolicy, register
+from xpuplan.runtime.simulator import Simulator
 
 
 @register("twill")

@@ -7,9 +7,9 @@ warm start), ``constraints`` (one method per rule), ``objective`` (exact integer
 (progress), ``explain`` (why an instance is infeasible) and ``solve`` (the registered entry point).
 """
 
-from solvers.cpsat.model import CpsatModel, SolverSettings
-from solvers.cpsat.solve import default_workers, solve_cpsat
-from solvers.registry import register
+from xpuplan.solvers.cpsat.model import CpsatModel, SolverSettings
+from xpuplan.solvers.cpsat.solve import default_workers, solve_cpsat
+from xpuplan.solvers.registry import register
 
 register(
     "cpsat",

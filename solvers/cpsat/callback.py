@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from ortools.sat.python.cp_model import CpSolver, CpSolverSolutionCallback
 
-from models.schedule import ObjectiveValue
-from solvers.cpsat.objective import ObjectiveTerm
+from xpuplan.models.schedule import ObjectiveValue
+from xpuplan.solvers.cpsat.objective import ObjectiveTerm
 
 ProgressFn = Callable[[ObjectiveValue | None, ObjectiveValue | None, float], None]
 """``callback(objective, bound, seconds)``: the best objective and bound so far (tuples for a

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from models import Instance
+from xpuplan.models import Instance
 
 # Seeds tried per instance, and the most modes for which every mode is a seed candidate.
 MAX_SEEDS = 64

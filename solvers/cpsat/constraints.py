@@ -1,17 +1,17 @@
 """The constraints of the CP-SAT model, one small method per rule of an Instance.
 
-Notation as in :mod:`solvers.cpsat.variables`: :math:`S_k, E_k` start and end, :math:`x_{k,m}` mode
-literals, :math:`y_{k,d}` device literals, :math:`o_{k,d,u}` unit literals, :math:`c_e` contiguity
-and :math:`s_e` same-device literals, :math:`\\rho_k` resume times.
+Notation as in :mod:`xpuplan.solvers.cpsat.variables`: :math:`S_k, E_k` start and end,
+:math:`x_{k,m}` mode literals, :math:`y_{k,d}` device literals, :math:`o_{k,d,u}` unit literals,
+:math:`c_e` contiguity and :math:`s_e` same-device literals, :math:`\\rho_k` resume times.
 """
 
 from __future__ import annotations
 
 from ortools.sat.python.cp_model import CpModel, IntervalVar, IntVar, LinearExpr
 
-from solvers.cpsat.cliques import disjunctive_cliques
-from solvers.cpsat.data import ModelData
-from solvers.cpsat.variables import Variables
+from xpuplan.solvers.cpsat.cliques import disjunctive_cliques
+from xpuplan.solvers.cpsat.data import ModelData
+from xpuplan.solvers.cpsat.variables import Variables
 
 
 class Constraints:

@@ -1,7 +1,7 @@
 """What the CP-SAT model needs from an instance, derived once: horizon, scales, unit layout.
 
 Nothing here creates a solver variable; :class:`ModelData` is plain data that
-:mod:`solvers.cpsat.variables` and :mod:`solvers.cpsat.constraints` read.
+:mod:`xpuplan.solvers.cpsat.variables` and :mod:`xpuplan.solvers.cpsat.constraints` read.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from models import Instance, InvalidInput, Unsupported
-from solvers import bounds
-from solvers.cpsat.scaling import POWER_SCALES, require_scale, scaled
+from xpuplan.models import Instance, InvalidInput, Unsupported
+from xpuplan.solvers import bounds
+from xpuplan.solvers.cpsat.scaling import POWER_SCALES, require_scale, scaled
 
 UNIT_MODELS = ("auto", "per-unit")
 # Times stay far below 2^63 even multiplied by scaled powers and weights.
@@ -42,8 +42,9 @@ class ModelData:
     Attributes
     ----------
     horizon
-        No kernel of some optimal schedule ends later (:func:`solvers.bounds.serial_upper_bound`,
-        or the hint's makespan when the first objective is the makespan).
+        No kernel of some optimal schedule ends later
+        (:func:`xpuplan.solvers.bounds.serial_upper_bound`, or the hint's makespan when the first
+        objective is the makespan).
     kernel_devices
         The device indices each kernel has a mode on.
     per_unit
@@ -150,7 +151,7 @@ class ModelData:
 
     @cached_property
     def cheap_makespan_lb(self) -> int:
-        """The cheap bounds alone (:func:`solvers.bounds.makespan_lower_bound`)."""
+        """The cheap bounds alone (:func:`xpuplan.solvers.bounds.makespan_lower_bound`)."""
         return bounds.makespan_lower_bound(self.instance)
 
     def scaled_power(self, watts: float) -> int:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from ortools.sat.python.cp_model import FEASIBLE, INFEASIBLE, OPTIMAL, CpSolverStatus, IntVar
 
-from models import Instance
-from solvers.cpsat.model import LARGE_MODEL_INTERVALS, CpsatModel, SolverSettings
+from xpuplan.models import Instance
+from xpuplan.solvers.cpsat.model import LARGE_MODEL_INTERVALS, CpsatModel, SolverSettings
 
 
 @dataclass(frozen=True, eq=False)

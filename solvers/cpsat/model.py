@@ -19,13 +19,13 @@ from ortools.sat.python.cp_model import (
     CpSolverStatus,
 )
 
-from models import Assignment, Instance, Schedule
-from solvers.cpsat.callback import Progress, ProgressFn
-from solvers.cpsat.constraints import Constraints
-from solvers.cpsat.data import ModelData
-from solvers.cpsat.objective import ObjectiveTerm, objective_term
-from solvers.cpsat.solution import assignments_from_values
-from solvers.cpsat.variables import Variables
+from xpuplan.models import Assignment, Instance, Schedule
+from xpuplan.solvers.cpsat.callback import Progress, ProgressFn
+from xpuplan.solvers.cpsat.constraints import Constraints
+from xpuplan.solvers.cpsat.data import ModelData
+from xpuplan.solvers.cpsat.objective import ObjectiveTerm, objective_term
+from xpuplan.solvers.cpsat.solution import assignments_from_values
+from xpuplan.solvers.cpsat.variables import Variables
 
 # Scheduling propagators CP-SAT leaves off by default. They give the bounds: on the STG set they
 # close 78 of the 84 rows the published tables leave open, mostly in under a second, against 53
@@ -99,7 +99,7 @@ class CpsatModel:
     Parameters
     ----------
     instance
-        The instance; every rule of it is modelled (see :mod:`solvers.cpsat.constraints`).
+        The instance; every rule of it is modelled (see :mod:`xpuplan.solvers.cpsat.constraints`).
     unit_model
         ``"auto"`` pools the units of a device into one cumulative wherever that is exact, and
         models them one by one only where contiguity needs unit identity; ``"per-unit"`` models

@@ -3,7 +3,7 @@
 Each simple objective becomes an :class:`ObjectiveTerm`: an integer expression and the scale that
 turns its value back into the instance's units (``value / scale``). Weights are scaled by the
 first power of ten (up to 10^6) that makes all of them integers, powers by the model's power scale;
-anything else is refused with :class:`models.Unsupported`.
+anything else is refused with :class:`xpuplan.models.Unsupported`.
 
 * makespan: :math:`C_{max}`.
 * weighted_completion: :math:`\\sum_j w_j C_j`.
@@ -12,7 +12,7 @@ anything else is refused with :class:`models.Unsupported`.
 * energy: :math:`\\sum_{k,m} p_{k,m} \\big((d_{k,m} + \\bar c_k) x_{k,m} - (\\bar c_k -
   \\underline c_k) z_{k,m}\\big) + C_{max} \\sum_d u_d p^{idle}_d`, where the resume time of kernel
   :math:`k` is :math:`\\bar c_k - (\\bar c_k - \\underline c_k) c_e` and
-  :math:`z_{k,m} = c_e \\wedge x_{k,m}` (see :class:`solvers.cpsat.data.ResumeTerm`).
+  :math:`z_{k,m} = c_e \\wedge x_{k,m}` (see :class:`xpuplan.solvers.cpsat.data.ResumeTerm`).
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 from ortools.sat.python.cp_model import IntVar, LinearExpr, LinearExprT
 
-from models import Objective, Unsupported
-from solvers.cpsat.data import ModelData
-from solvers.cpsat.scaling import WEIGHT_SCALES, require_scale, scaled
-from solvers.cpsat.variables import Variables
+from xpuplan.models import Objective, Unsupported
+from xpuplan.solvers.cpsat.data import ModelData
+from xpuplan.solvers.cpsat.scaling import WEIGHT_SCALES, require_scale, scaled
+from xpuplan.solvers.cpsat.variables import Variables
 
 # CP-SAT's objective must stay well inside 64-bit integers.
 MAX_OBJECTIVE = 2**60

@@ -2,15 +2,15 @@
 
 CP-SAT works on integers. A real value is used only when it is an exact multiple of ``1 / scale``
 for one common scale (up to float noise); otherwise the model refuses the instance with
-:class:`models.Unsupported` rather than round in a direction that could make the checker reject a
-schedule or the solver miss an optimum.
+:class:`xpuplan.models.Unsupported` rather than round in a direction that could make the checker
+reject a schedule or the solver miss an optimum.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from models import Unsupported
+from xpuplan.models import Unsupported
 
 # Milliwatts first, then microwatts: the smallest scale keeps the model's numbers small.
 POWER_SCALES = (1_000, 1_000_000)

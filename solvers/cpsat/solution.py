@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 from ortools.sat.python.cp_model import IntVar
 
-from models import Assignment
-from models.schedule import decoded_assignments
-from solvers.cpsat.data import ModelData
-from solvers.cpsat.variables import Variables
+from xpuplan.models import Assignment
+from xpuplan.models.schedule import decoded_assignments
+from xpuplan.solvers.cpsat.data import ModelData
+from xpuplan.solvers.cpsat.variables import Variables
 
 ValueFn = Callable[[IntVar], int]
 
@@ -20,8 +20,8 @@ def assignments_from_values(
 ) -> list[Assignment]:
     """The assignments of a CP-SAT solution read through ``value`` (a solver's or a callback's).
 
-    Ends are recomputed (:func:`models.schedule.decoded_assignments`) from the contiguity the
-    placement implies, and must equal the model's ends: a mismatch is a bug in the model and
+    Ends are recomputed (:func:`xpuplan.models.schedule.decoded_assignments`) from the contiguity
+    the placement implies, and must equal the model's ends: a mismatch is a bug in the model and
     raises.
 
     Raises

@@ -1,6 +1,7 @@
-"""``solve_cpsat``: the CP-SAT backend behind :func:`solvers.solve` (registered as ``"cpsat"``).
+"""``solve_cpsat``: the CP-SAT backend behind :func:`xpuplan.solvers.solve` (registered as
+``"cpsat"``).
 
-One model (:class:`solvers.cpsat.model.CpsatModel`); a simple objective is one solve, a
+One model (:class:`xpuplan.solvers.cpsat.model.CpsatModel`); a simple objective is one solve, a
 lexicographic one a solve per part, each part fixed at its best value before the next one starts.
 The result is never worse than the warm start, and an infeasible instance comes back with an
 explanation.
@@ -14,7 +15,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from models import (
+from xpuplan.models import (
     Instance,
     InvalidInput,
     Schedule,
@@ -22,13 +23,13 @@ from models import (
     evaluate,
     preemptions_of,
 )
-from models.objectives import evaluate_part, value_leq, values_close
-from models.schedule import ObjectiveValue
-from solvers.bounds import part_lower_bound
-from solvers.cpsat.callback import ProgressFn
-from solvers.cpsat.explain import explain_infeasibility
-from solvers.cpsat.model import CpsatModel, SolverSettings
-from solvers.heuristics import best_heuristic_schedule, default_names
+from xpuplan.models.objectives import evaluate_part, value_leq, values_close
+from xpuplan.models.schedule import ObjectiveValue
+from xpuplan.solvers.bounds import part_lower_bound
+from xpuplan.solvers.cpsat.callback import ProgressFn
+from xpuplan.solvers.cpsat.explain import explain_infeasibility
+from xpuplan.solvers.cpsat.model import CpsatModel, SolverSettings
+from xpuplan.solvers.heuristics import best_heuristic_schedule, default_names
 
 MAX_DEFAULT_WORKERS = 8
 # The heuristic warm start may take this share of the time limit.
@@ -60,8 +61,8 @@ def solve_cpsat(
     Parameters
     ----------
     instance
-        The instance; every rule is modelled, or :class:`models.Unsupported` names the one that
-        cannot be (powers or weights that do not scale to integers exactly).
+        The instance; every rule is modelled, or :class:`xpuplan.models.Unsupported` names the one
+        that cannot be (powers or weights that do not scale to integers exactly).
     time_limit
         Wall seconds for the whole solve (heuristic warm start, every lexicographic stage and
         the explanation of an infeasible instance); None for no limit.
@@ -79,13 +80,13 @@ def solve_cpsat(
     warm_start
         Run the heuristics for a hint when ``hint`` is None.
     unit_model
-        See :class:`solvers.cpsat.model.CpsatModel` (``"auto"`` or ``"per-unit"``).
+        See :class:`xpuplan.solvers.cpsat.model.CpsatModel` (``"auto"`` or ``"per-unit"``).
     params
         Extra CP-SAT parameters by name.
     explain
         Explain an infeasible instance (an extra solve under assumptions).
     **options
-        Nothing else is accepted: an unknown option raises :class:`models.InvalidInput`.
+        Nothing else is accepted: an unknown option raises :class:`xpuplan.models.InvalidInput`.
 
     Returns
     -------

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from ortools.sat.python.cp_model import CpModel, IntervalVar, IntVar, LinearExpr, LinearExprT
 
-from models import Assignment, Objective, Schedule
-from solvers.cpsat.data import ModelData
+from xpuplan.models import Assignment, Objective, Schedule
+from xpuplan.solvers.cpsat.data import ModelData
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Variables:
         The objective parts the model will minimise (they decide which helper variables exist).
     explain
         Build assumption literals for deadlines, the power cap, resources and per-device DVFS, so
-        that an infeasible instance can be explained (see :mod:`solvers.cpsat.explain`).
+        that an infeasible instance can be explained (see :mod:`xpuplan.solvers.cpsat.explain`).
     """
 
     def __init__(

@@ -1,21 +1,22 @@
 """List-scheduling heuristics on the whole Instance, each registered as a solver.
 
-Every heuristic of :data:`~solvers.heuristics.portfolio.HEURISTICS` is registered under its name
-(``solve(inst, "heft")``), and again with the DVFS post-pass
-(:func:`~solvers.heuristics.dvfs.lower_levels`) as ``"<name>+dvfs"``; ``"best-heuristic"`` runs
+Every heuristic of :data:`~xpuplan.solvers.heuristics.portfolio.HEURISTICS` is registered under its
+name (``solve(inst, "heft")``), and again with the DVFS post-pass
+(:func:`~xpuplan.solvers.heuristics.dvfs.lower_levels`) as ``"<name>+dvfs"``; ``"best-heuristic"``
+runs
 :func:`best_heuristic_schedule`. They report ``feasible`` with the cheap lower bound of
-:mod:`solvers.bounds`, or ``unknown`` with a message when they find no schedule that keeps the hard
-deadlines (a heuristic proves nothing, so never ``infeasible``).
+:mod:`xpuplan.solvers.bounds`, or ``unknown`` with a message when they find no schedule that keeps
+the hard deadlines (a heuristic proves nothing, so never ``infeasible``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from models import Instance, Schedule
-from solvers.bounds import lower_bound
-from solvers.heuristics.dvfs import lower_levels, repair_power_cap
-from solvers.heuristics.portfolio import (
+from xpuplan.models import Instance, Schedule
+from xpuplan.solvers.bounds import lower_bound
+from xpuplan.solvers.heuristics.dvfs import lower_levels, repair_power_cap
+from xpuplan.solvers.heuristics.portfolio import (
     DVFS_SUFFIX,
     HEURISTICS,
     best_heuristic_schedule,
@@ -23,8 +24,8 @@ from solvers.heuristics.portfolio import (
     heuristic_names,
     run_heuristic,
 )
-from solvers.heuristics.timeline import failed
-from solvers.registry import SolverFn, register
+from xpuplan.solvers.heuristics.timeline import failed
+from xpuplan.solvers.registry import SolverFn, register
 
 __all__ = [
     "HEURISTICS",

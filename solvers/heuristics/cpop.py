@@ -10,11 +10,11 @@ import math
 
 import numpy as np
 
-from models import Instance, Schedule
-from solvers.heuristics.list_scheduler import run, schedule_by_priority
-from solvers.heuristics.problem import Problem, build_problem
-from solvers.heuristics.ranks import downward_ranks, upward_ranks
-from solvers.heuristics.timeline import Placement, Timeline
+from xpuplan.models import Instance, Schedule
+from xpuplan.solvers.heuristics.list_scheduler import run, schedule_by_priority
+from xpuplan.solvers.heuristics.problem import Problem, build_problem
+from xpuplan.solvers.heuristics.ranks import downward_ranks, upward_ranks
+from xpuplan.solvers.heuristics.timeline import Placement, Timeline
 
 
 def cpop(
@@ -22,7 +22,8 @@ def cpop(
 ) -> Schedule:
     """Schedule ``instance`` with CPOP.
 
-    A kernel's priority is :math:`rank_u(i) + rank_d(i)` (see :mod:`solvers.heuristics.ranks`);
+    A kernel's priority is :math:`rank_u(i) + rank_d(i)` (see
+    :mod:`xpuplan.solvers.heuristics.ranks`);
     :math:`|CP|` is the largest priority of an entry kernel, and the critical path is walked from
     that entry through successors whose priority equals :math:`|CP|` (ties by kernel index). The
     critical-path processor :math:`p_{CP}` minimises :math:`\\sum_{i \\in CP} w(i, p)`. Ready
@@ -33,7 +34,7 @@ def cpop(
     chosen among the devices every critical-path kernel has a mode on (none: every kernel is placed
     by earliest finish time); on it a critical-path kernel takes the unit and level where it
     finishes first, and any device when the per-device DVFS lock leaves it no mode there. Costs,
-    ``comm_factor`` and every Instance rule are as in :func:`solvers.heuristics.heft.heft`.
+    ``comm_factor`` and every Instance rule are as in :func:`xpuplan.solvers.heuristics.heft.heft`.
     """
     prob = build_problem(instance) if problem is None else problem
     table = prob.device_durations()

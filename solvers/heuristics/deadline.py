@@ -23,12 +23,16 @@ from __future__ import annotations
 
 import math
 
-from models import Instance, Schedule
-from solvers.heuristics.heft import earliest_finish
-from solvers.heuristics.list_scheduler import run, schedule_by_priority, schedule_by_selection
-from solvers.heuristics.problem import Problem, build_problem
-from solvers.heuristics.ranks import upward_ranks
-from solvers.heuristics.timeline import Placement
+from xpuplan.models import Instance, Schedule
+from xpuplan.solvers.heuristics.heft import earliest_finish
+from xpuplan.solvers.heuristics.list_scheduler import (
+    run,
+    schedule_by_priority,
+    schedule_by_selection,
+)
+from xpuplan.solvers.heuristics.problem import Problem, build_problem
+from xpuplan.solvers.heuristics.ranks import upward_ranks
+from xpuplan.solvers.heuristics.timeline import Placement
 
 
 def edf(instance: Instance, *, problem: Problem | None = None) -> Schedule:

@@ -9,7 +9,8 @@ Both keep the schedule's structure: every kernel stays on its unit, in its unit'
 kernels must move in time they are *replayed*: re-placed in the order of their old starts (a kernel
 after its predecessors), each on its unit after the kernel placed before it there, at the earliest
 instant not before its old start at which its data are ready and power and resources fit over its
-whole run, with resume times by the real contiguity rule (:mod:`solvers.heuristics.timeline`).
+whole run, with resume times by the real contiguity rule
+(:mod:`xpuplan.solvers.heuristics.timeline`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ import itertools
 import math
 from collections.abc import Sequence
 
-from models import Instance, InvalidInput, Schedule
-from solvers.heuristics.list_scheduler import NoSchedule, commit
-from solvers.heuristics.problem import Problem, build_problem
-from solvers.heuristics.profile import StepProfile
-from solvers.heuristics.timeline import Timeline, failed, schedule_from
+from xpuplan.models import Instance, InvalidInput, Schedule
+from xpuplan.solvers.heuristics.list_scheduler import NoSchedule, commit
+from xpuplan.solvers.heuristics.problem import Problem, build_problem
+from xpuplan.solvers.heuristics.profile import StepProfile
+from xpuplan.solvers.heuristics.timeline import Timeline, failed, schedule_from
 
 # Energies are float sums; a change must save more than this to count.
 _ENERGY_EPS = 1e-9

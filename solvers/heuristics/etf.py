@@ -6,11 +6,11 @@ interprocessor communication times", SIAM Journal on Computing 18(2), 1989.
 
 from __future__ import annotations
 
-from models import Instance, Schedule
-from solvers.heuristics.list_scheduler import run, schedule_by_selection
-from solvers.heuristics.problem import Problem, build_problem
-from solvers.heuristics.ranks import upward_ranks
-from solvers.heuristics.timeline import Placement
+from xpuplan.models import Instance, Schedule
+from xpuplan.solvers.heuristics.list_scheduler import run, schedule_by_selection
+from xpuplan.solvers.heuristics.problem import Problem, build_problem
+from xpuplan.solvers.heuristics.ranks import upward_ranks
+from xpuplan.solvers.heuristics.timeline import Placement
 
 
 def etf(instance: Instance, *, problem: Problem | None = None) -> Schedule:
@@ -20,7 +20,7 @@ def etf(instance: Instance, *, problem: Problem | None = None) -> Schedule:
     earliest is scheduled; ties go to the kernel with the higher static level (the longest path of
     mean durations from it to an exit, communication left out, as in the paper), then to the lower
     kernel index. Each kernel's earliest start on a (mode, unit) follows every Instance rule (see
-    :mod:`solvers.heuristics.timeline`).
+    :mod:`xpuplan.solvers.heuristics.timeline`).
 
     Extensions: a processor is a (device level, unit); a kernel may start in an idle gap of a unit
     (insertion), not only after the unit's last kernel.

@@ -6,11 +6,11 @@ heterogeneous computing", IEEE Trans. Parallel and Distributed Systems 13(3), 20
 
 from __future__ import annotations
 
-from models import Instance, Schedule
-from solvers.heuristics.list_scheduler import run, schedule_by_priority
-from solvers.heuristics.problem import Problem, build_problem
-from solvers.heuristics.ranks import upward_ranks
-from solvers.heuristics.timeline import Placement, Timeline
+from xpuplan.models import Instance, Schedule
+from xpuplan.solvers.heuristics.list_scheduler import run, schedule_by_priority
+from xpuplan.solvers.heuristics.problem import Problem, build_problem
+from xpuplan.solvers.heuristics.ranks import upward_ranks
+from xpuplan.solvers.heuristics.timeline import Placement, Timeline
 
 
 def heft(
@@ -31,7 +31,7 @@ def heft(
     * The finish time of a (mode, unit) follows every rule of the Instance: releases, the
       cross-device delay only between different devices, resume costs with the real contiguity
       rule, power cap and resources over the kernel's whole run, per-device DVFS locks and the
-      deadline guard (:mod:`solvers.heuristics.list_scheduler`).
+      deadline guard (:mod:`xpuplan.solvers.heuristics.list_scheduler`).
 
     Parameters
     ----------

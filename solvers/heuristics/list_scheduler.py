@@ -18,9 +18,9 @@ import heapq
 import math
 from collections.abc import Callable, Sequence
 
-from models import Schedule
-from solvers.heuristics.problem import Problem
-from solvers.heuristics.timeline import Placement, Timeline, failed
+from xpuplan.models import Schedule
+from xpuplan.solvers.heuristics.problem import Problem
+from xpuplan.solvers.heuristics.timeline import Placement, Timeline, failed
 
 # Picks a placement for one kernel among its allowed modes (None: the kernel has no mode left).
 Select = Callable[[Timeline, int, list[int]], Placement | None]

@@ -18,15 +18,15 @@ Extensions to DAGs and to the Instance: a machine is a (mode, unit); tasks *arri
 their jobs' releases, a kernel when all its predecessors are mapped (ties by kernel index); a
 kernel is appended after its unit's last kernel (no insertion, as in the papers) and starts when
 its data, its release, the power cap and the resources allow (see
-:mod:`solvers.heuristics.timeline`).
+:mod:`xpuplan.solvers.heuristics.timeline`).
 """
 
 from __future__ import annotations
 
-from models import Instance, Schedule
-from solvers.heuristics.list_scheduler import Select, run, schedule_by_priority
-from solvers.heuristics.problem import Problem, build_problem
-from solvers.heuristics.timeline import Placement, Timeline
+from xpuplan.models import Instance, Schedule
+from xpuplan.solvers.heuristics.list_scheduler import Select, run, schedule_by_priority
+from xpuplan.solvers.heuristics.problem import Problem, build_problem
+from xpuplan.solvers.heuristics.timeline import Placement, Timeline
 
 
 def mct(instance: Instance, *, problem: Problem | None = None) -> Schedule:

@@ -11,16 +11,16 @@ machine that gives that minimum, and repeats.
 
 Extensions to DAGs and to the Instance: the candidates are the *ready* kernels (all predecessors
 mapped), a machine is a (mode, unit), and completion times follow every Instance rule with
-insertion into idle gaps (see :mod:`solvers.heuristics.timeline`); ties go to the lower kernel
-index.
+insertion into idle gaps (see :mod:`xpuplan.solvers.heuristics.timeline`); ties go to the lower
+kernel index.
 """
 
 from __future__ import annotations
 
-from models import Instance, Schedule
-from solvers.heuristics.list_scheduler import run, schedule_by_selection
-from solvers.heuristics.problem import Problem, build_problem
-from solvers.heuristics.timeline import Placement
+from xpuplan.models import Instance, Schedule
+from xpuplan.solvers.heuristics.list_scheduler import run, schedule_by_selection
+from xpuplan.solvers.heuristics.problem import Problem, build_problem
+from xpuplan.solvers.heuristics.timeline import Placement
 
 
 def min_min(instance: Instance, *, problem: Problem | None = None) -> Schedule:

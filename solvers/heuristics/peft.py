@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from models import Instance, Schedule
-from solvers.heuristics.list_scheduler import run, schedule_by_priority
-from solvers.heuristics.problem import Problem, build_problem
-from solvers.heuristics.ranks import optimistic_cost_table
-from solvers.heuristics.timeline import Placement, Timeline
+from xpuplan.models import Instance, Schedule
+from xpuplan.solvers.heuristics.list_scheduler import run, schedule_by_priority
+from xpuplan.solvers.heuristics.problem import Problem, build_problem
+from xpuplan.solvers.heuristics.ranks import optimistic_cost_table
+from xpuplan.solvers.heuristics.timeline import Placement, Timeline
 
 
 def peft(
@@ -21,7 +21,7 @@ def peft(
     """Schedule ``instance`` with PEFT.
 
     The Optimistic Cost Table :math:`OCT(t_i, p_k)`
-    (:func:`solvers.heuristics.ranks.optimistic_cost_table`) gives each kernel the priority
+    (:func:`xpuplan.solvers.heuristics.ranks.optimistic_cost_table`) gives each kernel the priority
     :math:`rank_{oct}(t_i) = \\frac{1}{P} \\sum_k OCT(t_i, p_k)`; ready kernels are taken in
     decreasing priority (ties by kernel index), and each goes where the optimistic EFT
     :math:`O_{EFT}(t_i, p_j) = EFT(t_i, p_j) + OCT(t_i, p_j)` is smallest (insertion-based EFT).
@@ -29,7 +29,7 @@ def peft(
     Extensions: the table is per device, with the duration at the device's fastest level and the
     edge cost ``cross_device_delay * comm_factor``; the mean is over units (a device with two
     units counts twice); EFT follows every Instance rule as in
-    :func:`solvers.heuristics.heft.heft`, over all (level, unit) of a device.
+    :func:`xpuplan.solvers.heuristics.heft.heft`, over all (level, unit) of a device.
     """
     prob = build_problem(instance) if problem is None else problem
     oct_table = optimistic_cost_table(prob, prob.device_durations(), comm_factor)

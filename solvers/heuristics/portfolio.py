@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from models import Instance, InvalidInput, Schedule, evaluate
-from models.objectives import value_leq
-from solvers.heuristics.cpop import cpop
-from solvers.heuristics.deadline import edf, least_laxity
-from solvers.heuristics.dvfs import lower_levels
-from solvers.heuristics.etf import etf
-from solvers.heuristics.heft import heft
-from solvers.heuristics.mct_met_olb import mct, met, olb
-from solvers.heuristics.minmin_maxmin import max_min, min_min
-from solvers.heuristics.peft import peft
-from solvers.heuristics.problem import Problem, build_problem
+from xpuplan.models import Instance, InvalidInput, Schedule, evaluate
+from xpuplan.models.objectives import value_leq
+from xpuplan.solvers.heuristics.cpop import cpop
+from xpuplan.solvers.heuristics.deadline import edf, least_laxity
+from xpuplan.solvers.heuristics.dvfs import lower_levels
+from xpuplan.solvers.heuristics.etf import etf
+from xpuplan.solvers.heuristics.heft import heft
+from xpuplan.solvers.heuristics.mct_met_olb import mct, met, olb
+from xpuplan.solvers.heuristics.minmin_maxmin import max_min, min_min
+from xpuplan.solvers.heuristics.peft import peft
+from xpuplan.solvers.heuristics.problem import Problem, build_problem
 
 # The heuristics that compare every ready kernel at every step cost O(n * ready) rather than about
 # O(n log n); by default the portfolio leaves them out above this many kernels.

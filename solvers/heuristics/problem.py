@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models import Instance
+from xpuplan.models import Instance
 
 # Relative slack when comparing float sums of power or demands with a cap (the checker allows
 # 1e-9; staying ten times tighter keeps every accepted profile valid after rounding).

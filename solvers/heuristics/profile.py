@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 
-from solvers.heuristics.problem import cap_tolerance
+from xpuplan.solvers.heuristics.problem import cap_tolerance
 
 
 class StepProfile:

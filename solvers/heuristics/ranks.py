@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from solvers.heuristics.problem import Problem
+from xpuplan.solvers.heuristics.problem import Problem
 
 
 def upward_ranks(prob: Problem, mean_cost: np.ndarray, comm_factor: float = 1.0) -> list[float]:

@@ -10,7 +10,7 @@ Instance's rules exactly:
   number of idle gaps after ``est``, not with the number of kernels on the unit. *Append*: after
   the unit's last kernel;
 * dynamic power and every resource fit over the whole ``[t, t + L)``
-  (:class:`~solvers.heuristics.profile.StepProfile`);
+  (:class:`~xpuplan.solvers.heuristics.profile.StepProfile`);
 * ``L = duration + resume``, where resume is the largest ``resume_cost`` of the in-edges that are
   not contiguous at ``t``. An in-edge from ``p`` is contiguous only when ``p`` ran on ``u`` and
   ``t == end_p``; so the search runs once with every resume paid and once more at ``t = end_p`` for
@@ -27,9 +27,9 @@ import math
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from models import Assignment, Instance, Schedule
-from solvers.heuristics.problem import Problem
-from solvers.heuristics.profile import StepProfile
+from xpuplan.models import Assignment, Instance, Schedule
+from xpuplan.solvers.heuristics.problem import Problem
+from xpuplan.solvers.heuristics.profile import StepProfile
 
 
 @dataclass(frozen=True)
@@ -315,7 +315,7 @@ class Timeline:
             self._safe_levels.clear()
 
     def to_schedule(self, status: str = "feasible") -> Schedule:
-        """The complete schedule as a :class:`models.Schedule` (preemptions listed)."""
+        """The complete schedule as a :class:`xpuplan.models.Schedule` (preemptions listed)."""
         return schedule_from(self.problem, self.mode, self.unit, self.start, self.end, status)
 
 
@@ -327,7 +327,8 @@ def schedule_from(
     ends: list[int],
     status: str = "feasible",
 ) -> Schedule:
-    """A :class:`models.Schedule` from per-kernel global modes, global units, starts and ends."""
+    """A :class:`xpuplan.models.Schedule` from per-kernel global modes, global units, starts and
+    ends."""
     inst = prob.instance
     devices = inst.devices
     unit_base, mode_device, mode_pos = prob.unit_base, prob.mode_device, prob.mode_pos

@@ -1,17 +1,17 @@
 """MILP backends through PuLP, registered as two solvers.
 
-* ``"milp-ti"``: the time-indexed model (:mod:`solvers.milp.time_indexed`), exact for every rule
-  of an Instance (power cap and resources included) on the integer grid; its size grows with the
-  horizon, so it refuses models above ``max_variables`` start variables.
-* ``"milp"``: the disjunctive big-M model (:mod:`solvers.milp.disjunctive`), whose size does not
-  depend on the horizon; it refuses instances with a power cap or resource demands.
+* ``"milp-ti"``: the time-indexed model (:mod:`xpuplan.solvers.milp.time_indexed`), exact for every
+  rule of an Instance (power cap and resources included) on the integer grid; its size grows with
+  the horizon, so it refuses models above ``max_variables`` start variables.
+* ``"milp"``: the disjunctive big-M model (:mod:`xpuplan.solvers.milp.disjunctive`), whose size does
+  not depend on the horizon; it refuses instances with a power cap or resource demands.
 
 Both take ``backend="cbc"`` (the CBC bundled with PuLP, the default), ``"highs"`` (HiGHS through
 highspy), or ``"gurobi"`` / ``"cplex"`` when PuLP finds them licensed. They start from the hint,
 or else from the best list-scheduling heuristic's schedule, once the checker accepts it: a MIP
-start, and a tighter safe horizon (:func:`~solvers.milp.common.objective_horizon`). They exist
-to cross-check CP-SAT and for users with a commercial MILP solver; see
-:mod:`solvers.milp.common` for the status and bound rules.
+start, and a tighter safe horizon (:func:`~xpuplan.solvers.milp.common.objective_horizon`). They
+exist to cross-check CP-SAT and for users with a commercial MILP solver; see
+:mod:`xpuplan.solvers.milp.common` for the status and bound rules.
 
 Examples
 --------
@@ -29,11 +29,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from models import Instance, InvalidInput, Schedule, Unsupported, check_schedule
-from models.schedule import Assignment
-from solvers.bounds import serial_upper_bound
-from solvers.heuristics import best_heuristic_schedule
-from solvers.milp.common import (
+from xpuplan.models import Instance, InvalidInput, Schedule, Unsupported, check_schedule
+from xpuplan.models.schedule import Assignment
+from xpuplan.solvers.bounds import serial_upper_bound
+from xpuplan.solvers.heuristics import best_heuristic_schedule
+from xpuplan.solvers.milp.common import (
     BACKENDS,
     MilpSettings,
     canonical_units,
@@ -41,9 +41,9 @@ from solvers.milp.common import (
     objective_horizon,
     optimise,
 )
-from solvers.milp.disjunctive import DisjunctiveModel, refusal
-from solvers.milp.time_indexed import MAX_VARIABLES, TimeIndexedModel
-from solvers.registry import register
+from xpuplan.solvers.milp.disjunctive import DisjunctiveModel, refusal
+from xpuplan.solvers.milp.time_indexed import MAX_VARIABLES, TimeIndexedModel
+from xpuplan.solvers.registry import register
 
 __all__ = ["BACKENDS", "MAX_VARIABLES", "solve_disjunctive", "solve_time_indexed"]
 
@@ -69,8 +69,9 @@ def _start(
 ) -> list[Assignment] | None:
     """The schedule to start from: ``hint``, else the best list-scheduling heuristic's.
 
-    Either is used only after :func:`models.check_schedule` accepts it; its units are renumbered
-    as the time-indexed symmetry rows want (:func:`~solvers.milp.common.canonical_units`).
+    Either is used only after :func:`xpuplan.models.check_schedule` accepts it; its units are
+    renumbered as the time-indexed symmetry rows want
+    (:func:`~xpuplan.solvers.milp.common.canonical_units`).
     """
     if hint is not None:
         violations = check_schedule(instance, hint) if hint.is_solution else ["no assignments"]
@@ -98,8 +99,8 @@ def _horizon(
 ) -> tuple[int, bool]:
     """The model horizon and whether it is safe (every optimal schedule ends by it).
 
-    The safe one is :func:`~solvers.milp.common.objective_horizon` of the start, or
-    :func:`solvers.bounds.serial_upper_bound` without one.
+    The safe one is :func:`~xpuplan.solvers.milp.common.objective_horizon` of the start, or
+    :func:`xpuplan.solvers.bounds.serial_upper_bound` without one.
     """
     safe = serial_upper_bound(instance) if start is None else objective_horizon(instance, start)
     if horizon is None:
@@ -145,15 +146,17 @@ def solve_time_indexed(
         The size above which the model is refused.
     horizon
         The latest end the model allows. The default is the safe horizon: every optimal schedule
-        ends by it (:func:`~solvers.milp.common.objective_horizon` of the start schedule, else
-        :func:`solvers.bounds.serial_upper_bound`). A smaller one makes a smaller model whose
-        answers are never reported as proven.
+        ends by it (:func:`~xpuplan.solvers.milp.common.objective_horizon` of the start schedule,
+        else
+        :func:`xpuplan.solvers.bounds.serial_upper_bound`). A smaller one makes a smaller model
+        whose answers are never reported as proven.
     warm_start
         Without a hint, start from the best list-scheduling heuristic's schedule
-        (:func:`solvers.heuristics.best_heuristic_schedule`), which also tightens the horizon.
+        (:func:`xpuplan.solvers.heuristics.best_heuristic_schedule`), which also tightens the
+        horizon.
     presolve
         The backend's MIP presolve on or off; default by model size (see
-        :data:`~solvers.milp.common.PRESOLVE_MIN_VARIABLES`).
+        :data:`~xpuplan.solvers.milp.common.PRESOLVE_MIN_VARIABLES`).
     """
     settings = _settings(backend, time_limit, workers, seed, presolve, options)
     start = _start(instance, hint, seed, warm_start)

@@ -1,9 +1,10 @@
 """What the two MILP formulations share: solver backends, the lexicographic driver, bounds, status.
 
-A formulation (:mod:`solvers.milp.time_indexed`, :mod:`solvers.milp.disjunctive`) builds one PuLP
-problem holding every constraint of the instance and offers, for every simple objective, a linear
-expression equal to that objective's value at every integer solution. :func:`optimise` then
-minimises the parts of the instance's objective one after the other: it minimises part
+A formulation (:mod:`xpuplan.solvers.milp.time_indexed`, :mod:`xpuplan.solvers.milp.disjunctive`)
+builds one PuLP problem holding every constraint of the instance and offers, for every simple
+objective, a linear expression equal to that objective's value at every integer solution.
+:func:`optimise` then minimises the parts of the instance's objective one after the other: it
+minimises part
 :math:`i`, and when that is proven optimal with value :math:`v_i` adds
 :math:`f_i(x) \\le v_i + \\epsilon` before minimising part :math:`i+1` (a lexicographic objective
 solved sequentially; a simple objective is the one-part case). A valid start schedule (a hint or
@@ -17,8 +18,8 @@ Status and bounds
   :math:`(v_1, \\dots, v_{i-1}, b_i, \\beta_{i+1}, \\dots)` with :math:`b_i` the MIP's best bound
   (HiGHS reports it) or else the value of the LP relaxation of stage :math:`i` (CBC through PuLP
   does not report its best bound), and :math:`\\beta` the bounds of
-  :func:`solvers.bounds.lower_bound`; each entry is also at least that function's value for its
-  part, rounded up for parts whose values are integers, and never above the schedule's value.
+  :func:`xpuplan.solvers.bounds.lower_bound`; each entry is also at least that function's value for
+  its part, rounded up for parts whose values are integers, and never above the schedule's value.
 * ``infeasible`` when the first stage is proven infeasible on a horizon that is safe (every
   feasible instance has an optimal schedule ending by it); ``unknown`` otherwise.
 """
@@ -34,7 +35,7 @@ from typing import Any, Protocol
 import highspy
 import pulp
 
-from models import (
+from xpuplan.models import (
     Instance,
     InvalidInput,
     Objective,
@@ -43,9 +44,9 @@ from models import (
     evaluate,
     preemptions_of,
 )
-from models.objectives import evaluate_part, job_completions, value_leq
-from models.schedule import Assignment, ObjectiveValue
-from solvers.bounds import (
+from xpuplan.models.objectives import evaluate_part, job_completions, value_leq
+from xpuplan.models.schedule import Assignment, ObjectiveValue
+from xpuplan.solvers.bounds import (
     dynamic_energy_lower_bound,
     job_completion_bounds,
     lower_bound,
@@ -290,7 +291,7 @@ def objective_horizon(instance: Instance, assignments: Sequence[Assignment]) -> 
     """A horizon every optimal schedule ends by, given a valid schedule with first part :math:`V`.
 
     Every optimal schedule has first part :math:`\\le V`, hence, with :math:`\\underline{C}_j` the
-    completion bounds of :func:`solvers.bounds.job_completion_bounds`:
+    completion bounds of :func:`xpuplan.solvers.bounds.job_completion_bounds`:
 
     * makespan: :math:`C_{max} \\le V`;
     * weighted completion, all :math:`w_j > 0`:
@@ -298,10 +299,11 @@ def objective_horizon(instance: Instance, assignments: Sequence[Assignment]) -> 
     * weighted tardiness, every job with a deadline and :math:`w_j > 0`:
       :math:`C_j \\le d_j + V / w_j`;
     * energy with idle power :math:`P^{idle} > 0`: :math:`C_{max} \\le (V - \\underline{E}) /
-      P^{idle}` with :math:`\\underline{E}` :func:`solvers.bounds.dynamic_energy_lower_bound`;
+      P^{idle}` with :math:`\\underline{E}`
+      :func:`xpuplan.solvers.bounds.dynamic_energy_lower_bound`;
 
-    and :func:`solvers.bounds.serial_upper_bound` always (an optimal schedule ends by it). Late
-    jobs give no bound of their own.
+    and :func:`xpuplan.solvers.bounds.serial_upper_bound` always (an optimal schedule ends by it).
+    Late jobs give no bound of their own.
     """
     serial = serial_upper_bound(instance)
     part = instance.objective.parts[0]

@@ -8,14 +8,15 @@ Variables
 ---------
 * :math:`a_{k,m,u,v} \\in \\{0,1\\}`: kernel :math:`k` runs in mode :math:`m` on unit :math:`u` of
   the mode's device in variant :math:`v` (the contiguous resumable in-edge, or none; see
-  :mod:`solvers.milp.time_indexed`), with duration :math:`D_{k,m,v}`;
+  :mod:`xpuplan.solvers.milp.time_indexed`), with duration :math:`D_{k,m,v}`;
   :math:`\\sum a_{k,\\cdot} = 1`. Write :math:`on_{k,d,u} = \\sum_{m \\in d, v} a_{k,m,u,v}` and
   :math:`on_{k,d}` its sum over units.
 * :math:`S_k \\in \\mathbb{Z}_{\\ge 0}` the start and :math:`E_k = S_k + \\sum D a_{k,\\cdot}`;
 * :math:`o_{k,k'} \\in \\{0,1\\}` for every pair that may share a unit and is not ordered by a
   path of edges: 1 when :math:`k` runs first.
 
-Constraints (with :math:`M = H`, the horizon of :func:`solvers.bounds.serial_upper_bound`, and
+Constraints (with :math:`M = H`, the horizon of :func:`xpuplan.solvers.bounds.serial_upper_bound`,
+and
 :math:`E_k \\le H`)
 -----------------------------------------------------------------------------------------------
 * units: for every shared unit :math:`(d,u)`:
@@ -43,18 +44,18 @@ from collections.abc import Sequence
 import networkx as nx
 import pulp
 
-from models import Instance, Unsupported
-from models.schedule import Assignment, decoded_assignments
-from solvers.bounds import serial_upper_bound
-from solvers.milp.common import (
+from xpuplan.models import Instance, Unsupported
+from xpuplan.models.schedule import Assignment, decoded_assignments
+from xpuplan.solvers.bounds import serial_upper_bound
+from xpuplan.solvers.milp.common import (
     CHOSEN,
     add_dvfs_levels,
     affine,
     contiguous_in_edge,
     new_var,
 )
-from solvers.milp.objectives import ObjectiveParts, Terms
-from solvers.milp.time_indexed import level_values, variants
+from xpuplan.solvers.milp.objectives import ObjectiveParts, Terms
+from xpuplan.solvers.milp.time_indexed import level_values, variants
 
 
 def refusal(instance: Instance) -> str | None:

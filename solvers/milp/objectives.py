@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 import pulp
 
-from models import Instance, Objective
-from models.schedule import Assignment
-from solvers.milp.common import affine, new_var, objective_values
+from xpuplan.models import Instance, Objective
+from xpuplan.models.schedule import Assignment
+from xpuplan.solvers.milp.common import affine, new_var, objective_values
 
 Terms = list[tuple[pulp.LpVariable, float]]
 

@@ -10,14 +10,15 @@ can be contiguous: two sources ending at the same instant on one unit would over
 duration of the variable is therefore known:
 :math:`D_{k,m,v} = d_{k,m} + \\max\\{c_f : f \\text{ resumable into } k, f \\ne v\\}`.
 A variable exists only for :math:`t` in the kernel's window: at or after the head
-:math:`h_k` (:func:`solvers.bounds.heads`; releases included), ending by the horizon :math:`H`
-minus the tail :math:`q_k`, and by the job's deadline when deadlines are hard.
+:math:`h_k` (:func:`xpuplan.solvers.bounds.heads`; releases included), ending by the horizon
+:math:`H` minus the tail :math:`q_k`, and by the job's deadline when deadlines are hard.
 
 :math:`H` is a safe horizon, one some optimal schedule of every feasible instance ends by:
-:func:`solvers.bounds.serial_upper_bound`, or less given a start schedule
-(:func:`solvers.milp.common.objective_horizon`). With it the model is exact: an optimal schedule
-ending by :math:`H` with its units renumbered (the symmetry rows below) satisfies every row. A
-``horizon`` option below the safe one shrinks the model, and then nothing is reported as proven.
+:func:`xpuplan.solvers.bounds.serial_upper_bound`, or less given a start schedule
+(:func:`xpuplan.solvers.milp.common.objective_horizon`). With it the model is exact: an optimal
+schedule ending by :math:`H` with its units renumbered (the symmetry rows below) satisfies every
+row. A ``horizon`` option below the safe one shrinks the model, and then nothing is reported as
+proven.
 
 Write :math:`run_{k}(t)` for the sum of the variables of :math:`k` running at :math:`t`
 (:math:`t_x \\le t < t_x + D_x`), and :math:`end_{k,d,u}(t)` for those ending exactly at :math:`t`
@@ -67,17 +68,17 @@ from dataclasses import dataclass
 import networkx as nx
 import pulp
 
-from models import Instance, Unsupported
-from models.schedule import Assignment, decoded_assignments
-from solvers.bounds import heads, serial_upper_bound, tails
-from solvers.milp.common import (
+from xpuplan.models import Instance, Unsupported
+from xpuplan.models.schedule import Assignment, decoded_assignments
+from xpuplan.solvers.bounds import heads, serial_upper_bound, tails
+from xpuplan.solvers.milp.common import (
     CHOSEN,
     add_dvfs_levels,
     affine,
     contiguous_in_edge,
     new_var,
 )
-from solvers.milp.objectives import ObjectiveParts, Terms
+from xpuplan.solvers.milp.objectives import ObjectiveParts, Terms
 
 # Refuse models with more start variables than this unless told otherwise.
 MAX_VARIABLES = 200_000

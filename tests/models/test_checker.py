@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from models import (
+from tests.conftest import tiny_instance, tiny_schedule
+from xpuplan.models import (
     Assignment,
     InvalidInput,
     Objective,
@@ -13,7 +14,6 @@ from models import (
     evaluate,
     preemptions_of,
 )
-from tests.conftest import tiny_instance, tiny_schedule
 
 
 def rules(instance, schedule) -> list[str]:

@@ -11,16 +11,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.costs import annotate, calibrate, ceil_us, compute_share, select_levels
-from models.errors import InvalidInput
-from models.formats.dnn_graph import load_dnn_graph
-from models.instance import Mode
-from models.kernels import build_kernel_dag, fuse
-from models.opgraph import add_op, new_op_graph, totals
-from models.platform import DeviceSpec, DvfsLevel, Platform, PowerMode
-from models.presets import get_platform
-from models.profiles import ProfileTable, load_profile
-from models.roofline import roofline_cost
 from tests.models.test_kernels import (
     PROPERTY,
     add_matmul_kernel,
@@ -28,6 +18,16 @@ from tests.models.test_kernels import (
     op_graphs,
     small_platform,
 )
+from xpuplan.models.costs import annotate, calibrate, ceil_us, compute_share, select_levels
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.formats.dnn_graph import load_dnn_graph
+from xpuplan.models.instance import Mode
+from xpuplan.models.kernels import build_kernel_dag, fuse
+from xpuplan.models.opgraph import add_op, new_op_graph, totals
+from xpuplan.models.platform import DeviceSpec, DvfsLevel, Platform, PowerMode
+from xpuplan.models.presets import get_platform
+from xpuplan.models.profiles import ProfileTable, load_profile
+from xpuplan.models.roofline import roofline_cost
 
 EXAMPLE_PROFILE = (
     Path(__file__).resolve().parents[2] / "examples" / "profiles" / "orin-nx-mlperf.csv"

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models import Instance, InvalidInput, instance_from_json, instance_to_json
-from models.formats import (
+from xpuplan.models import Instance, InvalidInput, instance_from_json, instance_to_json
+from xpuplan.models.formats import (
     dnn_graph_to_instance,
     fjsp_bks,
     fjsp_name,
@@ -26,9 +26,9 @@ from models.formats import (
     stg_optima,
     stg_to_instance,
 )
-from models.formats.dnn_graph import LINK_BYTES_PER_MS
-from models.formats.precedence import contract_zero_tasks
-from models.opgraph import validate_op_graph
+from xpuplan.models.formats.dnn_graph import LINK_BYTES_PER_MS
+from xpuplan.models.formats.precedence import contract_zero_tasks
+from xpuplan.models.opgraph import validate_op_graph
 
 # ---------------------------------------------------------------------- inline fixtures
 # 4 real tasks: 1 -> 3, 2 -> 4, 3 -> 4; dummies 0 and 5; a trailing comment block.

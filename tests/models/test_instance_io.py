@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models import (
+from tests.conftest import tiny_instance, tiny_schedule
+from xpuplan.models import (
     InvalidInput,
     instance_from_json,
     instance_to_json,
@@ -23,9 +24,8 @@ from models import (
     schedule_from_json,
     schedule_to_json,
 )
-from models.generate import random_small_instance
-from models.jsonio import write_json
-from tests.conftest import tiny_instance, tiny_schedule
+from xpuplan.models.generate import random_small_instance
+from xpuplan.models.jsonio import write_json
 
 
 def write(tmp_path: Path, doc: object, name: str = "inst.json") -> Path:

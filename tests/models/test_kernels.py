@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.errors import InvalidInput
-from models.kernels import (
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.kernels import (
     GEMM_TYPES,
     build_kernel_dag,
     coarsen,
@@ -21,9 +21,9 @@ from models.kernels import (
     op_affinity,
     tile,
 )
-from models.opgraph import add_op, new_op_graph, totals
-from models.platform import DeviceSpec, DvfsLevel, Platform
-from models.zoo import build_model
+from xpuplan.models.opgraph import add_op, new_op_graph, totals
+from xpuplan.models.platform import DeviceSpec, DvfsLevel, Platform
+from xpuplan.models.zoo import build_model
 
 RANDOM_TYPES = (
     "conv",

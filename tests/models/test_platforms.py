@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from models.errors import InvalidInput
-from models.opgraph import OP_TYPES
-from models.platform import Platform, load_platform, platform_from_dict, platform_to_dict
-from models.presets import (
+from xpuplan.models.errors import InvalidInput
+from xpuplan.models.opgraph import OP_TYPES
+from xpuplan.models.platform import Platform, load_platform, platform_from_dict, platform_to_dict
+from xpuplan.models.presets import (
     core_ultra,
     get_platform,
     jetson_orin_nx,

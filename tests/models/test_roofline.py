@@ -31,9 +31,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.platform import PRECISIONS, DeviceSpec, Platform
-from models.presets import core_ultra, get_platform, jetson_orin_nx, ryzen_ai
-from models.roofline import peak_ops, roofline_cost
+from xpuplan.models.platform import PRECISIONS, DeviceSpec, Platform
+from xpuplan.models.presets import core_ultra, get_platform, jetson_orin_nx, ryzen_ai
+from xpuplan.models.roofline import peak_ops, roofline_cost
 
 Kernel = tuple[float, float]  # (operations, bytes moved)
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models import InvalidInput
-from models.scenario import (
+from xpuplan.models import InvalidInput
+from xpuplan.models.scenario import (
     ModelRef,
     Periodic,
     Poisson,
@@ -21,7 +21,7 @@ from models.scenario import (
     arrival_times_us,
     load_scenario,
 )
-from models.scenarios import get_scenario, resolve_scenario, scenario_names
+from xpuplan.models.scenarios import get_scenario, resolve_scenario, scenario_names
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "scenarios"
 

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models import InvalidInput
-from models.opgraph import OP_TYPES, totals, validate_op_graph
-from models.zoo import (
+from xpuplan.models import InvalidInput
+from xpuplan.models.opgraph import OP_TYPES, totals, validate_op_graph
+from xpuplan.models.zoo import (
     LLM_NAMES,
     build_model,
     count_macs,

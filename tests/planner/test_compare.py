@@ -7,13 +7,13 @@ import json
 import pandas as pd
 import pytest
 
-from models import Device, Instance, InvalidInput, Job, Kernel, Mode, save_instance
-from models.generate import layered_dag_instance
-from planner.cli import main
-from planner.compare import COLUMNS, compare, gap_to
-from solvers import solver_names
-from solvers.bounds import lower_bound
 from tests.solvers.test_heuristics import paper_instance
+from xpuplan.models import Device, Instance, InvalidInput, Job, Kernel, Mode, save_instance
+from xpuplan.models.generate import layered_dag_instance
+from xpuplan.planner.cli import main
+from xpuplan.planner.compare import COLUMNS, compare, gap_to
+from xpuplan.solvers import solver_names
+from xpuplan.solvers.bounds import lower_bound
 
 needs_cpsat = pytest.mark.skipif("cpsat" not in solver_names(), reason="CP-SAT not registered")
 

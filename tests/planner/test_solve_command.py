@@ -6,11 +6,11 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from models import Job, check_schedule, load_instance, load_schedule, save_instance
-from planner.cli import main
-from planner.commands import solve as solve_command
-from solvers import Result, solve
 from tests.conftest import tiny_instance
+from xpuplan.models import Job, check_schedule, load_instance, load_schedule, save_instance
+from xpuplan.planner.cli import main
+from xpuplan.planner.commands import solve as solve_command
+from xpuplan.solvers import Result, solve
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from models import InvalidInput, check_schedule
-from models.presets import get_platform, platform_names
-from models.scenario import ModelRef, Periodic, Poisson, Scenario, Task
-from models.scenarios import get_scenario, scenario_names
-from planner.unroll import PlanningOptions, build_instance, planning_horizon_us
-from solvers import solve
+from xpuplan.models import InvalidInput, check_schedule
+from xpuplan.models.presets import get_platform, platform_names
+from xpuplan.models.scenario import ModelRef, Periodic, Poisson, Scenario, Task
+from xpuplan.models.scenarios import get_scenario, scenario_names
+from xpuplan.planner.unroll import PlanningOptions, build_instance, planning_horizon_us
+from xpuplan.solvers import solve
 
 
 @pytest.mark.parametrize("platform", platform_names())

@@ -11,13 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models import Mode
-from runtime.jobs import Job, ModeRec, Ready
-from runtime.platform_sim import DeviceInfo, MachineSpec
-from runtime.policies import QueuePolicy, get_policy
-from runtime.policy import BasePolicy
-from runtime.simulator import SimConfig, Simulator
-from runtime.workload import (
+from tests.runtime.helpers import assert_valid, machine
+from xpuplan.models import Mode
+from xpuplan.runtime.jobs import Job, ModeRec, Ready
+from xpuplan.runtime.platform_sim import DeviceInfo, MachineSpec
+from xpuplan.runtime.policies import QueuePolicy, get_policy
+from xpuplan.runtime.policy import BasePolicy
+from xpuplan.runtime.simulator import SimConfig, Simulator
+from xpuplan.runtime.workload import (
     DagStage,
     DecodeTable,
     EdgeSpec,
@@ -27,7 +28,6 @@ from runtime.workload import (
     llm_task,
     single_task,
 )
-from tests.runtime.helpers import assert_valid, machine
 
 # Two CPU units with two levels, one GPU, one NPU.
 DEVICES = (

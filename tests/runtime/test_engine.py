@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runtime.engine import Engine
+from xpuplan.runtime.engine import Engine
 
 
 def test_events_run_in_time_priority_sequence_order() -> None:

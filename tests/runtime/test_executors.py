@@ -8,17 +8,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models import Assignment, Instance, Job, Objective, Schedule, check_schedule, evaluate
-from models.generate import random_small_instance
-from models.plan import Plan
-from models.scenario import Periodic
-from runtime.executors import PlanJobs, TimeTriggered
-from runtime.policies import get_policy
-from runtime.simulate import simulate_plan
-from runtime.simulator import SimConfig, Simulator
-from runtime.workload import JobTemplate
 from tests.conftest import tiny_instance, tiny_schedule
 from tests.runtime.helpers import chain, kernel, machine, task
+from xpuplan.models import Assignment, Instance, Job, Objective, Schedule, check_schedule, evaluate
+from xpuplan.models.generate import random_small_instance
+from xpuplan.models.plan import Plan
+from xpuplan.models.scenario import Periodic
+from xpuplan.runtime.executors import PlanJobs, TimeTriggered
+from xpuplan.runtime.policies import get_policy
+from xpuplan.runtime.simulate import simulate_plan
+from xpuplan.runtime.simulator import SimConfig, Simulator
+from xpuplan.runtime.workload import JobTemplate
 
 EXECUTORS = ("time-triggered", "self-timed")
 
@@ -150,8 +150,8 @@ def test_hybrid_keeps_the_plan_on_time_and_serves_arrivals_in_its_slack() -> Non
     vision = chain("v", kernel("a", npu=300), kernel("b", gpu=200))
     jobs = tuple(Job(f"vision@{i}", i * 1000, i * 1000 + 1000) for i in range(2))
     kernels = []
-    from models import Edge, Kernel
-    from models import Mode as M
+    from xpuplan.models import Edge, Kernel
+    from xpuplan.models import Mode as M
 
     edges = []
     for job in jobs:
@@ -161,7 +161,7 @@ def test_hybrid_keeps_the_plan_on_time_and_serves_arrivals_in_its_slack() -> Non
         ]
         edges.append(Edge(f"{job.name}/a", f"{job.name}/b"))
     spec = machine()
-    from models import Device
+    from xpuplan.models import Device
 
     inst = Instance(
         "vc",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.presets import get_platform, platform_names
-from runtime.platform_sim import (
+from tests.runtime.helpers import chain, kernel, machine, run, starts, task
+from xpuplan.models.presets import get_platform, platform_names
+from xpuplan.runtime.platform_sim import (
     AGENT_XPU_PAIR_SLOWDOWN,
     DeviceInfo,
     MachineSpec,
@@ -14,8 +15,7 @@ from runtime.platform_sim import (
     _max_min_rates,
     contention_capacity_gbps,
 )
-from runtime.simulator import SimConfig
-from tests.runtime.helpers import chain, kernel, machine, run, starts, task
+from xpuplan.runtime.simulator import SimConfig
 
 
 def test_max_min_shares() -> None:
@@ -85,8 +85,8 @@ def test_noise_is_exact_at_zero_and_lognormal_with_the_given_cv() -> None:
 
 def test_dvfs_switch_delays_a_kernel_at_another_level() -> None:
     """A unit at level hi needs the transition time before a kernel at level lo starts."""
-    from models import Mode
-    from runtime.workload import KernelSpec
+    from xpuplan.models import Mode
+    from xpuplan.runtime.workload import KernelSpec
 
     low = KernelSpec("k", (Mode("cpu", "lo", 100, 1.0),))
     spec = machine()
@@ -124,8 +124,8 @@ def test_governor_throttles_running_kernels_at_its_next_sample() -> None:
     power is 5 W and the time over budget is those first 100 us. Without the governor the
     overlap of the two chains stays over budget for 2000 us.
     """
-    from models import Mode
-    from runtime.workload import KernelSpec
+    from xpuplan.models import Mode
+    from xpuplan.runtime.workload import KernelSpec
 
     devices = (
         DeviceInfo("cpu", "cpu", 1, 0.0, ("lo", "hi")),

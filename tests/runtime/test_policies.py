@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from models import Mode
-from runtime.platform_sim import DeviceInfo, MachineSpec
-from runtime.policies import get_policy, policy_names
-from runtime.policies.llm_background import LlmBackground
-from runtime.simulator import SimConfig
-from runtime.workload import DecodeTable, KernelSpec, llm_task
 from tests.runtime.helpers import assert_valid, chain, kernel, machine, run, starts, task
+from xpuplan.models import Mode
+from xpuplan.runtime.platform_sim import DeviceInfo, MachineSpec
+from xpuplan.runtime.policies import get_policy, policy_names
+from xpuplan.runtime.policies.llm_background import LlmBackground
+from xpuplan.runtime.simulator import SimConfig
+from xpuplan.runtime.workload import DecodeTable, KernelSpec, llm_task
 
 NPU_ONLY = machine()
 
@@ -165,7 +165,7 @@ def _checked(base: type) -> tuple[object, list[float]]:
 
 def test_llm_background_never_starts_llm_work_while_real_time_work_waits() -> None:
     """Zero violations for llm-background; EDF, by contrast, does start LLM work then."""
-    from runtime.policies.edf import Edf
+    from xpuplan.runtime.policies.edf import Edf
 
     vision = task(
         "v", chain("v", kernel("a", gpu=300, npu=400), kernel("b", gpu=200)), deadline_us=1000.0

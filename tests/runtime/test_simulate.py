@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from models.presets import get_platform
-from models.scenarios import get_scenario, scenario_names
-from planner.cli import main
-from runtime import policy_names, simulate
-from runtime.builder import BuildOptions, build_workload
-from runtime.workload import Workload
+from xpuplan.models.presets import get_platform
+from xpuplan.models.scenarios import get_scenario, scenario_names
+from xpuplan.planner.cli import main
+from xpuplan.runtime import policy_names, simulate
+from xpuplan.runtime.builder import BuildOptions, build_workload
+from xpuplan.runtime.workload import Workload
 
 JSON_KEYS = {
     "policy",
@@ -76,8 +76,8 @@ def test_same_seed_same_arrivals_for_every_policy(compound: tuple) -> None:
 
 def test_simulate_refuses_a_plan_for_an_online_policy(compound: tuple) -> None:
     """Giving a plan to a policy that does not execute plans is an input error."""
-    from models.plan import Plan
     from tests.conftest import tiny_instance, tiny_schedule
+    from xpuplan.models.plan import Plan
 
     platform, scenario, workload = compound
     plan = Plan(tiny_instance(), tiny_schedule(), {})

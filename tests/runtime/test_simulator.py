@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from models import Mode
-from models.scenario import Periodic, Poisson
-from runtime.metrics import ConservationError
-from runtime.policies import get_policy
-from runtime.simulator import SimConfig, Simulator
-from runtime.workload import DecodeTable, EdgeSpec, JobTemplate, Workload, llm_task
 from tests.runtime.helpers import EXACT, assert_valid, chain, kernel, machine, run, starts, task
+from xpuplan.models import Mode
+from xpuplan.models.scenario import Periodic, Poisson
+from xpuplan.runtime.metrics import ConservationError
+from xpuplan.runtime.policies import get_policy
+from xpuplan.runtime.simulator import SimConfig, Simulator
+from xpuplan.runtime.workload import DecodeTable, EdgeSpec, JobTemplate, Workload, llm_task
 
 
 def _mixed_tasks() -> list:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from models import InvalidInput, Mode
-from models.presets import get_platform
-from models.scenarios import get_scenario
-from runtime.builder import BuildOptions, build_workload
-from runtime.workload import (
+from tests.runtime.helpers import kernel
+from xpuplan.models import InvalidInput, Mode
+from xpuplan.models.presets import get_platform
+from xpuplan.models.scenarios import get_scenario
+from xpuplan.runtime.builder import BuildOptions, build_workload
+from xpuplan.runtime.workload import (
     DagStage,
     DecodeStage,
     DecodeTable,
@@ -18,7 +19,6 @@ from runtime.workload import (
     KernelSpec,
     collapse_modes,
 )
-from tests.runtime.helpers import kernel
 
 
 def test_template_from_kernel_dag_orders_topologically_and_keeps_attributes() -> None:

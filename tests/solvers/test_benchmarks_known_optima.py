@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from models import check_schedule
-from models.formats import (
+from xpuplan.models import check_schedule
+from xpuplan.models.formats import (
     fjsp_bks,
     fjsp_to_instance,
     psplib_optima,
@@ -19,7 +19,7 @@ from models.formats import (
     stg_optima,
     stg_to_instance,
 )
-from solvers import solve
+from xpuplan.solvers import solve
 
 TIME_LIMIT = 60.0
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import solvers.brute_force  # noqa: F401  (registers the referee)
-from models import (
+import xpuplan.solvers.brute_force  # noqa: F401  (registers the referee)
+from tests.conftest import tiny_instance
+from xpuplan.models import (
     Device,
     Edge,
     Instance,
@@ -17,10 +18,10 @@ from models import (
     Resource,
     check_schedule,
 )
-from models.generate import random_small_instance
-from models.objectives import evaluate_part, value_leq
-from solvers import solve
-from solvers.bounds import (
+from xpuplan.models.generate import random_small_instance
+from xpuplan.models.objectives import evaluate_part, value_leq
+from xpuplan.solvers import solve
+from xpuplan.solvers.bounds import (
     assignment_lp_bound,
     dynamic_energy_lower_bound,
     heads,
@@ -31,7 +32,6 @@ from solvers.bounds import (
     serial_upper_bound,
     tails,
 )
-from tests.conftest import tiny_instance
 
 
 def chain(**changes: object) -> Instance:

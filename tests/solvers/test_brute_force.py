@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models import (
+from tests.conftest import TINY_OPTIMA, tiny_instance
+from xpuplan.models import (
     Device,
     Edge,
     Instance,
@@ -18,10 +19,9 @@ from models import (
     Unsupported,
     check_schedule,
 )
-from models.generate import Features, random_small_instance
-from models.objectives import value_leq, values_close
-from solvers import solve
-from tests.conftest import TINY_OPTIMA, tiny_instance
+from xpuplan.models.generate import Features, random_small_instance
+from xpuplan.models.objectives import value_leq, values_close
+from xpuplan.solvers import solve
 
 # Every rule drawn often, on one or two devices, so the grid method stays quick.
 DENSE = Features(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-import solvers.brute_force  # noqa: F401  (registers the referee)
-from models import (
+import xpuplan.solvers.brute_force  # noqa: F401  (registers the referee)
+from tests.conftest import tiny_instance
+from xpuplan.models import (
     Assignment,
     Device,
     Edge,
@@ -21,12 +22,11 @@ from models import (
     check_schedule,
     evaluate,
 )
-from models.generate import Features, layered_dag_instance, random_small_instance
-from models.objectives import value_leq, values_close
-from solvers import solve
-from solvers.cpsat import CpsatModel, SolverSettings
-from solvers.cpsat.cliques import disjunctive_cliques
-from tests.conftest import tiny_instance
+from xpuplan.models.generate import Features, layered_dag_instance, random_small_instance
+from xpuplan.models.objectives import value_leq, values_close
+from xpuplan.solvers import solve
+from xpuplan.solvers.cpsat import CpsatModel, SolverSettings
+from xpuplan.solvers.cpsat.cliques import disjunctive_cliques
 
 TIME_LIMIT = 20.0
 

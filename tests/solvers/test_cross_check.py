@@ -15,11 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models import Instance, Unsupported, check_schedule, preemptions_of
-from models.generate import Features, random_small_instance
-from models.objectives import value_leq, values_close
-from solvers import Result, solve, solver_names
-from solvers.milp.disjunctive import refusal
+from xpuplan.models import Instance, Unsupported, check_schedule, preemptions_of
+from xpuplan.models.generate import Features, random_small_instance
+from xpuplan.models.objectives import value_leq, values_close
+from xpuplan.solvers import Result, solve, solver_names
+from xpuplan.solvers.milp.disjunctive import refusal
 
 NUM_INSTANCES = 200
 MAX_KERNELS = 5

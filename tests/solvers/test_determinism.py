@@ -14,9 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # the schedules as one JSON document.
 SCRIPT = """
 import json
-from models import check_schedule, schedule_to_json
-from models.generate import layered_dag_instance, random_small_instance
-from solvers.heuristics import best_heuristic_schedule, heuristic_names, run_heuristic
+from xpuplan.models import check_schedule, schedule_to_json
+from xpuplan.models.generate import layered_dag_instance, random_small_instance
+from xpuplan.solvers.heuristics import best_heuristic_schedule, heuristic_names, run_heuristic
 
 def checked(inst, schedule):
     # Every schedule goes through the checker; a violation fails the subprocess, so the test.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from models import (
+from xpuplan.models import (
     Assignment,
     Device,
     Edge,
@@ -19,18 +19,18 @@ from models import (
     check_schedule,
     evaluate,
 )
-from solvers import solve, solver_info
-from solvers.bounds import lower_bound
-from solvers.heuristics import (
+from xpuplan.solvers import solve, solver_info
+from xpuplan.solvers.bounds import lower_bound
+from xpuplan.solvers.heuristics import (
     best_heuristic_schedule,
     heuristic_names,
     lower_levels,
     repair_power_cap,
     run_heuristic,
 )
-from solvers.heuristics.cpop import critical_path
-from solvers.heuristics.problem import build_problem
-from solvers.heuristics.ranks import downward_ranks, optimistic_cost_table, upward_ranks
+from xpuplan.solvers.heuristics.cpop import critical_path
+from xpuplan.solvers.heuristics.problem import build_problem
+from xpuplan.solvers.heuristics.ranks import downward_ranks, optimistic_cost_table, upward_ranks
 
 # Topcuoglu, Hariri, Wu (2002), Fig. 2: computation costs of n1..n10 on P1, P2, P3, and the
 # (averaged) communication costs of the edges.

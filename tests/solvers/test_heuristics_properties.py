@@ -7,12 +7,12 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models import Instance, Objective, Resource, Schedule, check_schedule, evaluate
-from models.generate import Features, layered_dag_instance, random_small_instance
-from models.objectives import evaluate_part, value_leq
-from solvers import solve, solver_names
-from solvers.bounds import lower_bound
-from solvers.heuristics import (
+from xpuplan.models import Instance, Objective, Resource, Schedule, check_schedule, evaluate
+from xpuplan.models.generate import Features, layered_dag_instance, random_small_instance
+from xpuplan.models.objectives import evaluate_part, value_leq
+from xpuplan.solvers import solve, solver_names
+from xpuplan.solvers.bounds import lower_bound
+from xpuplan.solvers.heuristics import (
     best_heuristic_schedule,
     heuristic_names,
     lower_levels,

@@ -23,7 +23,8 @@ from dataclasses import replace
 
 import pytest
 
-from models import (
+from tests.conftest import TINY_OPTIMA, tiny_instance
+from xpuplan.models import (
     Edge,
     Instance,
     InvalidInput,
@@ -34,13 +35,12 @@ from models import (
     Unsupported,
     check_schedule,
 )
-from models.generate import layered_dag_instance, random_small_instance
-from models.objectives import value_leq, values_close
-from solvers import solve
-from solvers.bounds import lower_bound
-from solvers.milp.common import BACKENDS, MilpSettings, make_solver
-from solvers.milp.disjunctive import refusal
-from tests.conftest import TINY_OPTIMA, tiny_instance
+from xpuplan.models.generate import layered_dag_instance, random_small_instance
+from xpuplan.models.objectives import value_leq, values_close
+from xpuplan.solvers import solve
+from xpuplan.solvers.bounds import lower_bound
+from xpuplan.solvers.milp.common import BACKENDS, MilpSettings, make_solver
+from xpuplan.solvers.milp.disjunctive import refusal
 
 RUNS = [
     ("milp-ti", "cbc"),
