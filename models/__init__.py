@@ -6,6 +6,7 @@ This package imports nothing else of the project (solvers, runtime and planner b
 from xpuplan.models.checker import Violation, check_schedule
 from xpuplan.models.errors import Infeasible, InvalidInput, Unsupported, XpuplanError
 from xpuplan.models.instance import (
+    MEM_BW,
     Device,
     Edge,
     Instance,
@@ -29,6 +30,7 @@ from xpuplan.models.objectives import evaluate, job_completions
 from xpuplan.models.schedule import Assignment, Schedule, build_assignments, preemptions_of
 
 __all__ = [
+    "MEM_BW",
     "Assignment",
     "Device",
     "Edge",

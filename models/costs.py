@@ -48,12 +48,11 @@ import networkx as nx
 
 from xpuplan.models.errors import InvalidInput
 from xpuplan.models.fields import require_int
-from xpuplan.models.instance import Mode
+from xpuplan.models.instance import MEM_BW, Mode
 from xpuplan.models.platform import PRECISIONS, DeviceSpec, DvfsLevel, Platform
 from xpuplan.models.profiles import ProfileTable
 from xpuplan.models.roofline import roofline_cost
 
-MEM_BW_DEMAND = "mem_bw_gbps"
 # The family of op graphs / kernel graphs of a (chunked) LLM prefill.
 LLM_PREFILL_FAMILY = "llm-prefill"
 # Float noise below this many us does not push a duration or delay to the next integer.
@@ -323,7 +322,7 @@ def _device_modes(
         duration = max(1, ceil_us(time_us))
         power_w = cost.power_w if row is None or row[1] is None else row[1]
         bandwidth = bytes_moved / (duration * 1e3) if from_measurement else cost.bandwidth_gbps
-        demands = {MEM_BW_DEMAND: round(min(bandwidth, platform.mem_bw_gbps), 3)}
+        demands = {MEM_BW: round(min(bandwidth, platform.mem_bw_gbps), 3)}
         modes.append(Mode(dev.name, level.name, duration, round(power_w, 3), demands))
     return modes
 
@@ -338,7 +337,6 @@ def _profile_row(
 
 __all__ = [
     "LLM_PREFILL_FAMILY",
-    "MEM_BW_DEMAND",
     "annotate",
     "calibrate",
     "ceil_us",

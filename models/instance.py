@@ -47,6 +47,9 @@ SIMPLE_OBJECTIVES = (
 )
 OBJECTIVE_TYPES = (*SIMPLE_OBJECTIVES, "lexicographic")
 DEADLINE_OBJECTIVES = frozenset({"weighted_tardiness", "late_jobs"})
+#: The shared memory bandwidth: the name of a mode's demand (GB/s) and of the Instance resource
+#: that caps the sum of the demands of running kernels (``--memory-bandwidth``).
+MEM_BW = "mem_bw_gbps"
 # Attribute values a kernel may carry for provenance (model, op type, task, chunk...).
 AttrValue = str | int | float | bool
 

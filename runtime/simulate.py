@@ -23,13 +23,18 @@ from xpuplan.models.platform import Platform
 from xpuplan.models.presets import resolve_platform
 from xpuplan.models.scenario import Periodic, Scenario
 from xpuplan.models.scenarios import resolve_scenario
-from xpuplan.runtime.builder import BuildOptions, build_workload
+from xpuplan.models.workload import (
+    CompileOptions,
+    DagStage,
+    TaskSpec,
+    Workload,
+    compile_workload,
+)
 from xpuplan.runtime.executors import PlanJobs, executed_schedule
 from xpuplan.runtime.metrics import SimResult, class_summary, task_metrics
 from xpuplan.runtime.platform_sim import MachineSpec
 from xpuplan.runtime.policies import Policy, get_policy, policy_uses_plan
 from xpuplan.runtime.simulator import SimConfig, Simulator
-from xpuplan.runtime.workload import DagStage, TaskSpec, Workload
 
 
 def simulate(
@@ -45,7 +50,7 @@ def simulate(
     config: SimConfig | None = None,
     workload: Workload | None = None,
     policy_options: Mapping[str, Any] | None = None,
-    build_options: BuildOptions | None = None,
+    compile_options: CompileOptions | None = None,
 ) -> SimResult:
     """Simulate ``scenario`` on ``platform`` for ``duration_s`` under ``policy``.
 
@@ -75,8 +80,8 @@ def simulate(
         A workload already built for this platform and scenario (reuse across policies).
     policy_options
         Options of the policy (e.g. ``{"mapping": "fixed"}`` for ``fcfs``).
-    build_options
-        How models become kernels (when ``workload`` is not given).
+    compile_options
+        How models become kernels (when ``workload`` is not given; the planner's defaults).
     """
     if not duration_s > 0:
         raise InvalidInput("must be > 0", field="duration", value=duration_s)
@@ -86,7 +91,7 @@ def simulate(
     if noise_cv is not None:
         config = replace(config, noise_cv=noise_cv)
     if workload is None:
-        workload = build_workload(plat, scen, build_options or BuildOptions())
+        workload = compile_workload(plat, scen, compile_options or CompileOptions())
     wl = workload
     horizon_us = round(duration_s * 1e6)
     arrivals = wl.arrival_times_us(seed, horizon_us)

@@ -10,7 +10,10 @@ from xpuplan.models.platform import Platform
 from xpuplan.models.presets import resolve_platform
 from xpuplan.models.scenario import Scenario
 from xpuplan.models.scenarios import resolve_scenario
+from xpuplan.models.workload import CompileOptions
 from xpuplan.planner.unroll import PlanningOptions, build_instance, planning_horizon_us
+
+DEFAULTS = CompileOptions()
 
 
 def add_instance_arguments(
@@ -42,22 +45,22 @@ def add_instance_arguments(
     )
     parser.add_argument(
         "--levels",
-        default="3",
+        default=str(DEFAULTS.levels),
         help="DVFS levels per device offered to the solver: all, top or a count",
     )
     parser.add_argument(
         "--max-kernels",
         type=int,
-        default=6,
+        default=DEFAULTS.max_kernels_per_model,
         metavar="N",
-        help="coarsen each model to at most N kernels (default 6)",
+        help=f"coarsen each model to at most N kernels (default {DEFAULTS.max_kernels_per_model})",
     )
     parser.add_argument(
         "--decode-group",
         type=int,
-        default=16,
+        default=DEFAULTS.decode_tokens_per_kernel,
         metavar="TOKENS",
-        help="LLM decode steps per kernel (default 16)",
+        help=f"LLM decode steps per kernel (default {DEFAULTS.decode_tokens_per_kernel})",
     )
     parser.add_argument(
         "--memory-bandwidth",
@@ -92,12 +95,14 @@ def options_from_args(args: argparse.Namespace) -> PlanningOptions:
         seed=args.seed,
         objective=args.objective,
         power_cap_w=args.power_cap,
-        max_kernels_per_model=args.max_kernels,
-        levels=levels,
-        decode_tokens_per_kernel=args.decode_group,
         dvfs=args.dvfs,
         memory_bandwidth=args.memory_bandwidth,
         include_unknown=args.include_unknown,
+        workload=CompileOptions(
+            max_kernels_per_model=args.max_kernels,
+            levels=levels,
+            decode_tokens_per_kernel=args.decode_group,
+        ),
     )
 
 

@@ -8,9 +8,9 @@ import pytest
 
 from xpuplan.models.presets import get_platform
 from xpuplan.models.scenarios import get_scenario, scenario_names
+from xpuplan.models.workload import CompileOptions, compile_workload
 from xpuplan.planner.cli import main
 from xpuplan.runtime import policy_names, simulate
-from xpuplan.runtime.builder import BuildOptions, build_workload
 from xpuplan.runtime.workload import Workload
 
 JSON_KEYS = {
@@ -30,14 +30,14 @@ JSON_KEYS = {
 TASK_KEYS = {"class", "arrived", "completed", "deadline_violation_rate", "latency_ms"}
 ONLINE = [p for p in policy_names() if p not in ("hybrid", "time-triggered", "self-timed")]
 # Small builds keep the test fast: fewer kernels per model, fewer decode batch sizes.
-FAST = BuildOptions(max_kernels_per_model=4, kernels_per_chunk=1, levels=2, decode_batches=(1, 8))
+FAST = CompileOptions(max_kernels_per_model=4, kernels_per_chunk=1, levels=2, decode_batches=(1, 8))
 
 
 @pytest.fixture(scope="module")
 def compound() -> tuple[object, object, Workload]:
     platform = get_platform("jetson-orin-nx-16gb")
     scenario = get_scenario("compound-ai")
-    return platform, scenario, build_workload(platform, scenario, FAST)
+    return platform, scenario, compile_workload(platform, scenario, FAST)
 
 
 @pytest.mark.parametrize("policy", ONLINE)
@@ -155,7 +155,7 @@ def test_every_builtin_scenario_runs_on_every_platform(scenario: str) -> None:
     """A short edf run of each built-in scenario on each preset conserves its jobs."""
     for platform_name in ("jetson-orin-nx-16gb", "core-ultra-125h", "ryzen-ai-hx370"):
         platform = get_platform(platform_name)
-        workload = build_workload(platform, get_scenario(scenario), FAST)
+        workload = compile_workload(platform, get_scenario(scenario), FAST)
         result = simulate(platform, scenario, "edf", duration_s=1.0, workload=workload)
         cons = result.conservation
         assert cons["arrived"] == cons["completed"] + cons["dropped"] + cons["in_flight"]
