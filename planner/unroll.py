@@ -100,6 +100,25 @@ def build_instance(
         When a model is unknown or unsupported on every device, when the scenario has nothing
         to plan, or when a hard deadline is shorter than the fastest possible run of its task.
     """
+    return build_planned(platform, scenario, options).instance
+
+
+@dataclass(frozen=True)
+class Planned:
+    """An Instance with what it was built from: the workload, each job's task, the period."""
+
+    instance: Instance
+    workload: Workload
+    job_tasks: dict[str, str]
+    horizon_us: int
+    #: The horizon when every planned task is periodic (the plan repeats), else None.
+    period_us: int | None
+
+
+def build_planned(
+    platform: Platform, scenario: Scenario, options: PlanningOptions = PlanningOptions()
+) -> Planned:
+    """:func:`build_instance`, keeping the workload, the task of every job and the period."""
     tasks = _planned_tasks(scenario, options)
     if not tasks:
         raise InvalidInput(
@@ -115,13 +134,19 @@ def build_instance(
         tasks={t.name for t in tasks},
         power_budget_w=options.power_cap_w,
     )
-    return unroll(workload, platform, scenario, options)
+    instance, job_tasks = unroll(workload, platform, scenario, options)
+    horizon_us = planning_horizon_us(scenario, options)
+    periodic = all(isinstance(t.arrival, Periodic) for t in tasks)
+    return Planned(instance, workload, job_tasks, horizon_us, horizon_us if periodic else None)
 
 
 def unroll(
     workload: Workload, platform: Platform, scenario: Scenario, options: PlanningOptions
-) -> Instance:
+) -> tuple[Instance, dict[str, str]]:
     """The jobs of ``workload``'s tasks released over the planning horizon, as an Instance.
+
+    Also the task of every job, by job name (jobs are named ``<task>@<arrival index>``, but
+    nothing should parse that).
 
     Arrivals are drawn for every task of the scenario in order, planned or not, with one
     :class:`random.Random` seeded with ``options.seed``, so a task's trace does not depend on
@@ -135,6 +160,7 @@ def unroll(
     compiled = {spec.name: spec for spec in workload.tasks}
 
     jobs: list[Job] = []
+    job_tasks: dict[str, str] = {}
     kernels: list[Kernel] = []
     edges: list[Edge] = []
     for task in scenario.tasks:
@@ -150,6 +176,7 @@ def unroll(
             job = f"{task.name}@{arr_idx}"
             deadline = None if relative_us is None else release + math.floor(relative_us)
             jobs.append(Job(job, release, deadline, float(task.priority)))
+            job_tasks[job] = task.name
             for ker in template.kernels:
                 kernels.append(Kernel(f"{job}/{ker.name}", job, ker.modes, dict(ker.attrs)))
             for edge in template.edges:
@@ -168,7 +195,7 @@ def unroll(
     name = f"{scenario.name}@{platform.name}"
     if platform.power_mode:
         name += f"[{platform.power_mode}]"
-    return Instance(
+    instance = Instance(
         name=name,
         devices=tuple(Device(d.name, d.units, d.idle_power_w, d.kind) for d in platform.devices),
         jobs=tuple(jobs),
@@ -180,6 +207,7 @@ def unroll(
         dvfs=options.dvfs,
         time_unit="us",
     )
+    return instance, job_tasks
 
 
 def _planned_tasks(scenario: Scenario, options: PlanningOptions) -> list[Task]:

@@ -63,8 +63,9 @@ def simulate(
     plan
         A static plan, for ``hybrid`` (its jobs replace the arrivals of the tasks it covers and
         the online policy serves the others) and for ``time-triggered`` / ``self-timed`` (which
-        run the plan alone). A plan whose tasks are all periodic repeats every
-        ``settings["horizon_us"]`` (its hyperperiod).
+        run the plan alone). Each plan job belongs to the task :meth:`Plan.task_of` names; a
+        plan whose tasks are all periodic repeats every :attr:`Plan.period_us` (its
+        hyperperiod).
     duration_s
         Simulated time; arrivals are drawn in ``[0, duration)``; jobs still running at the end
         count as in flight.
@@ -108,8 +109,7 @@ def simulate(
         task_of_job = _plan_tasks(plan, wl)
         covered = set(task_of_job)
         periodic = all(isinstance(wl.tasks[t].arrival, Periodic) for t in covered)
-        repeat = plan.settings.get("horizon_us") if periodic else None
-        jobs = PlanJobs.of(plan, int(repeat) if repeat else None)
+        jobs = PlanJobs.of(plan, plan.period_us if periodic else None)
         injected = jobs.injections(task_of_job, horizon_us)
         executor_only = name in ("time-triggered", "self-timed")
         arrivals = [
@@ -157,18 +157,18 @@ def simulate_plan(
     bandwidth contends only through the instance's ``mem_bw_gbps`` resource, if it has one; pass
     ``config`` to add switching delays or governor settings.
 
-    Jobs are grouped into tasks by the part of their name before ``@`` (``seg@3`` belongs to
-    ``seg``). The run is recorded: :attr:`SimResult.executed` is repetition 0 as a schedule of
+    Jobs are grouped into tasks by :meth:`Plan.task_of` (a job the plan gives no task is a task
+    of its own). The run is recorded: :attr:`SimResult.executed` is repetition 0 as a schedule of
     the plan's instance. ``duration_s`` defaults to twice the plan's span (its makespan or
     latest deadline), so every job can finish.
     """
     inst = plan.instance
     config = replace(config or SimConfig(dvfs_transition_us=0.0), noise_cv=noise_cv, record=True)
-    names = sorted({_task_name(job.name) for job in inst.jobs})
+    names = sorted(set(plan.tasks))
     templates = PlanJobs.of(plan, repeat_us)
     first_job: dict[str, int] = {}
     for j_idx, job in enumerate(inst.jobs):
-        first_job.setdefault(_task_name(job.name), j_idx)
+        first_job.setdefault(plan.task_of(job.name), j_idx)
     tasks = []
     for name in names:
         job = inst.jobs[first_job[name]]
@@ -182,7 +182,7 @@ def simulate_plan(
             )
         )
     task_idx = {name: t for t, name in enumerate(names)}
-    task_of_job = [task_idx[_task_name(job.name)] for job in inst.jobs]
+    task_of_job = [task_idx[plan.task_of(job.name)] for job in inst.jobs]
     if duration_s is not None:
         horizon = duration_s * 1e6
     else:
@@ -217,15 +217,11 @@ def _platform(platform: Platform | str, power_mode: str | None) -> Platform:
     return platform
 
 
-def _task_name(job_name: str) -> str:
-    return job_name.split("@", 1)[0]
-
-
 def _plan_tasks(plan: Plan, workload: Workload) -> list[int]:
-    """The workload task of every plan job (by the job name's prefix before ``@``)."""
+    """The workload task of every plan job (:meth:`Plan.task_of`)."""
     out = []
     for job in plan.instance.jobs:
-        name = _task_name(job.name)
+        name = plan.task_of(job.name)
         try:
             out.append(workload.task_idx(name))
         except InvalidInput:

@@ -11,7 +11,7 @@ from xpuplan.models.presets import resolve_platform
 from xpuplan.models.scenario import Scenario
 from xpuplan.models.scenarios import resolve_scenario
 from xpuplan.models.workload import CompileOptions
-from xpuplan.planner.unroll import PlanningOptions, build_instance, planning_horizon_us
+from xpuplan.planner.unroll import Planned, PlanningOptions, build_planned
 
 DEFAULTS = CompileOptions()
 
@@ -113,11 +113,15 @@ class Built:
     platform: Platform
     scenario: Scenario
     options: PlanningOptions
-    instance: Instance
+    planned: Planned
+
+    @property
+    def instance(self) -> Instance:
+        return self.planned.instance
 
     @property
     def horizon_us(self) -> int:
-        return planning_horizon_us(self.scenario, self.options)
+        return self.planned.horizon_us
 
 
 def instance_from_args(args: argparse.Namespace) -> Built:
@@ -125,4 +129,4 @@ def instance_from_args(args: argparse.Namespace) -> Built:
     platform = resolve_platform(args.platform, args.power_mode)
     scenario = resolve_scenario(args.scenario)
     options = options_from_args(args)
-    return Built(platform, scenario, options, build_instance(platform, scenario, options))
+    return Built(platform, scenario, options, build_planned(platform, scenario, options))

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from xpuplan.models import check_schedule
-from xpuplan.models.plan import Plan, plan_settings, save_plan
+from xpuplan.models.plan import save_plan
 from xpuplan.planner.commands.common import add_instance_arguments, instance_from_args
 from xpuplan.planner.pictures import save_gantt, save_trace
+from xpuplan.planner.planning import make_plan
 from xpuplan.planner.report import solve_summary
-from xpuplan.solvers import solve
 
 NAME = "plan"
 HELP = "compute a deployment plan (optimal or with a proven bound) for a scenario on a platform"
@@ -42,27 +41,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     built = instance_from_args(args)
     instance = built.instance
-    result = solve(
-        instance, args.solver, time_limit=args.time_limit, workers=args.workers, seed=args.seed
+    made = make_plan(
+        built.platform,
+        built.scenario,
+        built.options,
+        solver=args.solver,
+        time_limit=args.time_limit,
+        workers=args.workers,
+        planned=built.planned,
     )
-    violations = check_schedule(instance, result.schedule)
+    result, violations = made.result, made.violations
     if violations:
         count = len(violations)
         print(f"BUG: solver {args.solver} returned an invalid schedule ({count} violations):")
         for violation in violations[:20]:
             print(f"  {violation}")
         return 1
-    settings = plan_settings(
-        instance,
-        result.schedule,
-        platform=built.platform.name,
-        power_mode=built.platform.power_mode,
-        scenario=built.scenario.name,
-        solver=args.solver,
-        seed=args.seed,
-        horizon_us=built.horizon_us,
-    )
-    save_plan(args.output, Plan(instance, result.schedule, settings))
+    save_plan(args.output, made.plan)
     if args.gantt and result.schedule.assignments:
         save_gantt(args.gantt, instance, result.schedule)
     if args.trace and result.schedule.assignments:

@@ -12,18 +12,18 @@ import argparse
 import json
 from typing import Any
 
-from xpuplan.models import InvalidInput, check_schedule
-from xpuplan.models.plan import Plan, load_plan, plan_settings
+from xpuplan.models import InvalidInput
+from xpuplan.models.plan import Plan, load_plan
 from xpuplan.models.platform import Platform
 from xpuplan.models.presets import resolve_platform
 from xpuplan.models.scenario import Periodic, Scenario
 from xpuplan.models.scenarios import resolve_scenario
-from xpuplan.planner.unroll import PlanningOptions, build_instance, planning_horizon_us
+from xpuplan.planner.planning import make_plan
+from xpuplan.planner.unroll import PlanningOptions
 from xpuplan.runtime.metrics import SimResult
 from xpuplan.runtime.policies import policy_names, policy_uses_plan
 from xpuplan.runtime.simulate import simulate
 from xpuplan.runtime.simulator import SimConfig
-from xpuplan.solvers import solve
 
 NAME = "simulate"
 HELP = "simulate a scenario on a platform under an online policy or a static plan"
@@ -152,25 +152,14 @@ def plan_known_tasks(
     options = PlanningOptions(
         horizon_s=None if periodic else duration_s, seed=seed, objective="late_jobs,energy"
     )
-    instance = build_instance(platform, scenario, options)
-    result = solve(instance, solver)
-    if not result.schedule.is_solution or check_schedule(instance, result.schedule):
+    made = make_plan(platform, scenario, options, solver=solver)
+    if not made.result.schedule.is_solution or made.violations:
         raise InvalidInput(
-            f"solver {solver!r} found no valid plan ({result.status})",
+            f"solver {solver!r} found no valid plan ({made.result.status})",
             field="--plan-solver",
             value=solver,
         )
-    settings = plan_settings(
-        instance,
-        result.schedule,
-        platform=platform.name,
-        power_mode=platform.power_mode,
-        scenario=scenario.name,
-        solver=solver,
-        seed=seed,
-        horizon_us=planning_horizon_us(scenario, options),
-    )
-    return Plan(instance, result.schedule, settings)
+    return made.plan
 
 
 def summary(result: SimResult) -> str:
