@@ -98,7 +98,7 @@ def build_instance(
     ------
     InvalidInput
         When a model is unknown or unsupported on every device, when the scenario has nothing
-        to plan, or when a hard deadline is shorter than the fastest possible run of its task.
+        to plan (no planned task, or no arrival within the horizon), or when a hard deadline is shorter than the fastest possible run of its task.
     """
     return build_planned(platform, scenario, options).instance
 
@@ -136,6 +136,13 @@ def build_planned(
     )
     instance, job_tasks = unroll(workload, platform, scenario, options)
     horizon_us = planning_horizon_us(scenario, options)
+    if not instance.jobs:
+        raise InvalidInput(
+            f"no arrival of the planned tasks of {scenario.name!r} falls within the horizon "
+            f"({horizon_us / 1e6:g} s, seed {options.seed}); plan a longer horizon",
+            field="horizon",
+            value=horizon_us / 1e6,
+        )
     periodic = all(isinstance(t.arrival, Periodic) for t in tasks)
     return Planned(instance, workload, job_tasks, horizon_us, horizon_us if periodic else None)
 
