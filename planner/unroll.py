@@ -98,7 +98,8 @@ def build_instance(
     ------
     InvalidInput
         When a model is unknown or unsupported on every device, when the scenario has nothing
-        to plan (no planned task, or no arrival within the horizon), or when a hard deadline is shorter than the fastest possible run of its task.
+        to plan (no planned task, or no arrival within the horizon), or when a hard deadline
+        is shorter than the fastest possible run of its task.
     """
     return build_planned(platform, scenario, options).instance
 
