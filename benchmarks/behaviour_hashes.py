@@ -1,6 +1,7 @@
 """Hashes of what the planner and the runtime compute, to prove a refactor keeps behaviour.
 
-Run before and after a change and compare (``--out FILE`` writes the hashes as JSON, ``--diff
+Run before and after a change and compare (from the repository root, ``PYTHONPATH=.`` so that
+the working tree's code is the one hashed) (``--out FILE`` writes the hashes as JSON, ``--diff
 FILE`` compares with a file written before)::
 
     python benchmarks/behaviour_hashes.py --out before.json
@@ -30,15 +31,11 @@ from xpuplan.models import InvalidInput
 from xpuplan.models.jsonio import instance_to_json, schedule_to_json
 from xpuplan.models.presets import platform_names, resolve_platform
 from xpuplan.models.scenarios import resolve_scenario, scenario_names
+from xpuplan.models.workload import CompileOptions, compile_workload
 from xpuplan.planner.commands.simulate import plan_known_tasks
 from xpuplan.planner.unroll import PlanningOptions, build_instance
 from xpuplan.runtime.policies import policy_names, policy_uses_plan
 from xpuplan.runtime.simulate import simulate
-
-try:  # after the one-workload refactor
-    from xpuplan.models.workload import compile_workload as _workload
-except ImportError:  # before it
-    from xpuplan.runtime.builder import build_workload as _workload  # type: ignore[no-redef]
 from xpuplan.solvers import solve
 
 SOLVERS = ("heft", "heft+dvfs", "edf")
@@ -51,8 +48,17 @@ def _digest(doc: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def hashes(only: str | None = None) -> dict[str, str]:
-    """Every hash, keyed by what it hashes."""
+def hashes(only: str | None = None, max_kernels: int | None = None) -> dict[str, str]:
+    """Every hash, keyed by what it hashes.
+
+    ``max_kernels`` overrides the runtime workload's coarsening per model (the runtime's default
+    was 8 before the one-workload refactor, the planner's and now everyone's is 6).
+    """
+    compile_options = (
+        CompileOptions()
+        if max_kernels is None
+        else CompileOptions(max_kernels_per_model=max_kernels)
+    )
     out: dict[str, str] = {}
     for plat_name in platform_names():
         platform = resolve_platform(plat_name)
@@ -79,7 +85,7 @@ def hashes(only: str | None = None) -> dict[str, str]:
                     doc = schedule_to_json(result.schedule)
                     doc.pop("solve_seconds", None)
                     out[f"schedule/{solver}/{scen_name}/{plat_name}"] = _digest(doc)
-            workload = _workload(platform, scenario)
+            workload = compile_workload(platform, scenario, compile_options)
             out[f"workload/{scen_name}/{plat_name}"] = _digest(repr(workload))
             plan: Any = None
             for policy in policy_names():
@@ -121,8 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="write the hashes to this JSON file")
     parser.add_argument("--diff", help="compare with hashes written before")
     parser.add_argument("--only", help="only policies whose name contains this")
+    parser.add_argument(
+        "--max-kernels", type=int, help="the runtime workload's coarsening per model"
+    )
     args = parser.parse_args(argv)
-    now = hashes(args.only)
+    now = hashes(args.only, args.max_kernels)
     if args.out:
         with open(args.out, "w") as handle:
             json.dump(now, handle, indent=1, sort_keys=True)
