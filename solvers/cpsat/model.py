@@ -23,6 +23,7 @@ from xpuplan.models import Assignment, Instance, Schedule
 from xpuplan.solvers.cpsat.callback import Progress, ProgressFn
 from xpuplan.solvers.cpsat.constraints import Constraints
 from xpuplan.solvers.cpsat.data import ModelData
+from xpuplan.solvers.cpsat.interrupt import solve_interruptibly
 from xpuplan.solvers.cpsat.objective import ObjectiveTerm, objective_term
 from xpuplan.solvers.cpsat.solution import assignments_from_values
 from xpuplan.solvers.cpsat.variables import Variables
@@ -160,7 +161,7 @@ class CpsatModel:
                 began=time.perf_counter() if began is None else began,
             )
             callback.attach(solver)
-        status = solver.solve(self.model, callback)
+        status = solve_interruptibly(solver, self.model, callback)
         if status == MODEL_INVALID:
             raise RuntimeError(f"internal error: invalid CP-SAT model: {self.model.validate()}")
         if status not in (OPTIMAL, FEASIBLE):
