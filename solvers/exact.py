@@ -8,7 +8,9 @@ same way for every backend:
 
 * it minimises the parts of the instance's objective one after the other (a simple objective is
   the one-part case); each stage but the last gets an equal share of the time left
-  (``left / stages left``), the last gets all of it;
+  (``left / stages left``), the last gets all of it, less the most any earlier stage ran past
+  its own limit (the solver's start-up: presolve, writing a model file), so that the whole solve
+  holds the limit; a stage with no time left is skipped;
 * every stage starts from the best schedule known (the hint, the warm start or an earlier stage's
   result), and the result is never worse than it;
 * after a stage, the part is kept at most the value of the best schedule, proven or not, and the
@@ -202,15 +204,22 @@ def lexicographic(
     current = start
     bounds: list[int | float] = []
     proven = True
+    overhead = 0.0  # the most a stage has run past the limit it was given (solver start-up)
     for stage, part in enumerate(parts):
         static = part_lower_bound(instance, part)
         left = deadline.remaining()
+        if left is not None:
+            left -= overhead
         if left is not None and left <= 0 and current is not None:
             bounds.append(static)
             proven = False
             continue
         share = None if left is None else max(left, 0.01) / (len(parts) - stage)
-        outcome = backend.solve_stage(stage, share if stage < len(parts) - 1 else left, current)
+        given = share if stage < len(parts) - 1 else left
+        began = deadline.elapsed()
+        outcome = backend.solve_stage(stage, given, current)
+        if given is not None:
+            overhead = max(overhead, deadline.elapsed() - began - max(given, 0.01))
         if outcome.status == "infeasible":
             if current is None:
                 return backend.no_schedule(deadline.remaining())

@@ -20,7 +20,14 @@ from xpuplan.models import Instance, InvalidInput, Schedule
 from xpuplan.solvers.cpsat.callback import ProgressFn
 from xpuplan.solvers.cpsat.explain import explain_infeasibility
 from xpuplan.solvers.cpsat.model import CpsatModel, SolverSettings
-from xpuplan.solvers.exact import Deadline, StageOutcome, lexicographic, start_schedule
+from xpuplan.solvers.exact import (
+    Deadline,
+    OutOfTime,
+    StageOutcome,
+    lexicographic,
+    start_schedule,
+    unfinished_schedule,
+)
 
 MAX_DEFAULT_WORKERS = 8
 
@@ -98,7 +105,10 @@ def solve_cpsat(
     start = start_schedule(instance, hint, seed=seed, use_heuristics=warm_start, deadline=deadline)
     parts = instance.objective.parts
     horizon = start.makespan if start is not None and parts[0].type == "makespan" else None
-    cpm = CpsatModel(instance, unit_model=unit_model, horizon=horizon)
+    try:
+        cpm = CpsatModel(instance, unit_model=unit_model, horizon=horizon, deadline=deadline)
+    except OutOfTime:
+        return unfinished_schedule(instance, start, "cpsat")
     stages = CpsatStages(cpm, settings, callback, deadline, explain)
     return lexicographic(instance, stages, solver="cpsat", deadline=deadline, start=start)
 
