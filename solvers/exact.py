@@ -57,6 +57,9 @@ from xpuplan.solvers.heuristics import best_heuristic_schedule, default_names
 
 # The heuristic warm start may take this share of the time limit.
 WARM_START_SHARE = 0.2
+# Model building stops when less than this share of the time limit is left: what remains returns
+# the start schedule with its cheap bounds.
+BUILD_RESERVE = 0.05
 
 
 class OutOfTime(Exception):
@@ -89,8 +92,10 @@ class Deadline:
         return left is not None and left <= 0
 
     def check(self) -> None:
-        """Raise :class:`OutOfTime` when the limit is spent (called while building a model)."""
-        if self.expired():
+        """Raise :class:`OutOfTime` when less than :data:`BUILD_RESERVE` of the limit is left
+        (called while building a model: what is left returns the start schedule)."""
+        left = self.remaining()
+        if left is not None and self.limit is not None and left <= BUILD_RESERVE * self.limit:
             raise OutOfTime
 
 

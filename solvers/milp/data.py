@@ -130,14 +130,16 @@ def integral_part(instance: Instance, part: Objective) -> bool:
 
 def variants(instance: Instance, k_idx: int) -> list[tuple[int | None, int]]:
     """``(contiguous in-edge or None, resume time)`` for every variant of kernel ``k_idx``."""
-    devices = [{m.device for m in ker.modes} for ker in instance.kernels]
+    def devices(idx: int) -> set[str]:
+        return {m.device for m in instance.kernels[idx].modes}
+
     resumable = [e_idx for e_idx in instance.in_edges[k_idx] if instance.edges[e_idx].resume_cost]
     out: list[tuple[int | None, int]] = [
         (None, max((instance.edges[e].resume_cost for e in resumable), default=0))
     ]
     for e_idx in resumable:
         src = instance.edge_endpoints[e_idx][0]
-        if devices[src] & devices[k_idx]:
+        if devices(src) & devices(k_idx):
             rest = (instance.edges[f].resume_cost for f in resumable if f != e_idx)
             out.append((e_idx, max(rest, default=0)))
     return out
@@ -150,9 +152,10 @@ def mode_variants(instance: Instance, k_idx: int) -> Iterator[tuple[int, int, in
     contiguous there).
     """
     ker = instance.kernels[k_idx]
+    choices = variants(instance, k_idx)
     for m_idx, mode in enumerate(ker.modes):
         d_idx = instance.device_idx[mode.device]
-        for variant, resume in variants(instance, k_idx):
+        for variant, resume in choices:
             if variant is not None:
                 src = instance.edge_endpoints[variant][0]
                 if all(m.device != mode.device for m in instance.kernels[src].modes):
