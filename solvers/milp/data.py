@@ -130,6 +130,7 @@ def integral_part(instance: Instance, part: Objective) -> bool:
 
 def variants(instance: Instance, k_idx: int) -> list[tuple[int | None, int]]:
     """``(contiguous in-edge or None, resume time)`` for every variant of kernel ``k_idx``."""
+
     def devices(idx: int) -> set[str]:
         return {m.device for m in instance.kernels[idx].modes}
 

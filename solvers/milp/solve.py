@@ -56,6 +56,14 @@ from xpuplan.solvers.milp.time_indexed import (
 # float round-off in the solver cannot make the next stage infeasible.
 FIX_ABS_TOL = 1e-6
 FIX_REL_TOL = 1e-9
+# A MILP solve spends time outside the backend's own time limit: PuLP writes the model file (CBC)
+# or copies it (HiGHS), the backend reads and presolves it, PuLP reads the solution back. That
+# walks every nonzero in Python, as building the model did, so the limit handed to the backend is
+# the stage's time less STARTUP_FACTOR times the model's build time (at least MIN_SOLVE_SHARE of
+# the stage's time). On a 40-kernel layered DAG (benchmarks/results/time_limits.md) the overhead of
+# CBC's first solve was 1.7 times the build time; the driver learns it exactly after a stage.
+STARTUP_FACTOR = 1.5
+MIN_SOLVE_SHARE = 0.1
 
 
 class Formulation(Protocol):
@@ -130,8 +138,10 @@ class MilpStages:
         solver: str,
         safe_horizon: bool,
         deadline: Deadline,
+        build_seconds: float = 0.0,
     ) -> None:
         self.instance = instance
+        self.startup = STARTUP_FACTOR * build_seconds
         self.form = form
         if settings.presolve is None:
             big = form.prob.numVariables() >= PRESOLVE_MIN_VARIABLES
@@ -153,6 +163,8 @@ class MilpStages:
         if start is not None:
             ordered = sorted(start.assignments, key=lambda a: self.instance.kernel_idx[a.kernel])
             begin = canonical_units(self.instance, ordered)
+        if time_limit is not None:
+            time_limit = max(MIN_SOLVE_SHARE * time_limit, time_limit - self.startup)
         status, assignments, bound = self._run(time_limit, begin)
         if status == "optimal" and assignments is not None:
             bound = evaluate_part(self.instance, part, assignments)
@@ -298,6 +310,7 @@ def solve_time_indexed(
     start = start_schedule(instance, hint, seed=seed, use_heuristics=warm_start, deadline=deadline)
     chosen, safe = model_horizon(instance, horizon, start)
     check_time_indexed_size(instance, chosen, max_variables)
+    building = deadline.elapsed()
     try:
         form = TimeIndexedModel(
             instance, horizon=chosen, max_variables=max_variables, deadline=deadline
@@ -305,7 +318,13 @@ def solve_time_indexed(
     except OutOfTime:
         return unfinished_schedule(instance, start, "milp-ti")
     stages = MilpStages(
-        instance, form, settings, solver="milp-ti", safe_horizon=safe, deadline=deadline
+        instance,
+        form,
+        settings,
+        solver="milp-ti",
+        safe_horizon=safe,
+        deadline=deadline,
+        build_seconds=deadline.elapsed() - building,
     )
     return lexicographic(instance, stages, solver="milp-ti", deadline=deadline, start=start)
 
@@ -335,11 +354,18 @@ def solve_disjunctive(
         raise Unsupported(reason)
     start = start_schedule(instance, hint, seed=seed, use_heuristics=warm_start, deadline=deadline)
     chosen, safe = model_horizon(instance, horizon, start)
+    building = deadline.elapsed()
     try:
         form = DisjunctiveModel(instance, horizon=chosen, deadline=deadline)
     except OutOfTime:
         return unfinished_schedule(instance, start, "milp")
     stages = MilpStages(
-        instance, form, settings, solver="milp", safe_horizon=safe, deadline=deadline
+        instance,
+        form,
+        settings,
+        solver="milp",
+        safe_horizon=safe,
+        deadline=deadline,
+        build_seconds=deadline.elapsed() - building,
     )
     return lexicographic(instance, stages, solver="milp", deadline=deadline, start=start)

@@ -365,3 +365,24 @@ def test_ctrl_c_during_xpuplan_solve_exits_130_and_writes_nothing(tmp_path):
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     assert not out_file.exists()
+
+
+# ---------------------------------------------------------------------- the command line
+@pytest.mark.parametrize("seed", ["-1", str(2**40)])
+def test_a_seed_cpsat_cannot_hold_is_one_line_and_exit_2(seed, tmp_path, capsys):
+    path = tmp_path / "tiny.json"
+    save_instance(path, tiny_instance())
+    out = tmp_path / "out.json"
+    assert main(["solve", str(path), "--seed", seed, "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "seed" in err[0] and seed in err[0]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("solver", ["cpsat", "milp-ti", "heft"])
+def test_durations_of_2_63_are_one_line_and_exit_2(solver, tmp_path, capsys):
+    path = tmp_path / "huge.json"
+    save_instance(path, huge_instance(2**63))
+    assert main(["solve", str(path), "--solver", solver]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and ("2^40" in err[0] or "huge.json" in err[0])
