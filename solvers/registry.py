@@ -124,9 +124,11 @@ def solve(
     if schedule.is_solution:
         violations = check_schedule(instance, schedule)
         if violations:
+            rules = ", ".join(sorted({v.rule for v in violations}))
             raise InternalError(
                 f"solver {solver!r} returned a schedule of {instance.name!r} that breaks the "
-                f"instance's rules ({len(violations)} violation(s)), first: {violations[0]}"
+                f"instance's rules ({len(violations)} violation(s) of {rules}), first: "
+                f"{violations[0]}"
             )
     return Result(schedule, runtime)
 
