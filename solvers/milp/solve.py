@@ -20,6 +20,7 @@ by the user, whose bounds are never reported as proven.
 from __future__ import annotations
 
 import math
+import shutil
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Protocol
@@ -51,6 +52,7 @@ from xpuplan.solvers.milp.time_indexed import (
     TimeIndexedModel,
     check_time_indexed_size,
 )
+from xpuplan.solvers.milp.watchdog import CbcWatchdog
 
 # The objective of a stage may exceed its proven optimum by this much in the later stages, so that
 # float round-off in the solver cannot make the next stage infeasible.
@@ -64,6 +66,9 @@ FIX_REL_TOL = 1e-9
 # CBC's first solve was 1.7 times the build time; the driver learns it exactly after a stage.
 STARTUP_FACTOR = 1.5
 MIN_SOLVE_SHARE = 0.1
+# CBC runs past its own limit while it reads the model and works at the root; a watchdog
+# (xpuplan.solvers.milp.watchdog) kills it this share of the time limit after the limit.
+HARD_STOP_GRACE = 0.05
 
 
 class Formulation(Protocol):
@@ -207,9 +212,13 @@ class MilpStages:
             for var in prob.variables():
                 var.setInitialValue(values.get(var, 0.0))
         warm = values is not None
+        solver = make_solver(settings, time_limit, warm_start=warm)
         try:
-            prob.solve(make_solver(settings, time_limit, warm_start=warm))
+            with CbcWatchdog(self._cbc_path(solver), self._hard_stop()) as dog:
+                prob.solve(solver)
         except pulp.PulpSolverError:
+            if dog.fired:  # killed at the time limit: no solution from this stage
+                return "unknown", None, None
             if settings.backend != "cbc" or settings.presolve is not False:
                 raise
             # The CBC 2.10.3 bundled with PuLP segfaults on some infeasible models when its
@@ -226,14 +235,35 @@ class MilpStages:
             bound = self._relaxation_value()
         return ("feasible" if found else "unknown"), found, bound
 
-    def _relaxation_value(self) -> float | None:
-        """The optimum of the LP relaxation, a valid lower bound of the stage (within the time
-        left; None when none is)."""
+    def _cbc_path(self, solver: Any) -> str | None:
+        """The CBC executable PuLP will run (None for the other backends)."""
+        if self.settings.backend != "cbc":
+            return None
+        path = getattr(solver, "path", None)
+        return None if path is None else shutil.which(path) or path
+
+    def _hard_stop(self) -> float | None:
+        """Seconds until the watchdog kills CBC: the time left plus :data:`HARD_STOP_GRACE`."""
         left = self.deadline.remaining()
-        if left is not None and left <= 0:
+        if left is None or self.deadline.limit is None:
+            return None
+        return max(left, 0.0) + HARD_STOP_GRACE * self.deadline.limit
+
+    def _relaxation_value(self) -> float | None:
+        """The optimum of the LP relaxation, a valid lower bound of the stage (None when the time
+        left would not cover the solver's start-up, or the watchdog stopped it)."""
+        left = self.deadline.remaining()
+        if left is not None and left <= self.startup:
             return None
         prob = self.form.prob
-        prob.solve(make_solver(self.settings, left, mip=False))
+        solver = make_solver(self.settings, left, mip=False)
+        try:
+            with CbcWatchdog(self._cbc_path(solver), self._hard_stop()) as dog:
+                prob.solve(solver)
+        except pulp.PulpSolverError:
+            if dog.fired:
+                return None
+            raise
         if prob.status != pulp.LpStatusOptimal:
             return None
         value = pulp.value(prob.objective)

@@ -386,3 +386,34 @@ def test_durations_of_2_63_are_one_line_and_exit_2(solver, tmp_path, capsys):
     assert main(["solve", str(path), "--solver", solver]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and ("2^40" in err[0] or "huge.json" in err[0])
+
+
+# ---------------------------------------------------------------------- the CBC watchdog
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="the watchdog reads /proc")
+def test_the_watchdog_kills_a_child_running_past_the_limit():
+    """The watchdog kills this process's children running the given executable, and no other."""
+    import shutil
+
+    from xpuplan.solvers.milp.watchdog import CbcWatchdog
+
+    sleep = shutil.which("sleep")
+    assert sleep is not None
+    child = subprocess.Popen([sleep, "30"])
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with CbcWatchdog(sleep, 0.2) as dog:
+            assert child.wait(timeout=20) == -signal.SIGKILL
+        assert dog.fired
+        assert other.poll() is None  # a child running something else is left alone
+    finally:
+        child.kill()
+        other.kill()
+        other.wait()
+
+
+def test_the_watchdog_does_nothing_without_a_limit():
+    from xpuplan.solvers.milp.watchdog import CbcWatchdog
+
+    with CbcWatchdog("/bin/sleep", None) as dog:
+        pass
+    assert not dog.fired
