@@ -112,6 +112,7 @@ ELEMENTWISE: dict[str, tuple[str, float]] = {
 }
 MOVEMENT = frozenset(
     {
+        "Constant",
         "Reshape",
         "Flatten",
         "Squeeze",

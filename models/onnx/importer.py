@@ -44,6 +44,8 @@ from xpuplan.models.onnx.costs import CONTROL_FLOW, node_cost
 
 # Folded results larger than this stay nodes (a big constant would bloat every extracted kernel).
 FOLD_MAX_ELEMENTS = 1 << 20
+# Rounds of folding and shape inference before giving up on a fixpoint.
+MAX_FOLD_ROUNDS = 8
 # Oldest default-domain opset ONNX Runtime still runs (its docs: "opset 7 and higher").
 MIN_OPSET = 7
 _NONDETERMINISTIC = frozenset(
@@ -229,16 +231,20 @@ def _import_cached(
 ) -> OnnxModel:
     model = _load(path)
     specs = _fix_inputs(model, inputs, path)
-    model = _fold_constants(model, path)
+    # Folding a shape computation lets inference find the shapes that the next one needs.
+    for _ in range(MAX_FOLD_ROUNDS):
+        before = len(model.graph.node)
+        model = _fold_constants(model, path)
+        if len(model.graph.node) == before:
+            break
     model = _infer(model, path)
     _rename_nodes(model)
     types = _tensor_types(model.graph)
+    _observe_missing_shapes(model, types, specs)
     graph, uncosted = _op_graph(model, types, name, path)
     if uncosted:
         warnings.warn(
-            f"{path}: costed by bytes alone (no cost rule or unknown shapes): {', '.join(uncosted)}",
-            UncostedOps,
-            stacklevel=3,
+            f"{path}: costed by bytes alone: {', '.join(uncosted)}", UncostedOps, stacklevel=3
         )
     onnx_model = OnnxModel(
         path=path,
@@ -509,6 +515,7 @@ def _op_graph(
     graph = nx.DiGraph(name=name, family="onnx", precision=precision, onnx_file=path)
     producer: dict[str, str] = {}
     uncosted: dict[str, None] = {}
+    unknown_shapes: dict[str, None] = {}
     const_values: dict[str, np.ndarray] = {}
 
     def constant(tensor: str) -> object | None:
@@ -550,7 +557,7 @@ def _op_graph(
         for tensor in ins:
             size = _bytes(types.get(tensor))
             if size is None:
-                uncosted[f"{node.op_type} (unknown shape of {tensor})"] = None
+                unknown_shapes[node.name] = None
                 continue
             if tensor in consts:
                 weights += size
@@ -562,7 +569,7 @@ def _op_graph(
                 continue
             size = _bytes(types.get(tensor))
             if size is None:
-                uncosted[f"{node.op_type} (unknown shape of {tensor})"] = None
+                unknown_shapes[node.name] = None
                 continue
             written += size
         if op_type == "embedding":
@@ -596,7 +603,44 @@ def _op_graph(
                 producer[tensor] = node.name
     if not nx.is_directed_acyclic_graph(graph):
         raise InvalidInput("the model's nodes are not in topological order", field="graph", file=path)
-    return graph, tuple(uncosted)
+    notes = [f"{op} (no cost rule)" for op in uncosted]
+    if unknown_shapes:
+        first = ", ".join(list(unknown_shapes)[:3])
+        notes.append(f"{len(unknown_shapes)} nodes with tensors of unknown shape ({first}...)")
+    return graph, tuple(notes)
+
+
+def _observe_missing_shapes(
+    model: onnx.ModelProto,
+    types: dict[str, tuple[int, tuple[int, ...] | None]],
+    specs: tuple[InputSpec, ...],
+) -> None:
+    """Fill in the shapes inference left unknown by running the model once with ``onnx.reference``.
+
+    Only when some node output has no static shape (data-dependent shapes, control flow whose
+    branches differ): the model runs on :meth:`InputSpec.value` inputs (seed 0) and the observed
+    shapes of those tensors are recorded. A model that the reference cannot run keeps them unknown.
+    """
+    missing = [
+        out
+        for node in model.graph.node
+        for out in node.output
+        if out and types.get(out, (0, None))[1] is None
+    ]
+    if not missing:
+        return
+    rng = np.random.default_rng(0)
+    feeds = {spec.name: spec.value(rng) for spec in specs}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            values = ReferenceEvaluator(model).run(missing, feeds)
+    except Exception:  # onnx.reference lacks some ops; those shapes stay unknown
+        return
+    for tensor, value in zip(missing, values, strict=True):
+        array = np.asarray(value)
+        elem = onnx.helper.np_dtype_to_tensor_dtype(array.dtype)
+        types[tensor] = (types.get(tensor, (elem, None))[0] or elem, tuple(array.shape))
 
 
 def _bytes(info: tuple[int, tuple[int, ...] | None] | None) -> float | None:
