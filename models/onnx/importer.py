@@ -75,7 +75,7 @@ class InputSpec:
     """A graph input: its fixed shape, element type and how to make values to run with.
 
     ``low``/``high`` bound random values (integer inputs default to zeros, float inputs to
-    uniform [0, 1)); ``sample`` is a ``.npy`` file whose array is used as is.
+    uniform [0, 1); booleans are integers 0/1); ``sample`` is a ``.npy`` file whose array is used as is.
     """
 
     name: str
@@ -108,9 +108,7 @@ class InputSpec:
                 )
             return array.astype(self.dtype)
         dtype = self.dtype
-        if dtype == np.bool_:
-            return np.zeros(self.shape, dtype=dtype)
-        if np.issubdtype(dtype, np.integer):
+        if dtype == np.bool_ or np.issubdtype(dtype, np.integer):
             if self.low is None:
                 return np.zeros(self.shape, dtype=dtype)
             high = self.high if self.high is not None else self.low + 1
