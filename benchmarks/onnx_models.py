@@ -11,8 +11,8 @@ The models ship inside pip wheels (no download at run time):
 
 Figures per model: import time (cold), ONNX nodes before and ops after constant folding, fused and
 coarsened kernel counts, FLOPs against an independent count (2 x the multiply-adds of every Conv,
-ConvTranspose, MatMul and Gemm node plus their bias adds, from tensor shapes *observed* in an ONNX Runtime run of the
-model, not from onnx shape inference), the profile time, the partition overhead (sum of kernel
+ConvTranspose, MatMul and Gemm node plus their bias adds, from tensor shapes *observed* in an
+ONNX Runtime run of the model, not from onnx shape inference), the profile time, the partition overhead (sum of kernel
 medians vs one whole-model run on the same CPU provider and thread count), and the roofline fit's
 median error before and after calibration.
 
@@ -38,12 +38,11 @@ import onnxruntime as ort
 from onnx import helper
 
 from xpuplan.models.kernels import build_kernel_dag, fuse
-from xpuplan.models.onnx import UncostedOps, import_onnx, kernel_parts
+from xpuplan.models.onnx import UncostedOps, extract_kernel, import_onnx, kernel_parts
 from xpuplan.models.onnx.importer import _import_cached
 from xpuplan.models.opgraph import totals
 from xpuplan.models.scenario import ModelRef, Periodic, Scenario, Task
 from xpuplan.runtime.localhost import local_platform
-from xpuplan.models.onnx import extract_kernel
 from xpuplan.runtime.onnxrt import profile_scenario, run_kernels, session
 
 MODELS: list[dict[str, Any]] = [
@@ -109,7 +108,11 @@ def independent_gemm_flops(path: Path, feeds: dict[str, np.ndarray]) -> float:
         if node.op_type not in GEMM_OPS:
             continue
         out = shapes[node.output[0]]
-        if node.op_type in ("Conv", "ConvTranspose", "Gemm") and len(node.input) > 2 and node.input[2]:
+        if (
+            node.op_type in ("Conv", "ConvTranspose", "Gemm")
+            and len(node.input) > 2
+            and node.input[2]
+        ):
             total += math.prod(out)  # the bias add, one per output element
         if node.op_type == "Conv":
             w = shapes[node.input[1]]
@@ -133,7 +136,9 @@ def interleaved_overhead(model: Any, parts: list[Any], rounds: int) -> tuple[flo
     feeds = model.sample_inputs(0)
     tensors = run_kernels(model, parts, feeds)
     whole = session(model.model)
-    kernels = [(session(extract_kernel(model, p)), {t: tensors[t] for t in p.inputs}) for p in parts]
+    kernels = [
+        (session(extract_kernel(model, p)), {t: tensors[t] for t in p.inputs}) for p in parts
+    ]
     for sess, inputs in [(whole, feeds), *kernels]:
         sess.run(None, inputs)
         sess.run(None, inputs)
@@ -162,9 +167,7 @@ def bench(
         model = import_onnx(path, entry["inputs"], name=entry["name"])
     import_s = time.perf_counter() - start
     graph = model.op_graph
-    gemm_flops = sum(
-        d["flops"] for _, d in graph.nodes(data=True) if d["onnx_type"] in GEMM_OPS
-    )
+    gemm_flops = sum(d["flops"] for _, d in graph.nodes(data=True) if d["onnx_type"] in GEMM_OPS)
     feeds = model.sample_inputs(0)
     independent = independent_gemm_flops(path, feeds)
     original_nodes = len(onnx.load(str(path), load_external_data=False).graph.node)

@@ -251,7 +251,9 @@ class DeviceSpec:
         if self.onnxruntime is not None:
             if not isinstance(self.onnxruntime, OrtBinding):
                 raise InvalidInput(
-                    "must be an ONNX Runtime binding", field=f"{where}.onnxruntime", value=self.onnxruntime
+                    "must be an ONNX Runtime binding",
+                    field=f"{where}.onnxruntime",
+                    value=self.onnxruntime,
                 )
             self.onnxruntime.validate(f"{where}.onnxruntime")
 

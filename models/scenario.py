@@ -22,8 +22,8 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from types import MappingProxyType
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from xpuplan.models.errors import InvalidInput
@@ -384,7 +384,9 @@ def _task_from_dict(raw: Any, where: str, base_dir: str | None = None) -> Task:
             raise InvalidInput("must be a model name or {name, params}", field=mwhere, value=ref)
     if task_inputs is not None and not any("onnx" in m.params for m in models):
         raise InvalidInput(
-            "applies to ONNX models only (model: FILE.onnx)", field=f"{where}.inputs", value=task_inputs
+            "applies to ONNX models only (model: FILE.onnx)",
+            field=f"{where}.inputs",
+            value=task_inputs,
         )
     known = raw.get("known")
     if known is not None and not isinstance(known, bool):

@@ -183,7 +183,9 @@ class ProfileResult:
             f"max_kernels={self.max_kernels} (plan with the same --max-kernels)",
         ]
         for (model, device), (med, p90) in sorted(self.whole_model_us.items()):
-            lines.append(f"# whole model {model} on {device}: median {med:.1f} us, p90 {p90:.1f} us")
+            lines.append(
+                f"# whole model {model} on {device}: median {med:.1f} us, p90 {p90:.1f} us"
+            )
         for fit in self.fits.values():
             lines.append(
                 f"# roofline fit {fit.device}: compute_efficiency {fit.compute_efficiency:.4g}, "
@@ -236,7 +238,9 @@ def profile_scenario(
     models = onnx_models_of(scenario)
     if not models:
         raise InvalidInput(
-            "has no ONNX model (name one with model: FILE.onnx)", field="scenario", value=scenario.name
+            "has no ONNX model (name one with model: FILE.onnx)",
+            field="scenario",
+            value=scenario.name,
         )
     result = ProfileResult(max_kernels=max_kernels)
     devices: list[DeviceSpec] = []
@@ -273,9 +277,7 @@ def profile_scenario(
                 progress(1)
             for part in parts:
                 sess = session(extract_kernel(onnx_model, part), binding)
-                med, p90 = time_session(
-                    sess, {t: tensors[t] for t in part.inputs}, repeats, warmup
-                )
+                med, p90 = time_session(sess, {t: tensors[t] for t in part.inputs}, repeats, warmup)
                 data = dag.nodes[part.name]
                 result.measurements.append(
                     Measurement(
@@ -316,12 +318,12 @@ def _roofline_terms(
     return np.array(comp), np.array(mem), np.array(meas)
 
 
-def roofline_error(
-    device: DeviceSpec, platform: Platform, samples: Sequence[Measurement]
-) -> float:
+def roofline_error(device: DeviceSpec, platform: Platform, samples: Sequence[Measurement]) -> float:
     """Median relative error ``|T_roofline - T_measured| / T_measured`` at the top level."""
     comp, mem, meas = _roofline_terms(device, platform, samples)
-    pred = _predict(comp, mem, device.compute_efficiency, device.bandwidth_efficiency, device.launch_overhead_us)
+    pred = _predict(
+        comp, mem, device.compute_efficiency, device.bandwidth_efficiency, device.launch_overhead_us
+    )
     return float(np.median(np.abs(pred - meas) / meas))
 
 

@@ -62,8 +62,15 @@ def conv_chain(path: Path) -> tuple[Path, float]:
         inits,
     )
     flops = (
-        2 * 16 * 32 * 32 * 27 + 16 * 32 * 32 + 16 * 32 * 32
-        + 2 * 16 * 16 * 16 * 9 + 2 * 4096 + 4096 + 4096 + 2 * 10 * 16 + 10
+        2 * 16 * 32 * 32 * 27
+        + 16 * 32 * 32
+        + 16 * 32 * 32
+        + 2 * 16 * 16 * 16 * 9
+        + 2 * 4096
+        + 4096
+        + 4096
+        + 2 * 10 * 16
+        + 10
     )
     return _save(graph, path), float(flops)
 
@@ -175,7 +182,9 @@ def with_if(path: Path) -> tuple[Path, float]:
     )
     nodes = [
         helper.make_node("MatMul", ["x", "w"], ["h"], name="mm"),
-        helper.make_node("If", ["flag"], ["z"], name="branch", then_branch=then_g, else_branch=else_g),
+        helper.make_node(
+            "If", ["flag"], ["z"], name="branch", then_branch=then_g, else_branch=else_g
+        ),
         helper.make_node("Sigmoid", ["z"], ["y"], name="sig"),
     ]
     graph = helper.make_graph(
@@ -212,7 +221,12 @@ def dynamic_batch(path: Path) -> tuple[Path, float]:
             helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch"]),
         ],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 8])],
-        [_init("w1", (16, 32), 1), _init("b1", (32,), 2), _init("w2", (32, 8), 3), _init("emb", (100, 8), 4)],
+        [
+            _init("w1", (16, 32), 1),
+            _init("b1", (32,), 2),
+            _init("w2", (32, 8), 3),
+            _init("emb", (100, 8), 4),
+        ],
     )
     n = 4
     flops = 2 * n * 32 * 16 + n * 32 + 5 * n * 32 + 2 * n * 8 * 32 + n * 8

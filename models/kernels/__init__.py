@@ -137,7 +137,9 @@ def _fused_graph(
     if is_onnx_ref(model_params):
         if chunk_tokens is not None:
             raise InvalidInput(
-                "chunk_tokens applies to an LLM prefill only", field="chunk_tokens", value=chunk_tokens
+                "chunk_tokens applies to an LLM prefill only",
+                field="chunk_tokens",
+                value=chunk_tokens,
             )
         return fuse_validated(onnx_params(model, model_params).op_graph, platform)
     if chunk_tokens is None:

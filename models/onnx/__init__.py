@@ -18,7 +18,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from xpuplan.models.errors import InvalidInput
-from xpuplan.models.onnx.extract import KernelPart, boundary, extract_kernel, extract_nodes, kernel_parts
+from xpuplan.models.onnx.extract import (
+    KernelPart,
+    boundary,
+    extract_kernel,
+    extract_nodes,
+    kernel_parts,
+)
 from xpuplan.models.onnx.importer import (
     InputSpec,
     OnnxModel,

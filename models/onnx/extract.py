@@ -1,6 +1,7 @@
 """Kernels of an imported ONNX model as standalone sub-models.
 
-A kernel of a kernel DAG built from an imported model (:func:`xpuplan.models.kernels.build_kernel_dag`)
+A kernel of a kernel DAG built from an imported model
+(:func:`xpuplan.models.kernels.build_kernel_dag`)
 covers the ONNX nodes named in its ``ops`` (fusion and coarsening keep every kernel a convex set
 of nodes: the kernel graph is acyclic). Its *boundary* is the tensors it reads that other kernels
 or the model's inputs produce, and the tensors it produces that other kernels read or that are
@@ -47,7 +48,9 @@ def kernel_parts(onnx_model: OnnxModel, kernel_graph: nx.DiGraph) -> list[Kernel
         data = kernel_graph.nodes[kernel]
         if "tile" in data:
             raise InvalidInput(
-                "is a tile of a node; only whole nodes can be extracted", field="kernel", value=kernel
+                "is a tile of a node; only whole nodes can be extracted",
+                field="kernel",
+                value=kernel,
             )
         missing = [op for op in data["ops"] if op not in order]
         if missing:
@@ -62,7 +65,9 @@ def kernel_parts(onnx_model: OnnxModel, kernel_graph: nx.DiGraph) -> list[Kernel
     return parts
 
 
-def boundary(onnx_model: OnnxModel, nodes: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def boundary(
+    onnx_model: OnnxModel, nodes: Iterable[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(input tensors, output tensors) of a set of nodes of the prepared model."""
     chosen = set(nodes)
     graph = onnx_model.model.graph
@@ -125,6 +130,10 @@ def _value_info(onnx_model: OnnxModel, tensor: str) -> onnx.ValueInfoProto:
     elem, shape = onnx_model.tensor_types.get(tensor, (0, None))
     if not elem:
         raise InvalidInput(
-            "has no known element type; the kernel cannot be extracted", field="tensor", value=tensor
+            "has no known element type; the kernel cannot be extracted",
+            field="tensor",
+            value=tensor,
         )
-    return onnx.helper.make_tensor_value_info(tensor, elem, list(shape) if shape is not None else None)
+    return onnx.helper.make_tensor_value_info(
+        tensor, elem, list(shape) if shape is not None else None
+    )

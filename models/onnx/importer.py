@@ -51,7 +51,7 @@ MIN_OPSET = 7
 _NONDETERMINISTIC = frozenset(
     {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial"}
 )
-_PRECISION = {
+_PRECISION: dict[int, str] = {
     onnx.TensorProto.FLOAT: "fp32",
     onnx.TensorProto.DOUBLE: "fp32",
     onnx.TensorProto.FLOAT16: "fp16",
@@ -61,8 +61,13 @@ _PRECISION = {
     onnx.TensorProto.INT4: "int4",
     onnx.TensorProto.UINT4: "int4",
 }
-_FLOATS = frozenset(
-    {onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16}
+_FLOATS: frozenset[int] = frozenset(
+    {
+        onnx.TensorProto.FLOAT,
+        onnx.TensorProto.DOUBLE,
+        onnx.TensorProto.FLOAT16,
+        onnx.TensorProto.BFLOAT16,
+    }
 )
 
 
@@ -75,7 +80,8 @@ class InputSpec:
     """A graph input: its fixed shape, element type and how to make values to run with.
 
     ``low``/``high`` bound random values (integer inputs default to zeros, float inputs to
-    uniform [0, 1); booleans are integers 0/1); ``sample`` is a ``.npy`` file whose array is used as is.
+    uniform [0, 1); booleans are integers 0/1); ``sample`` is a ``.npy`` file whose array is used
+    as is.
     """
 
     name: str
@@ -102,7 +108,8 @@ class InputSpec:
                 ) from None
             if tuple(array.shape) != self.shape:
                 raise InvalidInput(
-                    f"holds an array of shape {list(array.shape)}, the input needs {list(self.shape)}",
+                    f"holds an array of shape {list(array.shape)}, the input needs "
+                    f"{list(self.shape)}",
                     field=f"inputs.{self.name}.sample",
                     value=self.sample,
                 )
@@ -112,7 +119,9 @@ class InputSpec:
             if self.low is None:
                 return np.zeros(self.shape, dtype=dtype)
             high = self.high if self.high is not None else self.low + 1
-            return rng.integers(int(self.low), int(high), size=self.shape, endpoint=False).astype(dtype)
+            return rng.integers(int(self.low), int(high), size=self.shape, endpoint=False).astype(
+                dtype
+            )
         low = 0.0 if self.low is None else self.low
         high = low + 1.0 if self.high is None else self.high
         return rng.uniform(low, high, size=self.shape).astype(dtype)
@@ -182,7 +191,9 @@ def import_onnx(
 def _inputs_key(inputs: Mapping[str, Any], file: str) -> tuple[Any, ...]:
     """A hashable, validated form of ``inputs``: (name, shape, low, high, sample) tuples."""
     if not isinstance(inputs, Mapping):
-        raise InvalidInput("must map input names to shapes", field="inputs", value=inputs, file=file)
+        raise InvalidInput(
+            "must map input names to shapes", field="inputs", value=inputs, file=file
+        )
     out = []
     for in_name, spec in sorted(inputs.items()):
         where = f"inputs.{in_name}"
@@ -207,7 +218,10 @@ def _inputs_key(inputs: Mapping[str, Any], file: str) -> tuple[Any, ...]:
                     or not rng[0] < rng[1]
                 ):
                     raise InvalidInput(
-                        "must be [low, high] with low < high", field=f"{where}.range", value=rng, file=file
+                        "must be [low, high] with low < high",
+                        field=f"{where}.range",
+                        value=rng,
+                        file=file,
                     )
                 low, high = float(rng[0]), float(rng[1])
             if "sample" in spec:
@@ -217,7 +231,10 @@ def _inputs_key(inputs: Mapping[str, Any], file: str) -> tuple[Any, ...]:
             or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in shape)
         ):
             raise InvalidInput(
-                "must be a list of dims >= 1, e.g. [1, 3, 640, 640]", field=where, value=shape, file=file
+                "must be a list of dims >= 1, e.g. [1, 3, 640, 640]",
+                field=where,
+                value=shape,
+                file=file,
             )
         out.append((str(in_name), None if shape is None else tuple(shape), low, high, sample))
     return tuple(out)
@@ -271,14 +288,18 @@ def _load(path: str) -> onnx.ModelProto:
             file=path,
         ) from None
     except OSError as exc:
-        raise InvalidInput(f"cannot be read ({exc})", field="model", file=path, show_value=False) from None
+        raise InvalidInput(
+            f"cannot be read ({exc})", field="model", file=path, show_value=False
+        ) from None
     if not model.HasField("graph") or not model.graph.node:
         raise InvalidInput(
-            "is not an ONNX model (no graph with nodes)", field="graph", value=None, show_value=False, file=path
+            "is not an ONNX model (no graph with nodes)",
+            field="graph",
+            value=None,
+            show_value=False,
+            file=path,
         )
-    opset = next(
-        (imp.version for imp in model.opset_import if imp.domain in ("", "ai.onnx")), None
-    )
+    opset = next((imp.version for imp in model.opset_import if imp.domain in ("", "ai.onnx")), None)
     newest = onnx.defs.onnx_opset_version()
     if opset is None or not MIN_OPSET <= opset <= newest:
         raise InvalidInput(
@@ -332,7 +353,11 @@ def _fix_inputs(model: onnx.ModelProto, given: tuple[Any, ...], path: str) -> tu
                     file=path,
                 )
             for d_idx, dim in enumerate(dims or []):
-                if dim.HasField("dim_value") and dim.dim_value > 0 and dim.dim_value != user_shape[d_idx]:
+                if (
+                    dim.HasField("dim_value")
+                    and dim.dim_value > 0
+                    and dim.dim_value != user_shape[d_idx]
+                ):
                     raise InvalidInput(
                         f"dim {d_idx} is {dim.dim_value} in the model",
                         field=f"inputs.{vi.name}",
@@ -342,10 +367,16 @@ def _fix_inputs(model: onnx.ModelProto, given: tuple[Any, ...], path: str) -> tu
             shape = tuple(user_shape)
         else:
             open_dims = [
-                d.dim_param or "?" for d in (dims or []) if not (d.HasField("dim_value") and d.dim_value > 0)
+                d.dim_param or "?"
+                for d in (dims or [])
+                if not (d.HasField("dim_value") and d.dim_value > 0)
             ]
             if dims is None or open_dims:
-                what = f"dynamic dims {', '.join(open_dims)}" if dims is not None else "an unknown rank"
+                what = (
+                    f"dynamic dims {', '.join(open_dims)}"
+                    if dims is not None
+                    else "an unknown rank"
+                )
                 raise InvalidInput(
                     f"has {what}: fix its shape with inputs: {{{vi.name}: [...]}} in the scenario "
                     f"or --input {vi.name}=D1,D2,...",
@@ -364,7 +395,9 @@ def _fix_inputs(model: onnx.ModelProto, given: tuple[Any, ...], path: str) -> tu
 # ---------------------------------------------------------------------- folding and shapes
 def _infer(model: onnx.ModelProto, path: str) -> onnx.ModelProto:
     try:
-        return shape_inference.infer_shapes(model, check_type=False, strict_mode=False, data_prop=True)
+        return shape_inference.infer_shapes(
+            model, check_type=False, strict_mode=False, data_prop=True
+        )
     except Exception as exc:  # onnx raises several types (InferenceError, RuntimeError...)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidInput(
@@ -408,7 +441,9 @@ def _fold_constants(model: onnx.ModelProto, path: str) -> onnx.ModelProto:
     out.graph.node.extend(kept)
     del out.graph.initializer[:]
     out.graph.initializer.extend(
-        numpy_helper.from_array(np.asarray(arr), name) for name, arr in consts.items() if name in used
+        numpy_helper.from_array(np.asarray(arr), name)
+        for name, arr in consts.items()
+        if name in used
     )
     del out.graph.value_info[:]
     # Initializers listed as graph inputs (old exporters) stay consistent.
@@ -426,7 +461,10 @@ def _fold(
 ) -> list[np.ndarray] | None:
     if node.domain not in ("", "ai.onnx") or node.op_type in _NONDETERMINISTIC:
         return None
-    if any(att.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for att in node.attribute):
+    if any(
+        att.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)
+        for att in node.attribute
+    ):
         return None
     if node.op_type in ("Shape", "Size") and node.input[0] not in consts:
         shape = shapes.get(node.input[0])
@@ -435,8 +473,14 @@ def _fold(
         if node.op_type == "Size":
             return [np.array(math.prod(shape), dtype=np.int64)]
         rank = len(shape)
-        start = int(next((onnx.helper.get_attribute_value(a) for a in node.attribute if a.name == "start"), 0))
-        end = next((onnx.helper.get_attribute_value(a) for a in node.attribute if a.name == "end"), None)
+        start = int(
+            next(
+                (onnx.helper.get_attribute_value(a) for a in node.attribute if a.name == "start"), 0
+            )
+        )
+        end = next(
+            (onnx.helper.get_attribute_value(a) for a in node.attribute if a.name == "end"), None
+        )
         end_i = rank if end is None else int(end)
         return [np.array(shape[slice(start, end_i)], dtype=np.int64)]
     inputs = [name for name in node.input if name]
@@ -600,7 +644,9 @@ def _op_graph(
             if tensor:
                 producer[tensor] = node.name
     if not nx.is_directed_acyclic_graph(graph):
-        raise InvalidInput("the model's nodes are not in topological order", field="graph", file=path)
+        raise InvalidInput(
+            "the model's nodes are not in topological order", field="graph", file=path
+        )
     notes = [f"{op} (no cost rule)" for op in uncosted]
     if unknown_shapes:
         first = ", ".join(list(unknown_shapes)[:3])

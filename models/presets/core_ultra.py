@@ -74,7 +74,9 @@ IGPU = DeviceSpec(
     kind="gpu",
     units=1,
     # [ORT-EP] The iGPU through OpenVINO.
-    onnxruntime=OrtBinding("OpenVINOExecutionProvider", {"device_type": "GPU", "precision": "FP16"}),
+    onnxruntime=OrtBinding(
+        "OpenVINOExecutionProvider", {"device_type": "GPU", "precision": "FP16"}
+    ),
     # Up to 2.2 GHz [ARK]; top power 31 W, the prefill (compute-bound) figure [AXPU].
     levels=scaled_levels((600, 1000, 1400, 1800, 2200), top_power_w=31.0),
     idle_power_w=0.8,

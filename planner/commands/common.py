@@ -96,7 +96,10 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
     table = load_profile(path)
     tasks = tuple(
         replace(
-            task, models=tuple(replace(ref, params={**ref.params, "profile": table}) for ref in task.models)
+            task,
+            models=tuple(
+                replace(ref, params={**ref.params, "profile": table}) for ref in task.models
+            ),
         )
         for task in scenario.tasks
     )

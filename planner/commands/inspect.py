@@ -31,9 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fix an input's shape (needed for dynamic dims); repeatable",
     )
     parser.add_argument("--platform", help="estimate each kernel's latency on its devices")
-    parser.add_argument(
-        "--max-kernels", type=int, metavar="N", help="coarsen to at most N kernels"
-    )
+    parser.add_argument("--max-kernels", type=int, metavar="N", help="coarsen to at most N kernels")
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -95,9 +93,7 @@ def inspect_model(
 
 
 def run(args: argparse.Namespace) -> int:
-    doc = inspect_model(
-        args.model, parse_input_flags(args.input), args.platform, args.max_kernels
-    )
+    doc = inspect_model(args.model, parse_input_flags(args.input), args.platform, args.max_kernels)
     if args.json:
         print(json.dumps(doc, indent=2))
         return 0
@@ -118,8 +114,6 @@ def run(args: argparse.Namespace) -> int:
     for k in doc["kernels"]:
         line = f"{k['name'][:32]:<32} {k['flops'] / 1e6:>10.3f} {k['bytes'] / 1e3:>10.1f}"
         line += f" {len(k['onnx_nodes']):>5}"
-        line += "".join(
-            f" {k['latency_us'].get(d, '-')!s:>10}" for d in devices
-        )
+        line += "".join(f" {k['latency_us'].get(d, '-')!s:>10}" for d in devices)
         print(line)
     return 0

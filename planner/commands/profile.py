@@ -34,10 +34,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-o", "--output", default="profile.csv", metavar="CSV", help="default profile.csv"
     )
     parser.add_argument(
-        "--repeats", type=int, default=DEFAULT_REPEATS, help=f"timed runs (default {DEFAULT_REPEATS})"
+        "--repeats",
+        type=int,
+        default=DEFAULT_REPEATS,
+        help=f"timed runs (default {DEFAULT_REPEATS})",
     )
     parser.add_argument(
-        "--warmup", type=int, default=DEFAULT_WARMUP, help=f"untimed runs (default {DEFAULT_WARMUP})"
+        "--warmup",
+        type=int,
+        default=DEFAULT_WARMUP,
+        help=f"untimed runs (default {DEFAULT_WARMUP})",
     )
     parser.add_argument(
         "--max-kernels",
@@ -96,7 +102,9 @@ def run(args: argparse.Namespace) -> int:
     if args.calibrated_platform:
         fitted = calibrated_platform(platform, result.fits)
         with open(args.calibrated_platform, "w", encoding="utf-8") as handle:
-            handle.write(f"# {platform.name} with roofline efficiencies fitted by xpuplan profile\n")
+            handle.write(
+                f"# {platform.name} with roofline efficiencies fitted by xpuplan profile\n"
+            )
             yaml.safe_dump(platform_to_dict(fitted), handle, sort_keys=False)
     doc = summary(result, elapsed, args.output)
     if args.json:

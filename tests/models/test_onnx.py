@@ -73,7 +73,9 @@ def test_if_is_one_opaque_op_never_cut(model_dir: Path) -> None:
 
 @pytest.mark.parametrize("name", sorted(BUILDERS))
 @pytest.mark.parametrize("max_kernels", [None, 3, 1])
-def test_kernels_run_and_reproduce_the_model(name: str, max_kernels: int | None, model_dir: Path) -> None:
+def test_kernels_run_and_reproduce_the_model(
+    name: str, max_kernels: int | None, model_dir: Path
+) -> None:
     path, _ = _build(name, model_dir)
     params: dict[str, object] = {"onnx": str(path)}
     if name in INPUTS:
@@ -98,7 +100,9 @@ def test_kernels_run_and_reproduce_the_model(name: str, max_kernels: int | None,
         boundary = [t for part in parts for t in part.outputs if t not in model.outputs]
         for tensor in boundary:
             elem, shape = model.tensor_types[tensor]
-            probe.graph.output.append(helper.make_tensor_value_info(tensor, elem, list(shape or [])))
+            probe.graph.output.append(
+                helper.make_tensor_value_info(tensor, elem, list(shape or []))
+            )
         sess = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
         names = [o.name for o in probe.graph.output]
         for tensor, value in zip(names, sess.run(names, feeds), strict=True):

@@ -48,8 +48,18 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_inspect_json(capsys: pytest.CaptureFixture[str], workdir: Path) -> None:
     code, out, _ = run(
-        capsys, "inspect", str(workdir / "seq.onnx"), "--input", "x=4,16", "--input", "ids=4",
-        "--platform", "jetson-orin-nx-16gb", "--max-kernels", "2", "--json",
+        capsys,
+        "inspect",
+        str(workdir / "seq.onnx"),
+        "--input",
+        "x=4,16",
+        "--input",
+        "ids=4",
+        "--platform",
+        "jetson-orin-nx-16gb",
+        "--max-kernels",
+        "2",
+        "--json",
     )
     assert code == 0
     doc = json.loads(out)
@@ -96,9 +106,21 @@ def test_profile_then_plan(capsys: pytest.CaptureFixture[str], workdir: Path) ->
     profile = workdir / "profile.csv"
     calibrated = workdir / "calibrated.yaml"
     code, out, _ = run(
-        capsys, "profile", "--platform", str(local), "--scenario", str(workdir / "scenario.yaml"),
-        "-o", str(profile), "--repeats", "3", "--warmup", "1", "--calibrated-platform",
-        str(calibrated), "--json",
+        capsys,
+        "profile",
+        "--platform",
+        str(local),
+        "--scenario",
+        str(workdir / "scenario.yaml"),
+        "-o",
+        str(profile),
+        "--repeats",
+        "3",
+        "--warmup",
+        "1",
+        "--calibrated-platform",
+        str(calibrated),
+        "--json",
     )
     assert code == 0, out
     doc = json.loads(out)
@@ -112,8 +134,18 @@ def test_profile_then_plan(capsys: pytest.CaptureFixture[str], workdir: Path) ->
     load_platform(calibrated)
     plan_file = workdir / "plan.json"
     code, out, err = run(
-        capsys, "plan", "--platform", str(local), "--scenario", str(workdir / "scenario.yaml"),
-        "--profile", str(profile), "-o", str(plan_file), "--time-limit", "5",
+        capsys,
+        "plan",
+        "--platform",
+        str(local),
+        "--scenario",
+        str(workdir / "scenario.yaml"),
+        "--profile",
+        str(profile),
+        "-o",
+        str(plan_file),
+        "--time-limit",
+        "5",
     )
     assert code == 0, err
     plan = load_plan(plan_file)
@@ -121,21 +153,37 @@ def test_profile_then_plan(capsys: pytest.CaptureFixture[str], workdir: Path) ->
     # The measured rows set the durations: each kernel's mode is its row's latency, rounded up.
     inst_file = workdir / "inst.json"
     code, _, _ = run(
-        capsys, "instance", "--platform", str(local), "--scenario", str(workdir / "scenario.yaml"),
-        "--profile", str(profile), "-o", str(inst_file),
+        capsys,
+        "instance",
+        "--platform",
+        str(local),
+        "--scenario",
+        str(workdir / "scenario.yaml"),
+        "--profile",
+        str(profile),
+        "-o",
+        str(inst_file),
     )
     assert code == 0
     instance = load_instance(inst_file)
     for kernel in instance.kernels:
-        row = table.lookup(str(kernel.attrs["model"]), kernel.name.split("/", 1)[1], "cpu", "nominal")
+        row = table.lookup(
+            str(kernel.attrs["model"]), kernel.name.split("/", 1)[1], "cpu", "nominal"
+        )
         assert row is not None
         assert kernel.modes[0].duration == max(1, -(-row[0] // 1))
 
 
 def test_profile_bad_input(capsys: pytest.CaptureFixture[str], workdir: Path) -> None:
     code, _, err = run(
-        capsys, "profile", "--platform", "jetson-orin-nx-16gb", "--scenario",
-        str(workdir / "scenario.yaml"), "-o", str(workdir / "p.csv"),
+        capsys,
+        "profile",
+        "--platform",
+        "jetson-orin-nx-16gb",
+        "--scenario",
+        str(workdir / "scenario.yaml"),
+        "-o",
+        str(workdir / "p.csv"),
     )
     # The Jetson's TensorRT provider is not installed here; its CPU binding is, so it profiles
     # the CPU only. A platform whose only device is unavailable is an error.
@@ -145,10 +193,20 @@ def test_profile_bad_input(capsys: pytest.CaptureFixture[str], workdir: Path) ->
     gpu_only = workdir / "gpu_only.yaml"
     gpu_only.write_text(yaml.safe_dump(data))
     code, _, err = run(
-        capsys, "profile", "--platform", str(gpu_only), "--scenario", str(workdir / "scenario.yaml"),
+        capsys,
+        "profile",
+        "--platform",
+        str(gpu_only),
+        "--scenario",
+        str(workdir / "scenario.yaml"),
     )
     assert code == 2 and "CUDAExecutionProvider not installed" in err and err.count("\n") == 1
     code, _, err = run(
-        capsys, "profile", "--platform", str(workdir / "local2.yaml"), "--scenario", "video-call",
+        capsys,
+        "profile",
+        "--platform",
+        str(workdir / "local2.yaml"),
+        "--scenario",
+        "video-call",
     )
     assert code == 2 and "no ONNX model" in err
