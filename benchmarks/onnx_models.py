@@ -12,9 +12,9 @@ The models ship inside pip wheels (no download at run time):
 Figures per model: import time (cold), ONNX nodes before and ops after constant folding, fused and
 coarsened kernel counts, FLOPs against an independent count (2 x the multiply-adds of every Conv,
 ConvTranspose, MatMul and Gemm node plus their bias adds, from tensor shapes *observed* in an
-ONNX Runtime run of the model, not from onnx shape inference), the profile time, the partition overhead (sum of kernel
-medians vs one whole-model run on the same CPU provider and thread count), and the roofline fit's
-median error before and after calibration.
+ONNX Runtime run of the model, not from onnx shape inference), the profile time, the partition
+overhead (sum of kernel medians vs one whole-model run on the same CPU provider and thread count),
+and the roofline fit's median error before and after calibration.
 
 Usage::
 

@@ -34,6 +34,9 @@ Node = kernel, named after its first op (tiles ``<kernel>/t<i>``, prefill chunks
 ``chunk``          optional: the prefill chunk (:func:`llm_prefill_graph`)
 ``tile``           optional: the tile index (:func:`tile`)
 ``measured_us``    optional: when every op carries measured latencies, their sums per entry
+``onnx_nodes``     models imported from ONNX: the nodes it covers (model order), with
+                   ``onnx_inputs`` and ``onnx_outputs``, its boundary tensors
+                   (:mod:`xpuplan.models.onnx.extract`)
 ``modes``          after annotation: tuple of :class:`xpuplan.models.Mode` (see
 :mod:`xpuplan.models.costs`) =================
 ===========================================================================
@@ -73,7 +76,7 @@ from xpuplan.models.kernels.fusion import EPILOGUE_TYPES, GEMM_TYPES, fuse, fuse
 from xpuplan.models.kernels.graph import op_affinity
 from xpuplan.models.kernels.llm import ATTENTION_TYPES, llm_decode_graph, llm_prefill_graph
 from xpuplan.models.kernels.tiling import DEFAULT_TILE_SHARE, tile
-from xpuplan.models.onnx import is_onnx_ref, onnx_params
+from xpuplan.models.onnx import is_onnx_ref, onnx_params, record_parts
 from xpuplan.models.platform import Platform
 from xpuplan.models.profiles import ProfileTable
 from xpuplan.models.zoo import build_model
@@ -97,7 +100,9 @@ def build_kernel_dag(
 
     ``model`` is a zoo name (built with ``model_params``) or an operator graph; parameters
     ``onnx`` (a file) and ``inputs`` (shapes) import an ONNX model named ``model`` instead
-    (:func:`xpuplan.models.onnx.onnx_params`; its kernels are not tiled). With
+    (:func:`xpuplan.models.onnx.onnx_params`; its kernels are not tiled, and each records its
+    ``onnx_nodes``, ``onnx_inputs`` and ``onnx_outputs``: :func:`xpuplan.models.onnx.record_parts`).
+    With
     ``chunk_tokens`` an LLM prefill of ``tokens`` tokens is chunked (:func:`llm_prefill_graph`).
     Then :func:`fuse`, :func:`tile` (default threshold), :func:`coarsen` when ``max_kernels`` is
     given, and :func:`xpuplan.models.costs.annotate` with ``levels``, ``profile`` and
@@ -116,6 +121,8 @@ def build_kernel_dag(
     graph = fused if fused.graph.get("family") == ONNX_FAMILY else tile(fused)
     if max_kernels is not None:
         graph = coarsen(graph, max_kernels, platform)
+    if fused.graph.get("family") == ONNX_FAMILY:
+        record_parts(onnx_params(str(model), model_params), graph)
     return annotate(graph, platform, levels=levels, profile=profile, resume_cost_us=resume_cost_us)
 
 

@@ -24,6 +24,7 @@ from xpuplan.models.onnx.extract import (
     extract_kernel,
     extract_nodes,
     kernel_parts,
+    record_parts,
 )
 from xpuplan.models.onnx.importer import (
     InputSpec,
@@ -71,4 +72,5 @@ __all__ = [
     "kernel_parts",
     "onnx_params",
     "parse_input_flags",
+    "record_parts",
 ]

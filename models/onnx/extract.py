@@ -65,6 +65,16 @@ def kernel_parts(onnx_model: OnnxModel, kernel_graph: nx.DiGraph) -> list[Kernel
     return parts
 
 
+def record_parts(onnx_model: OnnxModel, kernel_graph: nx.DiGraph) -> None:
+    """Give every kernel ``onnx_nodes``, ``onnx_inputs`` and ``onnx_outputs`` (its
+    :class:`KernelPart`: the nodes it covers and its boundary tensors), in place."""
+    for part in kernel_parts(onnx_model, kernel_graph):
+        data = kernel_graph.nodes[part.name]
+        data["onnx_nodes"] = part.nodes
+        data["onnx_inputs"] = part.inputs
+        data["onnx_outputs"] = part.outputs
+
+
 def boundary(
     onnx_model: OnnxModel, nodes: Iterable[str]
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:

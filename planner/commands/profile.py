@@ -94,6 +94,10 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
             on_total=on_total,
         )
+    except InvalidInput as exc:
+        if exc.field is not None and exc.field.startswith("devices.") and exc.file is None:
+            raise exc.in_file(args.platform) from None
+        raise
     finally:
         if bar is not None:
             bar.close()

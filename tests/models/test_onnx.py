@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import tempfile
 from pathlib import Path
 
 import networkx as nx
@@ -10,6 +11,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from onnx import TensorProto, helper
 
 from tests.onnx_models import BUILDERS, INPUTS, conv_chain, dynamic_batch, encoder_block, with_if
@@ -23,6 +26,7 @@ from xpuplan.models.scenario import load_scenario
 from xpuplan.runtime.onnxrt import run_kernels, run_model
 
 PLATFORM = "jetson-orin-nx-16gb"
+_PROPERTY_DIR = Path(tempfile.mkdtemp(prefix="xpuplan-onnx-"))
 
 
 @pytest.fixture(scope="module")
@@ -237,3 +241,32 @@ def test_parse_input_flags() -> None:
     with pytest.raises(InvalidInput, match="--input"):
         parse_input_flags(["x:1,2"])
     assert math.prod(parse_input_flags(["x=2,2"])["x"]) == 4
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    name=st.sampled_from(sorted(BUILDERS)),
+    max_kernels=st.one_of(st.none(), st.integers(min_value=1, max_value=12)),
+)
+def test_kernels_partition_the_nodes_and_conserve_flops(name: str, max_kernels: int | None) -> None:
+    """Property: at any granularity the kernels cover every node once, each kernel records its
+    nodes and boundary, and FLOPs and weight bytes are conserved."""
+    path, _ = BUILDERS[name](_PROPERTY_DIR / f"{name}.onnx")
+    params: dict[str, object] = {"onnx": str(path)}
+    if name in INPUTS:
+        params["inputs"] = INPUTS[name]
+    dag = build_kernel_dag(name, get_platform(PLATFORM), max_kernels=max_kernels, **params)
+    ops = import_onnx(path, INPUTS.get(name)).op_graph
+    nodes = [n for _, d in dag.nodes(data=True) for n in d["onnx_nodes"]]
+    assert sorted(nodes) == sorted(ops.nodes)
+    for _, data in dag.nodes(data=True):
+        assert sorted(data["onnx_nodes"]) == sorted(data["ops"])
+        assert data["onnx_outputs"]
+    assert math.fsum(d["flops"] for _, d in dag.nodes(data=True)) == pytest.approx(
+        totals(ops)["flops"]
+    )
+    assert math.fsum(d["weight_bytes"] for _, d in dag.nodes(data=True)) == pytest.approx(
+        totals(ops)["weight_bytes"]
+    )
+    if max_kernels is not None:
+        assert dag.number_of_nodes() <= max_kernels

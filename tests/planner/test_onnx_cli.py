@@ -201,6 +201,7 @@ def test_profile_bad_input(capsys: pytest.CaptureFixture[str], workdir: Path) ->
         str(workdir / "scenario.yaml"),
     )
     assert code == 2 and "CUDAExecutionProvider not installed" in err and err.count("\n") == 1
+    assert "gpu_only.yaml" in err
     code, _, err = run(
         capsys,
         "profile",
