@@ -180,7 +180,8 @@ class ProfileResult:
         lines = [
             "# xpuplan profile: ONNX Runtime "
             f"{ort.__version__}, median of the timed runs; kernels of build_kernel_dag with "
-            f"max_kernels={self.max_kernels} (plan with the same --max-kernels)",
+            f"max_kernels={self.max_kernels} (kernels are named by their nodes: another "
+            "--max-kernels reuses the rows of the kernels it shares)",
         ]
         for (model, device), (med, p90) in sorted(self.whole_model_us.items()):
             lines.append(

@@ -76,7 +76,7 @@ from xpuplan.models.kernels.fusion import EPILOGUE_TYPES, GEMM_TYPES, fuse, fuse
 from xpuplan.models.kernels.graph import op_affinity
 from xpuplan.models.kernels.llm import ATTENTION_TYPES, llm_decode_graph, llm_prefill_graph
 from xpuplan.models.kernels.tiling import DEFAULT_TILE_SHARE, tile
-from xpuplan.models.onnx import is_onnx_ref, onnx_params, record_parts
+from xpuplan.models.onnx import is_onnx_ref, name_kernels, onnx_params, record_parts
 from xpuplan.models.platform import Platform
 from xpuplan.models.profiles import ProfileTable
 from xpuplan.models.zoo import build_model
@@ -100,8 +100,9 @@ def build_kernel_dag(
 
     ``model`` is a zoo name (built with ``model_params``) or an operator graph; parameters
     ``onnx`` (a file) and ``inputs`` (shapes) import an ONNX model named ``model`` instead
-    (:func:`xpuplan.models.onnx.onnx_params`; its kernels are not tiled, and each records its
-    ``onnx_nodes``, ``onnx_inputs`` and ``onnx_outputs``: :func:`xpuplan.models.onnx.record_parts`).
+    (:func:`xpuplan.models.onnx.onnx_params`; its kernels are not tiled, are named by their
+    content (:func:`xpuplan.models.onnx.name_kernels`) and record their ``onnx_nodes``,
+    ``onnx_inputs`` and ``onnx_outputs``: :func:`xpuplan.models.onnx.record_parts`).
     With
     ``chunk_tokens`` an LLM prefill of ``tokens`` tokens is chunked (:func:`llm_prefill_graph`).
     Then :func:`fuse`, :func:`tile` (default threshold), :func:`coarsen` when ``max_kernels`` is
@@ -122,6 +123,7 @@ def build_kernel_dag(
     if max_kernels is not None:
         graph = coarsen(graph, max_kernels, platform)
     if fused.graph.get("family") == ONNX_FAMILY:
+        graph = name_kernels(graph)
         record_parts(onnx_params(str(model), model_params), graph)
     return annotate(graph, platform, levels=levels, profile=profile, resume_cost_us=resume_cost_us)
 

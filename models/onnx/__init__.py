@@ -24,6 +24,7 @@ from xpuplan.models.onnx.extract import (
     extract_kernel,
     extract_nodes,
     kernel_parts,
+    name_kernels,
     record_parts,
 )
 from xpuplan.models.onnx.importer import (
@@ -70,6 +71,7 @@ __all__ = [
     "import_onnx",
     "is_onnx_ref",
     "kernel_parts",
+    "name_kernels",
     "onnx_params",
     "parse_input_flags",
     "record_parts",

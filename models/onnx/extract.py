@@ -13,6 +13,7 @@ model's outputs (the tests check this on ONNX Runtime).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -63,6 +64,23 @@ def kernel_parts(onnx_model: OnnxModel, kernel_graph: nx.DiGraph) -> list[Kernel
         inputs, outputs = boundary(onnx_model, nodes)
         parts.append(KernelPart(str(kernel), nodes, inputs, outputs))
     return parts
+
+
+def name_kernels(kernel_graph: nx.DiGraph) -> nx.DiGraph:
+    """The graph with every kernel of several nodes renamed ``<first node>~<hash>``.
+
+    The hash is the first 6 hex digits of the SHA-1 of its sorted node names, so a name stands
+    for one set of nodes whatever the granularity: a profile row (keyed by kernel name) measured
+    at one ``max_kernels`` never lands on a different kernel built at another. A kernel of one
+    node keeps the node's name.
+    """
+    mapping = {}
+    for name, data in kernel_graph.nodes(data=True):
+        ops = data["ops"]
+        if len(ops) > 1:
+            digest = hashlib.sha1("\n".join(sorted(ops)).encode()).hexdigest()[:6]
+            mapping[name] = f"{ops[0]}~{digest}"
+    return nx.relabel_nodes(kernel_graph, mapping, copy=True) if mapping else kernel_graph
 
 
 def record_parts(onnx_model: OnnxModel, kernel_graph: nx.DiGraph) -> None:

@@ -200,7 +200,9 @@ def test_support_matrix_speaks_onnx_op_types(model_dir: Path) -> None:
     (gap,) = [k for k, d in dag.nodes(data=True) if "gap" in d["ops"]]
     assert "GlobalAveragePool" in dag.nodes[gap]["op_types"]
     assert "gpu" not in {m.device for m in dag.nodes[gap]["modes"]}
-    assert "gpu" in {m.device for m in dag.nodes["conv1"]["modes"]}
+    (conv,) = [k for k, d in dag.nodes(data=True) if "conv1" in d["ops"]]
+    assert conv.startswith("conv1~") and dag.nodes[conv]["onnx_nodes"] == ("conv1", "relu1")
+    assert "gpu" in {m.device for m in dag.nodes[conv]["modes"]}
 
 
 def test_scenario_names_an_onnx_file(model_dir: Path) -> None:
@@ -270,3 +272,16 @@ def test_kernels_partition_the_nodes_and_conserve_flops(name: str, max_kernels: 
     )
     if max_kernels is not None:
         assert dag.number_of_nodes() <= max_kernels
+
+
+def test_kernel_names_stand_for_their_nodes(model_dir: Path) -> None:
+    """A kernel's name is the same at any granularity exactly when its nodes are."""
+    path, _ = encoder_block(model_dir / "names.onnx")
+    platform = get_platform(PLATFORM)
+    name2nodes: dict[str, tuple[str, ...]] = {}
+    for max_kernels in (None, 9, 5, 3, 2, 1):
+        dag = build_kernel_dag("enc", platform, max_kernels=max_kernels, onnx=str(path))
+        for name, data in dag.nodes(data=True):
+            nodes = tuple(sorted(data["onnx_nodes"]))
+            assert name2nodes.setdefault(name, nodes) == nodes
+    assert len(set(name2nodes.values())) == len(name2nodes)
