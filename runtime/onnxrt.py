@@ -108,26 +108,6 @@ def run_kernels(
     return tensors
 
 
-def time_session(
-    sess: ort.InferenceSession,
-    feeds: Mapping[str, np.ndarray],
-    repeats: int = DEFAULT_REPEATS,
-    warmup: int = DEFAULT_WARMUP,
-) -> tuple[float, float]:
-    """(median, 90th percentile) wall time of ``sess.run`` in us, after ``warmup`` runs."""
-    inputs = dict(feeds)
-    for _ in range(warmup):
-        sess.run(None, inputs)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter_ns()
-        sess.run(None, inputs)
-        times.append((time.perf_counter_ns() - start) / 1000)
-    times.sort()
-    p90 = times[min(len(times) - 1, math.ceil(0.9 * len(times)) - 1)]
-    return statistics.median(times), p90
-
-
 # ---------------------------------------------------------------------- profiling
 @dataclass(frozen=True)
 class Measurement:
@@ -228,8 +208,9 @@ def profile_scenario(
     A device is runnable when its binding's provider is installed (others are listed in
     ``skipped``). Each kernel is extracted, fed the boundary tensors a run of the kernels before
     it produced (so data-dependent ops see real values), warmed up ``warmup`` times and timed
-    ``repeats`` times. The whole model is timed too (for the partition overhead), and each device's
-    roofline is fitted to its measurements.
+    ``repeats`` times, interleaved with the whole model and the other kernels round by round
+    (:func:`_interleaved_times`: the partition overhead is then measured under the same load).
+    Each device's roofline is fitted to its measurements.
 
     Raises
     ------
@@ -266,19 +247,16 @@ def profile_scenario(
         onnx_model = onnx_params(name, params)
         plans.append((name, onnx_model, dag, kernel_parts(onnx_model, dag)))
     if on_total is not None:
-        on_total(sum(len(parts) + 1 for *_, parts in plans) * len(devices))
+        on_total(sum(len(parts) + 1 for *_, parts in plans) * len(devices) * repeats)
     for name, onnx_model, dag, parts in plans:
         feeds = onnx_model.sample_inputs(seed)
         for dev in devices:
-            binding = dev.onnxruntime
-            tensors = run_kernels(onnx_model, parts, feeds, binding)
-            whole = session(onnx_model.model, binding)
-            result.whole_model_us[(name, dev.name)] = time_session(whole, feeds, repeats, warmup)
-            if progress is not None:
-                progress(1)
-            for part in parts:
-                sess = session(extract_kernel(onnx_model, part), binding)
-                med, p90 = time_session(sess, {t: tensors[t] for t in part.inputs}, repeats, warmup)
+            times = _interleaved_times(
+                onnx_model, parts, feeds, dev.onnxruntime, repeats, warmup, progress
+            )
+            result.whole_model_us[(name, dev.name)] = _median_p90(times[0])
+            for part, kernel_times in zip(parts, times[1:], strict=True):
+                med, p90 = _median_p90(kernel_times)
                 data = dag.nodes[part.name]
                 result.measurements.append(
                     Measurement(
@@ -296,13 +274,56 @@ def profile_scenario(
                         onnx_nodes=part.nodes,
                     )
                 )
-                if progress is not None:
-                    progress(1)
     for dev in devices:
         samples = [m for m in result.measurements if m.device == dev.name]
         if samples:
             result.fits[dev.name] = fit_roofline(dev, platform, samples)
     return result
+
+
+def _interleaved_times(
+    onnx_model: OnnxModel,
+    parts: Sequence[KernelPart],
+    feeds: Mapping[str, np.ndarray],
+    binding: OrtBinding | None,
+    repeats: int,
+    warmup: int,
+    progress: Callable[[int], Any] | None,
+) -> list[list[float]]:
+    """Wall times (us) of the whole model, then of each kernel, over ``repeats`` rounds.
+
+    Each kernel is fed the boundary tensors that the kernels before it produced. Every round times
+    the whole model once and each kernel once, so that a change of load on the machine hits the
+    whole run and the kernels alike (their sum against the whole run is the partition overhead).
+    """
+    tensors = run_kernels(onnx_model, parts, feeds, binding)
+    runs: list[tuple[ort.InferenceSession, dict[str, np.ndarray]]] = [
+        (session(onnx_model.model, binding), dict(feeds))
+    ]
+    for part in parts:
+        runs.append(
+            (
+                session(extract_kernel(onnx_model, part), binding),
+                {t: tensors[t] for t in part.inputs},
+            )
+        )
+    for sess, inputs in runs:
+        for _ in range(warmup):
+            sess.run(None, inputs)
+    times: list[list[float]] = [[] for _ in runs]
+    for _ in range(repeats):
+        for r_idx, (sess, inputs) in enumerate(runs):
+            start = time.perf_counter_ns()
+            sess.run(None, inputs)
+            times[r_idx].append((time.perf_counter_ns() - start) / 1000)
+        if progress is not None:
+            progress(len(runs))
+    return times
+
+
+def _median_p90(samples: Sequence[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
 
 
 # ---------------------------------------------------------------------- roofline fit
