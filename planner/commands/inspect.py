@@ -107,12 +107,12 @@ def run(args: argparse.Namespace) -> int:
     if doc["uncosted"]:
         print("costed by bytes alone: " + ", ".join(doc["uncosted"]))
     devices = sorted({d for k in doc["kernels"] for d in k.get("latency_us", {})})
-    header = f"{'kernel':<32} {'MFLOP':>10} {'KB':>10} {'nodes':>5}"
+    header = f"{'kernel':<40} {'MFLOP':>10} {'KB':>10} {'nodes':>5}"
     header += "".join(f" {d + ' us':>10}" for d in devices)
     print(f"{len(doc['kernels'])} kernels:")
     print(header)
     for k in doc["kernels"]:
-        line = f"{k['name'][:32]:<32} {k['flops'] / 1e6:>10.3f} {k['bytes'] / 1e3:>10.1f}"
+        line = f"{k['name'][:40]:<40} {k['flops'] / 1e6:>10.3f} {k['bytes'] / 1e3:>10.1f}"
         line += f" {len(k['onnx_nodes']):>5}"
         line += "".join(f" {k['latency_us'].get(d, '-')!s:>10}" for d in devices)
         print(line)

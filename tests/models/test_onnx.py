@@ -218,6 +218,21 @@ def test_scenario_names_an_onnx_file(model_dir: Path) -> None:
     scenario = load_scenario(yaml_path)
     ref = scenario.task("seq").models[0]
     assert ref.name == "seq" and ref.params["onnx"] == str((model_dir / "seq.onnx").resolve())
+    chain = model_dir / "chain.yaml"
+    chain.write_text(
+        "name: c\ntasks:\n  - name: two\n    arrival: {type: periodic, rate_hz: 5}\n"
+        "    models: [det.onnx, {name: seq.onnx, inputs: {x: [3, 16], ids: [3]}}, resnet-50]\n"
+    )
+    refs = load_scenario(chain).task("two").models
+    assert [r.name for r in refs] == ["det", "seq", "resnet-50"]
+    assert refs[1].params["inputs"] == {"x": [3, 16], "ids": [3]} and refs[2].params == {}
+    zoo_inputs = model_dir / "zoo_inputs.yaml"
+    zoo_inputs.write_text(
+        "name: z\ntasks:\n  - {name: a, model: resnet-50, inputs: {x: [1]},"
+        " arrival: {type: periodic, rate_hz: 1}}\n"
+    )
+    with pytest.raises(InvalidInput, match=r"tasks\[0\].inputs: applies to ONNX models only"):
+        load_scenario(zoo_inputs)
     bad = model_dir / "bad.yaml"
     bad.write_text(
         "name: s\ntasks:\n  - {name: a, model: nope.onnx, arrival: {type: periodic, rate_hz: 1}}\n"
