@@ -491,10 +491,9 @@ def _fold(
     if node.op_type != "Constant" and not inputs:
         return None
     # Skip what would be too large to keep before computing it (a generated weight matrix).
-    known = [shapes.get(out) for out in node.output if out]
-    if known and all(shape is not None for shape in known):
-        if sum(math.prod(shape) for shape in known if shape is not None) > FOLD_MAX_ELEMENTS:
-            return None
+    known = [shape for out in node.output if out and (shape := shapes.get(out)) is not None]
+    if known and sum(math.prod(shape) for shape in known) > FOLD_MAX_ELEMENTS:
+        return None
     try:
         feeds = {name: consts[name] for name in inputs}
         values = ReferenceEvaluator(node, opsets={"": opset}).run(None, feeds)
@@ -677,8 +676,9 @@ def _observe_missing_shapes(
     """Fill in the shapes inference left unknown by running the model once with ``onnx.reference``.
 
     Only when some node output that is read has no static shape (data-dependent shapes, control
-    flow whose branches differ): the model runs on :meth:`InputSpec.value` inputs (seed 0) and the observed
-    shapes of those tensors are recorded. A model that the reference cannot run keeps them unknown.
+    flow whose branches differ): the model runs on :meth:`InputSpec.value` inputs (seed 0) and
+    the observed shapes of those tensors are recorded. A model that the reference cannot run
+    keeps them unknown.
     """
     read = _read_tensors(model.graph)
     missing = [
