@@ -22,9 +22,12 @@ from xpuplan.models import InternalError, XpuplanError
 from xpuplan.planner.commands import (
     compare,
     convert,
+    inspect,
     instance,
     listing,
     plan,
+    platform_cmd,
+    profile,
     simulate,
     solve,
     verify,
@@ -39,6 +42,9 @@ COMMANDS: tuple[ModuleType, ...] = (
     simulate,
     compare,
     listing,
+    inspect,
+    profile,
+    platform_cmd,
 )
 
 
