@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from tests.runtime.helpers import assert_valid, machine
 from xpuplan.models import Mode
+from xpuplan.runtime.dispatch import DispatchApi
 from xpuplan.runtime.jobs import Job, ModeRec, Ready
 from xpuplan.runtime.platform_sim import DeviceInfo, MachineSpec
 from xpuplan.runtime.policies import QueuePolicy, get_policy
@@ -116,9 +117,9 @@ class _HeapReference(BasePolicy):
     def __init__(self, policy: QueuePolicy) -> None:
         self.policy = policy
 
-    def bind(self, sim: Simulator) -> None:
-        super().bind(sim)
-        self.policy.bind(sim)
+    def bind(self, api: DispatchApi) -> None:
+        super().bind(api)
+        self.policy.bind(api)
         self.heaps: dict[int, list[tuple[Any, int, Ready]]] = {}
 
     def on_arrival(self, job: Any) -> None:
@@ -134,7 +135,7 @@ class _HeapReference(BasePolicy):
         heapq.heappush(self.heaps.setdefault(mask, []), (policy.key(item), item.seq, item))
 
     def decide(self) -> None:
-        policy, sim, machine = self.policy, self.sim, self.sim.machine
+        policy, api, machine = self.policy, self.api, self.api.machine
         held: set[int] = set()
         while machine.idle_mask:
             idle = machine.idle_mask
@@ -154,8 +155,8 @@ class _HeapReference(BasePolicy):
                 held.add(mask)
                 continue
             heapq.heappop(self.heaps[mask])
-            batch = policy.batch_for(item) if item.k < 0 else ()
-            sim.start(item, choice[0], choice[1], batch=batch)
+            batch = policy.batch_for(item) if item.is_decode else ()
+            api.start(item, choice[0], choice[1], batch=batch)
             policy.on_dispatch(item)
 
 
@@ -248,8 +249,8 @@ def _best_idle_by_rule(
     idle unit outside ``skip``; the lowest such unit."""
     machine = sim.machine
     for rec in sorted(item.modes):
-        dev = rec[1]
-        if not mask >> dev & 1 or rec[2] > machine.cap[dev]:
+        dev = rec.dev
+        if not mask >> dev & 1 or rec.level > machine.cap[dev]:
             continue
         units = [u for u in machine.idle[dev] if not skip >> u & 1]
         if units:
@@ -283,5 +284,6 @@ def test_best_idle_fast_path_agrees_with_the_general_rule(
     job = Job(0, "j", 0, tasks[0], tasks[0].stages, 0.0, None, None)
     for k in range(bound.num_kernels):
         item = Ready(job, k, 0.0, k, bound.modes[k], bound.dev_mask[k])
-        assert sim.best_idle(item, mask, skip) == _best_idle_by_rule(sim, item, mask, skip)
-        assert sim.best_idle(item, mask) == _best_idle_by_rule(sim, item, mask, 0)
+        api = sim.api
+        assert api.best_idle(item, mask, skip) == _best_idle_by_rule(sim, item, mask, skip)
+        assert api.best_idle(item, mask) == _best_idle_by_rule(sim, item, mask, 0)
