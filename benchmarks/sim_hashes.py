@@ -42,6 +42,8 @@ from xpuplan.runtime.simulator import SimConfig
 from xpuplan.runtime.workload import Workload
 
 WALL_FIELDS = ("wall_s",)
+# Fields left out on request (--ignore), e.g. one added after a baseline was recorded.
+IGNORED: set[str] = set()
 
 
 def scaled(scenario: Scenario, factor: float) -> Scenario:
@@ -57,11 +59,12 @@ def scaled(scenario: Scenario, factor: float) -> Scenario:
 
 def fingerprint(result: SimResult) -> str:
     """SHA-256 of the result without its wall-clock fields (see the module docstring)."""
-    doc = {k: v for k, v in result.to_json().items() if k not in WALL_FIELDS}
+    skip = {*WALL_FIELDS, *IGNORED}
+    doc = {k: v for k, v in result.to_json().items() if k not in skip}
     full = {
         f.name: getattr(result, f.name)
         for f in dataclasses.fields(result)
-        if f.name not in WALL_FIELDS and f.name != "executed"
+        if f.name not in skip and f.name != "executed"
     }
     payload = {
         "doc": doc,
@@ -151,8 +154,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="run only the cases whose key contains this text")
     parser.add_argument("--out", type=Path, help="write the fingerprints here (JSON)")
     parser.add_argument("--compare", type=Path, help="compare with fingerprints written before")
+    parser.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="FIELD",
+        help="leave a result field out of the fingerprint (one added since the baseline)",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    IGNORED.update(args.ignore)
     hashes = run_all(args.duration, args.seed, args.only)
     elapsed = time.perf_counter() - started
     print(f"{len(hashes)} runs in {elapsed:.1f} s", file=sys.stderr)

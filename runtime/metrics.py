@@ -198,6 +198,7 @@ class SimResult:
     peak_power_w: float
     power_budget_w: float | None
     time_over_budget_s: float
+    longest_over_budget_s: float
     joules_per_token: float | None
     utilisation: dict[str, float]
     preemptions: int
@@ -224,6 +225,7 @@ class SimResult:
             "peak_power_w": _r(self.peak_power_w),
             "power_budget_w": self.power_budget_w,
             "time_over_budget_s": _r(self.time_over_budget_s),
+            "longest_over_budget_s": _r(self.longest_over_budget_s),
             "joules_per_token": _r(self.joules_per_token),
             "utilisation": {dev: _r(u) for dev, u in self.utilisation.items()},
             "preemptions": self.preemptions,

@@ -30,8 +30,8 @@ Power
     :math:`P(t) = \\sum_{units} p^{idle} + \\sum_{running} p_k` is piecewise constant; each
     constant stretch is integrated exactly into energy when it ends, i.e. when a kernel drawing
     power starts, ends, is suspended or resumed or changes level (a kernel drawing no power
-    changes nothing, so its start and end integrate nothing). Its peak and the time with
-    :math:`P(t) > ` budget are recorded.
+    changes nothing, so its start and end integrate nothing). Its peak, the time with
+    :math:`P(t) > ` budget, and the longest such stretch (one excursion) are recorded.
 Governor
     Samples power every ``governor_period_us`` (only while something is over budget or
     throttled, which gives the same samples as sampling always). Over budget: it lowers the
@@ -325,6 +325,9 @@ class PlatformSim:
         self.peak_power_w = self.idle_w
         self.energy_j = 0.0
         self.over_budget_us = 0.0
+        # The longest stretch of time with P(t) above the budget, and the current one's length.
+        self.longest_over_budget_us = 0.0
+        self._over_run = 0.0
         self.busy_us = [0.0] * self.num_devices
         self.total_bw = 0.0
         self._streams = 0  # running, not suspended kernels with a bandwidth demand
@@ -376,13 +379,23 @@ class PlatformSim:
 
     # ------------------------------------------------------------------ power
     def account(self, now: float) -> None:
-        """Integrate power over ``[last change, now]`` into energy and time over budget."""
+        """Integrate power over ``[last change, now]`` into energy and time over budget (in total
+        and as the current excursion above it)."""
         dt = now - self._t
         if dt > 0:
             self.energy_j += self.power_w * dt * 1e-6
             if self.power_w > self._over_budget_above:
-                self.over_budget_us += dt
+                self._over(dt)
+            else:
+                self._over_run = 0.0
             self._t = now
+
+    def _over(self, dt: float) -> None:
+        """Count ``dt`` us spent above the budget, extending the current excursion."""
+        self.over_budget_us += dt
+        stretch = self._over_run = self._over_run + dt
+        if stretch > self.longest_over_budget_us:
+            self.longest_over_budget_us = stretch
 
     def _add_power(self, delta: float) -> None:
         self.power_w += delta
@@ -410,7 +423,9 @@ class PlatformSim:
             if dt > 0:
                 self.energy_j += self.power_w * dt * 1e-6
                 if self.power_w > self._over_budget_above:
-                    self.over_budget_us += dt
+                    self._over(dt)
+                else:
+                    self._over_run = 0.0
                 self._t = now
             power = self.power_w = self.power_w + run.power
             if power > self.peak_power_w:
@@ -446,7 +461,9 @@ class PlatformSim:
                 if dt > 0:
                     self.energy_j += self.power_w * dt * 1e-6
                     if self.power_w > self._over_budget_above:
-                        self.over_budget_us += dt
+                        self._over(dt)
+                    else:
+                        self._over_run = 0.0
                     self._t = now
                 self.power_w -= run.power
             if run.bw > 0:

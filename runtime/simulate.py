@@ -266,6 +266,7 @@ def _result(
         peak_power_w=machine.peak_power_w,
         power_budget_w=machine.budget_w,
         time_over_budget_s=machine.over_budget_us * 1e-6,
+        longest_over_budget_s=machine.longest_over_budget_us * 1e-6,
         joules_per_token=machine.energy_j / tokens if tokens else None,
         utilisation={
             dev.name: machine.busy_us[d] / (units[dev.name] * horizon)

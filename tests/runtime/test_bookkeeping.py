@@ -188,9 +188,10 @@ def test_list_policies_decide_as_a_plain_heap_per_device_set(
         assert_valid(fast)
 
 
-def _recomputed_power(sim: Simulator, tasks: list[TaskSpec]) -> tuple[float, float, float]:
-    """(energy J, peak W, time over budget us) from the executed runs alone: P(t) is the idle
-    power plus the power of every kernel running at t, integrated piece by piece."""
+def _recomputed_power(sim: Simulator, tasks: list[TaskSpec]) -> tuple[float, float, float, float]:
+    """(energy J, peak W, time over budget us, longest stretch over budget us) from the executed
+    runs alone: P(t) is the idle power plus the power of every kernel running at t, integrated
+    piece by piece."""
     horizon = sim.horizon_us
     power_of: dict[tuple[str, str, str, str], float] = {}
     for task in tasks:
@@ -207,14 +208,18 @@ def _recomputed_power(sim: Simulator, tasks: list[TaskSpec]) -> tuple[float, flo
     cuts = sorted({0.0, horizon, *(t for s, e, _ in intervals for t in (s, e))})
     idle = sim.spec.idle_power_w
     budget = sim.spec.power_budget_w
-    energy, peak, over = 0.0, idle, 0.0
+    energy, peak, over, stretch, longest = 0.0, idle, 0.0, 0.0, 0.0
     for lo, hi in itertools.pairwise(cuts):
         power = idle + sum(p for s, e, p in intervals if s <= lo and hi <= e)
         energy += power * (hi - lo) * 1e-6
         peak = max(peak, power)
         if budget is not None and power > budget + 1e-9:
             over += hi - lo
-    return energy, peak, over
+            stretch += hi - lo
+            longest = max(longest, stretch)
+        else:
+            stretch = 0.0
+    return energy, peak, over, longest
 
 
 @settings(max_examples=40, deadline=None)
@@ -229,17 +234,19 @@ def test_incremental_energy_peak_and_time_over_budget_equal_a_recomputation(
 ) -> None:
     """Power is integrated only where it changes (a kernel drawing no power changes nothing);
     energy, peak power and time over budget equal a from-scratch recomputation over the runs,
-    whatever the share of zero-power kernels, with contention stretching runs or not."""
+    whatever the share of zero-power kernels, with contention stretching runs or not; and so
+    does the longest stretch over budget."""
     tasks, arrivals = _workload(seed, llm=False, zero_power=zero_power)
     spec = MachineSpec("m", DEVICES, 7.0, 100.0, 60.0 if contention else None)
     horizon = random.Random(seed).choice((1500.0, 60_000.0))
     config = SimConfig(noise_cv=0.2, record=True, governor=False)
     sim = Simulator(spec, tasks, get_policy(policy), arrivals, horizon, config=config, seed=seed)
     sim.run()
-    energy, peak, over = _recomputed_power(sim, tasks)
+    energy, peak, over, longest = _recomputed_power(sim, tasks)
     assert sim.machine.energy_j == pytest.approx(energy, rel=1e-9, abs=1e-12)
     assert sim.machine.peak_power_w == pytest.approx(peak, rel=1e-12)
     assert sim.machine.over_budget_us == pytest.approx(over, rel=1e-9, abs=1e-6)
+    assert sim.machine.longest_over_budget_us == pytest.approx(longest, rel=1e-9, abs=1e-6)
 
 
 def _best_idle_by_rule(
