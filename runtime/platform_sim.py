@@ -541,11 +541,11 @@ class PlatformSim:
             out.append((due, self._end_priority, self._on_end, run))
 
     # ------------------------------------------------------------------ governor
-    def governor_step(self) -> tuple[bool, int]:
+    def governor_step(self) -> tuple[bool, list[int]]:
         """One sample of the governor.
 
-        Returns whether it changed a cap or the hold, and the device whose cap it lowered (-1
-        if none): the simulator then moves that device's running kernels to the capped level.
+        Returns whether it changed a cap or the hold, and the devices whose caps it lowered: the
+        simulator then moves those devices' running kernels to their capped levels.
         """
         changed, lowered = self._governor_act()
         self.throttled = self.hold or any(
@@ -553,41 +553,62 @@ class PlatformSim:
         )
         return changed, lowered
 
-    def _governor_act(self) -> tuple[bool, int]:
+    def capped_draw(self) -> list[float]:
+        """Dynamic power per device of the running kernels once each runs at its fastest mode
+        within its device's current cap (its present power when it has no such mode)."""
+        draw = [0.0] * self.num_devices
+        cap = self.cap
+        for run in self.running:
+            if run.suspended:
+                continue
+            dev, power = run.dev, run.power
+            if run.level > cap[dev]:
+                rec = next((r for r in run.modes if r.dev == dev and r.level <= cap[dev]), None)
+                if rec is not None:
+                    power = rec.power_w
+            draw[dev] += power
+        return draw
+
+    def _governor_act(self) -> tuple[bool, list[int]]:
         budget = self.budget_w
         if budget is None:
-            return False, -1
+            return False, []
         if self.power_w > budget + _EPS:
+            # Lower caps, the device drawing the most first, one level at a time, until the
+            # running kernels at their capped levels fit the budget; hold dispatch if they
+            # cannot (every device that draws power is at its lowest level).
             self._calm = 0
-            draw = [0.0] * self.num_devices
-            for run in self.running:
-                if not run.suspended:
-                    draw[run.dev] += run.power
-            candidates = [d for d in range(self.num_devices) if self.cap[d] > 0 and draw[d] > 0]
-            if candidates:
+            lowered: list[int] = []
+            draw = self.capped_draw()
+            while self.idle_w + sum(draw) > budget + _EPS:
+                candidates = [d for d in range(self.num_devices) if self.cap[d] > 0 and draw[d] > 0]
+                if not candidates:
+                    break
                 victim = max(candidates, key=lambda d: (draw[d], -d))
                 self.cap[victim] -= 1
-                return True, victim
-            if not self.hold:
+                if victim not in lowered:
+                    lowered.append(victim)
+                draw = self.capped_draw()
+            if self.idle_w + sum(draw) > budget + _EPS and not self.hold:
                 self.hold = True
-                return True, -1
-            return False, -1
+                return True, lowered
+            return bool(lowered), lowered
         if self.power_w >= budget * GOVERNOR_RELEASE:
             self._calm = 0
-            return False, -1
+            return False, []
         self._calm += 1
         if self.hold:
             self.hold = False
-            return True, -1
+            return True, []
         if self._calm >= GOVERNOR_RAISE_AFTER:
             self._calm = 0
-            lowered = [
+            capped = [
                 d for d, dev in enumerate(self.spec.devices) if self.cap[d] < len(dev.levels) - 1
             ]
-            if lowered:
-                self.cap[min(lowered, key=lambda d: (self.cap[d], d))] += 1
-                return True, -1
-        return False, -1
+            if capped:
+                self.cap[min(capped, key=lambda d: (self.cap[d], d))] += 1
+                return True, []
+        return False, []
 
     def retarget(
         self,

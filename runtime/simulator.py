@@ -450,6 +450,7 @@ class Simulator:
         out = self._out_list()
         for run in job._runs:
             self.machine.resume(run, self.engine.now, out)
+        self._check_governor()  # resumed kernels draw power again
         self._request_decision()
 
     def wake_at(self, time: float) -> None:
@@ -728,14 +729,23 @@ class Simulator:
         self._out = []
         self._governor_pending = False
         machine = self.machine
-        changed, lowered = machine.governor_step()
-        if lowered >= 0:
-            self._throttle_running(lowered)
+        changed = self._govern()
         if machine.over_budget or machine.throttled:
             self._check_governor()
         if changed and not machine.hold:
             self._request_decision()
         return self._flush()
+
+    def _govern(self) -> bool:
+        """One governor sample: new caps, and the running kernels moved within them.
+
+        Afterwards the running kernels draw at most the budget, unless those over it run at
+        their devices' lowest levels (then dispatch is held). Returns whether anything changed.
+        """
+        changed, lowered = self.machine.governor_step()
+        for dev in lowered:
+            self._throttle_running(dev)
+        return changed
 
     def retarget(self, run: Run, mode: ModeRec) -> None:
         """Switch a started run to another mode of its device (a DVFS change mid-kernel)."""
@@ -751,6 +761,7 @@ class Simulator:
             mode.bw_gbps,
         )
         run.base = mode.duration_us
+        self._check_governor()  # a policy may raise a level as well as lower it
 
     def _throttle_running(self, dev: int) -> None:
         """Move the kernels running on ``dev`` to their fastest mode within its new level cap."""
