@@ -276,6 +276,9 @@ class DispatchApi:
 
     __slots__ = ("_engine", "_machine", "_world", "machine", "tasks")
 
+    #: True when :meth:`best_idle` depends on the item's duration (a :meth:`restricted` API).
+    restricted_placement = False
+
     def __init__(self, world: World, machine: PlatformSim) -> None:
         self._world = world
         self._engine = world.engine
@@ -390,6 +393,8 @@ class _RestrictedApi(DispatchApi):
     """A :class:`DispatchApi` whose :meth:`best_idle` honours a per-unit latest end."""
 
     __slots__ = ("_latest_end",)
+
+    restricted_placement = True
 
     def __init__(
         self, world: World, machine: PlatformSim, latest_end: Callable[[int], float]

@@ -61,6 +61,26 @@ class _Bucket:
             self.pop_head()
         return None
 
+    def unpop(self, key: Any, item: Ready) -> None:
+        """Put back ``item``, just removed by :meth:`pop_head`, as the first of its key."""
+        later = self.later
+        if key not in later:
+            later[key] = None
+            heapq.heappush(self.heap, (key, item.seq, item))
+            return
+        # The next item of the key took its heap entry: give the entry back to ``item`` (an
+        # earlier seq, so the entry only moves up) and queue that one first behind it.
+        heap = self.heap
+        idx = next(i for i, entry in enumerate(heap) if entry[0] == key)
+        other = heap[idx][2]
+        heap[idx] = (key, item.seq, item)
+        heapq._siftdown(heap, 0, idx)  # type: ignore[attr-defined]
+        queue = later[key]
+        if queue is None:
+            later[key] = deque((other,))
+        else:
+            queue.appendleft(other)
+
     def pop_head(self) -> None:
         """Remove the head entry; the next item of its key, if any, takes its place."""
         heap = self.heap
@@ -84,6 +104,12 @@ class QueuePolicy(BasePolicy):
     an item back (:meth:`blocked`, which holds its whole bucket for this decision, since
     everything behind the head ranks lower).
 
+    A head that no idle unit takes holds its bucket too (the items behind it may use the same
+    devices, so none of them fits either) -- except under a :meth:`restricted
+    <xpuplan.runtime.dispatch.DispatchApi.restricted>` API, where whether a unit takes an item
+    depends on the item's duration: there a shorter item behind the head may fit, so the
+    decision looks past a head that does not (and puts it back afterwards, in its place).
+
     Parameters
     ----------
     decode_batch
@@ -106,6 +132,7 @@ class QueuePolicy(BasePolicy):
         self._blocking = cls.blocked is not QueuePolicy.blocked
         self._placing = cls.place is not QueuePolicy.place
         self._notified = cls.on_dispatch is not QueuePolicy.on_dispatch
+        self._look_past = api.restricted_placement
 
     def key(self, item: Ready) -> Any:
         raise NotImplementedError
@@ -133,6 +160,18 @@ class QueuePolicy(BasePolicy):
         bucket.push(self.key(item), item)
 
     def decide(self) -> None:
+        if not self._look_past:
+            self._decide([])
+            return
+        passed: list[tuple[_Bucket, Any, Ready]] = []
+        try:
+            self._decide(passed)
+        finally:
+            for bucket, key, item in reversed(passed):
+                bucket.unpop(key, item)
+
+    def _decide(self, passed: list[tuple[_Bucket, Any, Ready]]) -> None:
+        """One decision; heads that did not fit go to ``passed`` (with ``_look_past``)."""
         api = self.api
         machine = api.machine
         buckets = self._buckets
@@ -157,7 +196,11 @@ class QueuePolicy(BasePolicy):
             else:
                 choice = api.best_idle(best, mask)
             if choice is None:
-                skip |= best_bucket.bit
+                if self._look_past and not (self._blocking and self.blocked(best)):
+                    passed.append((best_bucket, best_bucket.heap[0][0], best))
+                    best_bucket.pop_head()
+                else:
+                    skip |= best_bucket.bit
                 continue
             best_bucket.pop_head()
             unit, rec = choice

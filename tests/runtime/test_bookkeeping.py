@@ -294,3 +294,42 @@ def test_best_idle_fast_path_agrees_with_the_general_rule(
         api = sim.api
         assert api.best_idle(item, mask, skip) == _best_idle_by_rule(sim, item, mask, skip)
         assert api.best_idle(item, mask) == _best_idle_by_rule(sim, item, mask, 0)
+
+
+class _Item:
+    """What a bucket reads of a ready item: its readiness order and whether it is taken."""
+
+    def __init__(self, seq: int) -> None:
+        self.seq, self.taken = seq, False
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 3), min_size=1, max_size=12), st.integers(0, 12))
+def test_bucket_unpop_restores_the_order_a_decision_looked_past(keys: list[int], num: int) -> None:
+    """Popping heads and putting them back (last first) leaves the bucket's order unchanged."""
+    from xpuplan.runtime.policies.base import _Bucket
+
+    def drain(bucket: _Bucket) -> list[Any]:
+        out = []
+        while (head := bucket.head()) is not None:
+            out.append(head)
+            bucket.pop_head()
+        return out
+
+    def filled() -> tuple[_Bucket, list[_Item]]:
+        bucket, items = _Bucket(1, 1), [_Item(seq) for seq in range(len(keys))]
+        for key, item in zip(keys, items, strict=True):
+            bucket.push(key, item)  # type: ignore[arg-type]
+        return bucket, items
+
+    reference, ref_items = filled()
+    expected = [ref_items.index(it) for it in drain(reference)]
+    bucket, items = filled()
+    passed = []
+    for _ in range(min(num, len(keys))):
+        key = bucket.heap[0][0]
+        passed.append((key, bucket.head()))
+        bucket.pop_head()
+    for key, item in reversed(passed):
+        bucket.unpop(key, item)  # type: ignore[arg-type]
+    assert [items.index(it) for it in drain(bucket)] == expected
