@@ -74,7 +74,7 @@ class _Bucket:
         idx = next(i for i, entry in enumerate(heap) if entry[0] == key)
         other = heap[idx][2]
         heap[idx] = (key, item.seq, item)
-        heapq._siftdown(heap, 0, idx)  # type: ignore[attr-defined]
+        heapq.heapify(heap)
         queue = later[key]
         if queue is None:
             later[key] = deque((other,))
