@@ -9,7 +9,7 @@ gets. Through it a policy
   :class:`RunView` objects);
 * asks where work could go (:meth:`~DispatchApi.best_idle`, :meth:`~DispatchApi.mode_on`,
   :meth:`~DispatchApi.data_ready`, :meth:`~DispatchApi.decode_items`);
-* acts: :meth:`~DispatchApi.start` a ready item on a unit, :meth:`~DispatchApi.freeze` and
+* acts: :attr:`~DispatchApi.start` a ready item on a unit, :meth:`~DispatchApi.freeze` and
   :meth:`~DispatchApi.unfreeze` a job, :meth:`~DispatchApi.retarget` a run to another DVFS
   level, and ask to be woken at a time (:meth:`~DispatchApi.wake_at`).
 
@@ -233,6 +233,20 @@ class MachineView:
         return tuple(RunView(run) for run in job._runs)
 
 
+class StartFn(Protocol):
+    """The signature of :attr:`DispatchApi.start`."""
+
+    def __call__(
+        self,
+        item: Ready,
+        unit: int,
+        mode: ModeRec | None = None,
+        *,
+        batch: Sequence[Ready] = (),
+        not_before: float | None = None,
+    ) -> None: ...
+
+
 class World(Protocol):
     """What the API needs from the simulator behind it (:class:`xpuplan.runtime.simulator.
     Simulator` is one)."""
@@ -248,7 +262,7 @@ class World(Protocol):
         *,
         batch: Sequence[Ready] = (),
         not_before: float | None = None,
-    ) -> Run: ...
+    ) -> None: ...
 
     def freeze(self, job: Job) -> None: ...
 
@@ -274,7 +288,7 @@ class DispatchApi:
         Its machine, seen through a :class:`MachineView`.
     """
 
-    __slots__ = ("_engine", "_machine", "_world", "machine", "tasks")
+    __slots__ = ("_engine", "_machine", "_world", "machine", "start", "tasks")
 
     #: True when :meth:`best_idle` depends on the item's duration (a :meth:`restricted` API).
     restricted_placement = False
@@ -287,6 +301,17 @@ class DispatchApi:
         self.machine = MachineView(machine)
         #: The tasks of the run (a job's ``task_idx`` indexes this).
         self.tasks: tuple[TaskSpec, ...] = world.tasks
+        #: ``start(item, unit, mode=None, *, batch=(), not_before=None)``: dispatch ``item`` to
+        #: ``unit`` in ``mode`` (default: the fastest mode on that device). The unit is held
+        #: from now; the kernel starts when its inputs are on the device, the unit has switched
+        #: DVFS level, and not before ``not_before``. A mode above the governor's cap runs at the
+        #: fastest level within it. ``batch`` adds other ready decode steps of the same model to
+        #: a decode step (one step for all of them, costed at their size and mean KV length).
+        #: Raises RuntimeError when the policy breaks a rule (the item taken, the unit busy, the
+        #: mode on another device, the job frozen, a batch mixing models or holding non-decode
+        #: work) or calls it outside its hooks. It is the world's own method (it returns None),
+        #: bound here so that a dispatch, the hot path, costs no extra call.
+        self.start: StartFn = world.start
 
     @property
     def now(self) -> float:
@@ -336,32 +361,6 @@ class DispatchApi:
         return self._world.decode_items(item)
 
     # ------------------------------------------------------------------ actions
-    def start(
-        self,
-        item: Ready,
-        unit: int,
-        mode: ModeRec | None = None,
-        *,
-        batch: Sequence[Ready] = (),
-        not_before: float | None = None,
-    ) -> None:
-        """Dispatch ``item`` to ``unit`` in ``mode`` (default: the fastest mode on that device).
-
-        The unit is held from now; the kernel starts when its inputs are on the device, the unit
-        has switched DVFS level, and not before ``not_before``. A mode above the governor's cap
-        runs at the fastest level within it. ``batch`` adds other ready decode steps of the same
-        model to a decode step (one step for all of them, costed at their size and mean KV
-        length).
-
-        Raises
-        ------
-        RuntimeError
-            When the policy breaks a rule: the item is taken, the unit busy, the mode on another
-            device, the job frozen, or a batch mixes models or holds non-decode work; or when
-            called outside the policy's hooks.
-        """
-        self._world.start(item, unit, mode, batch=batch, not_before=not_before)
-
     def freeze(self, job: Job) -> None:
         """Suspend ``job``: its running kernels stop (power and progress), nothing new starts."""
         self._world.freeze(job)

@@ -3,7 +3,7 @@
 A policy is bound to one run's :class:`xpuplan.runtime.dispatch.DispatchApi` (:meth:`Policy.bind`),
 told about arrivals, ready work and ends through its hooks, and at each decision point starts some
 ready work on idle units (:meth:`Policy.decide`, calling
-:meth:`DispatchApi.start <xpuplan.runtime.dispatch.DispatchApi.start>`). It reads the machine only
+:attr:`DispatchApi.start <xpuplan.runtime.dispatch.DispatchApi.start>`). It reads the machine only
 through the API's read-only :class:`xpuplan.runtime.dispatch.MachineView`, never the simulator's or
 the platform's state. Policy modules live in :mod:`xpuplan.runtime.policies` (the plan executors
 too); importing :mod:`xpuplan.runtime` registers them all.

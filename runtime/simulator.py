@@ -268,7 +268,7 @@ class Simulator:
         *,
         batch: Sequence[Ready] = (),
         not_before: float | None = None,
-    ) -> Run:
+    ) -> None:
         """Dispatch ``item`` to ``unit`` in ``mode`` (default: the fastest mode on that device).
 
         The unit is held from now; the kernel starts when its inputs are on the device, the unit
@@ -338,7 +338,6 @@ class Simulator:
             # The governor only needs arming while power is over budget or a cap is active.
             if self._governed and (machine.power_w > self._budget_limit or machine.throttled):
                 self._check_governor()
-        return run
 
     @staticmethod
     def _resume_cost(

@@ -176,8 +176,10 @@ class QueuePolicy(BasePolicy):
         machine = api.machine
         buckets = self._buckets
         skip = 0  # the buckets held back at this decision (their bits)
-        while machine.idle_mask:
+        while True:
             idle = machine.idle_mask
+            if not idle:
+                return
             best = best_bucket = None
             for bucket in buckets:
                 if bucket.mask & idle and not skip & bucket.bit:
