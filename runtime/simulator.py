@@ -292,7 +292,8 @@ class Simulator:
         if batch and (len(batch) > 1 or batch[0] is not item):
             items, modes = self._batched(item, batch)
             mode = self._mode_for(item, modes, dev, mode, unit)
-        elif mode is None or mode.dev != dev or mode.level > machine.cap[dev]:
+        # mode[1], mode[2]: its device and level (by index on this hot path, which is faster).
+        elif mode is None or mode[1] != dev or mode[2] > machine.cap[dev]:
             mode = self._mode_for(item, modes, dev, mode, unit)
         dur, _, level, power, bw, _ = mode
 
