@@ -742,9 +742,17 @@ class Simulator:
         Afterwards the running kernels draw at most the budget, unless those over it run at
         their devices' lowest levels (then dispatch is held). Returns whether anything changed.
         """
-        changed, lowered = self.machine.governor_step()
+        machine = self.machine
+        over = machine.over_budget
+        changed, lowered = machine.governor_step()
         for dev in lowered:
             self._throttle_running(dev)
+        if over:
+            # A kernel dispatched before a cap dropped may have begun above it since (it waited
+            # for its inputs or a level switch): move it too.
+            for dev in range(machine.num_devices):
+                if dev not in lowered:
+                    self._throttle_running(dev)
         return changed
 
     def retarget(self, run: Run, mode: ModeRec) -> None:
