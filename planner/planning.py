@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from xpuplan.models import Violation, check_schedule
 from xpuplan.models.plan import Plan, plan_settings
 from xpuplan.models.platform import Platform
 from xpuplan.models.scenario import Scenario
@@ -20,15 +19,10 @@ from xpuplan.solvers.result import Result
 
 @dataclass(frozen=True)
 class Made:
-    """A plan, the solver's result behind it and the checker's verdict on its schedule.
-
-    ``violations`` is empty for a plan a deployment can use; a solver that returns a schedule
-    the checker rejects is a bug in the solver, which the caller reports.
-    """
+    """A plan, the solver's result behind it and the instance it was built from."""
 
     plan: Plan
     result: Result
-    violations: list[Violation]
     planned: Planned
 
 
@@ -42,7 +36,11 @@ def make_plan(
     workers: int | None = None,
     planned: Planned | None = None,
 ) -> Made:
-    """Plan ``scenario`` on ``platform``: instance, solve, check, settings, :class:`Plan`.
+    """Plan ``scenario`` on ``platform``: instance, solve, settings, :class:`Plan`.
+
+    The solve checks its schedule (:func:`xpuplan.solvers.solve` raises
+    :class:`xpuplan.models.InternalError` for a schedule the checker rejects), so the plan's
+    schedule is valid or has no assignments (no solution found: ``result.status`` says why).
 
     Parameters
     ----------
@@ -58,7 +56,6 @@ def make_plan(
         planned = build_planned(platform, scenario, options)
     instance = planned.instance
     result = solve(instance, solver, time_limit=time_limit, workers=workers, seed=options.seed)
-    violations = check_schedule(instance, result.schedule)
     settings = plan_settings(instance, result.schedule, solver=solver, seed=options.seed)
     plan = Plan(
         instance,
@@ -70,4 +67,4 @@ def make_plan(
         period_us=planned.period_us,
         job_tasks=planned.job_tasks,
     )
-    return Made(plan, result, violations, planned)
+    return Made(plan, result, planned)

@@ -17,7 +17,7 @@ from xpuplan.models.plan import Plan, load_plan
 from xpuplan.models.platform import Platform
 from xpuplan.models.presets import resolve_platform
 from xpuplan.models.scenario import Periodic, Scenario
-from xpuplan.models.scenarios import resolve_scenario
+from xpuplan.planner.commands.common import add_profile_argument, scenario_from_args
 from xpuplan.planner.planning import make_plan
 from xpuplan.planner.unroll import PlanningOptions
 from xpuplan.runtime.metrics import SimResult
@@ -47,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--seed", type=int, default=0, help="seed of arrivals and noise (default 0)"
     )
     parser.add_argument("--power-mode", help="a named power mode of the platform")
+    add_profile_argument(parser)
     parser.add_argument(
         "--noise-cv",
         type=float,
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     if args.noise_cv < 0:
         raise InvalidInput("must be >= 0", field="--noise-cv", value=args.noise_cv)
     platform = resolve_platform(args.platform, args.power_mode)
-    scenario = resolve_scenario(args.scenario)
+    scenario = scenario_from_args(args)
     plan = None
     if args.plan:
         plan = load_plan(args.plan)
@@ -153,7 +154,7 @@ def plan_known_tasks(
         horizon_s=None if periodic else duration_s, seed=seed, objective="late_jobs,energy"
     )
     made = make_plan(platform, scenario, options, solver=solver)
-    if not made.result.schedule.is_solution or made.violations:
+    if not made.result.schedule.is_solution:  # a schedule the checker rejects raised InternalError
         raise InvalidInput(
             f"solver {solver!r} found no valid plan ({made.result.status})",
             field="--plan-solver",
@@ -184,10 +185,12 @@ def summary(result: SimResult) -> str:
             text += f"  TTFT {tm.ttft_ms.mean:8.1f} ms  TPS {tm.tps or 0:6.1f}"
         lines.append(text.rstrip())
     budget = "none" if result.power_budget_w is None else f"{result.power_budget_w:g} W"
+    over = f"{result.time_over_budget_s:.3f} s"
+    if result.time_over_budget_s > 0:
+        over += f" (longest {1000 * result.longest_over_budget_s:.1f} ms)"
     lines.append(
         f"  energy {result.energy_j:.1f} J, power avg {result.avg_power_w:.2f} W / peak "
-        f"{result.peak_power_w:.2f} W, budget {budget}, over budget "
-        f"{result.time_over_budget_s:.3f} s"
+        f"{result.peak_power_w:.2f} W, budget {budget}, over budget {over}"
     )
     cons = result.conservation
     lines.append(
