@@ -47,7 +47,7 @@ from typing import Any
 import networkx as nx
 
 from xpuplan.models.errors import InvalidInput
-from xpuplan.models.fields import require_int
+from xpuplan.models.fields import MAX_TIME, require_int
 from xpuplan.models.instance import Mode
 from xpuplan.models.platform import PRECISIONS, DeviceSpec, DvfsLevel, Platform
 from xpuplan.models.profiles import ProfileTable
@@ -320,6 +320,15 @@ def _device_modes(
     for level, cost, row, time_us in zip(dev.levels, costs, rows, times, strict=True):
         if level not in wanted:
             continue
+        if not time_us <= MAX_TIME:  # also catches inf and nan
+            raise InvalidInput(
+                f"gives a kernel a duration of {time_us:.3g} us at level {level.name!r}, more "
+                f"than the {MAX_TIME:.0e} us an instance holds: check the device's peak_ops, "
+                "bandwidth_gbps, efficiencies and launch_overhead_us",
+                field=f"devices.{dev.name}",
+                value=time_us,
+                show_value=False,
+            )
         duration = max(1, ceil_us(time_us))
         power_w = cost.power_w if row is None or row[1] is None else row[1]
         bandwidth = bytes_moved / (duration * 1e3) if from_measurement else cost.bandwidth_gbps

@@ -189,7 +189,7 @@ BAD = [
             "-o",
             "{tmp}/no/dir/i.json",
         ),
-        "the folder to write into does not exist",
+        "cannot be written: the folder",
     ),
     (("verify", "{tmp}/missing.json", "{tmp}/s.json"), "missing.json: no such file"),
     (
