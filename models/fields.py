@@ -69,9 +69,7 @@ def require_range(value: Any, where: str, minimum: float, maximum: float) -> Non
     """``value`` is a finite number with ``minimum <= value <= maximum``."""
     require_positive(value, where, allow_zero=minimum <= 0, maximum=maximum)
     if value < minimum:
-        raise InvalidInput(
-            f"must be between {minimum:g} and {maximum:g}", field=where, value=value
-        )
+        raise InvalidInput(f"must be between {minimum:g} and {maximum:g}", field=where, value=value)
 
 
 def only_known(data: Mapping[str, Any], allowed: set[str], where: str) -> None:

@@ -423,9 +423,7 @@ def check_output_path(path: str | os.PathLike[str], field: str = "-o") -> Path:
         raise InvalidInput(f"cannot be written: {exc.strerror}", field=field, value=text) from None
     if st is not None:
         if stat.S_ISDIR(st.st_mode):
-            raise InvalidInput(
-                "is a folder; give a file name inside it", field=field, value=text
-            )
+            raise InvalidInput("is a folder; give a file name inside it", field=field, value=text)
         if not stat.S_ISREG(st.st_mode):
             raise InvalidInput(
                 "is not a regular file (a device, pipe or socket); give a file name",

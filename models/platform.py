@@ -139,7 +139,9 @@ class DeviceSpec:
                         field=f"{where}.levels[{l_idx}].{attr}",
                         value=getattr(higher, attr),
                     )
-        require_positive(self.idle_power_w, f"{where}.idle_power_w", allow_zero=True, maximum=MAX_REAL)
+        require_positive(
+            self.idle_power_w, f"{where}.idle_power_w", allow_zero=True, maximum=MAX_REAL
+        )
         if not self.peak_ops:
             raise InvalidInput(
                 "must give the peak throughput of at least one precision",

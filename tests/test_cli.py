@@ -163,7 +163,7 @@ BAD = [
             "-o",
             "{tmp}/i.json",
         ),
-        "horizon: must be > 0",
+        "argument --horizon: must be a number of seconds",
     ),
     (
         (

@@ -9,18 +9,27 @@ checker rejects (a bug), else 0.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from xpuplan.models import Instance, InvalidInput, Objective, load_instance
+from xpuplan.models.jsonio import FileWriter, check_output_paths, write_files
 from xpuplan.models.presets import resolve_platform
 from xpuplan.models.scenarios import resolve_scenario
-from xpuplan.planner.commands.common import add_instance_arguments, options_from_args
+from xpuplan.planner.commands.common import (
+    add_instance_arguments,
+    add_no_timings,
+    build_checked,
+    options_from_args,
+    print_json,
+    time_limit_arg,
+)
 from xpuplan.planner.compare import compare, plot_gaps
-from xpuplan.planner.unroll import build_instance
+from xpuplan.planner.limits import count_arg
+from xpuplan.planner.pictures import check_picture_path
 
 NAME = "compare"
 HELP = "run solvers and heuristics on one instance and show each one's gap to the best bound"
@@ -38,16 +47,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--time-limit",
-        type=float,
+        type=time_limit_arg(),
         default=10.0,
         metavar="S",
         help="time limit of each exact solver in seconds (default 10)",
     )
-    parser.add_argument("--workers", type=int, metavar="N", help="threads of each exact solver")
+    parser.add_argument(
+        "--workers", type=count_arg(1, 1024), metavar="N", help="threads of each exact solver"
+    )
     out = parser.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print one JSON document")
     out.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
     parser.add_argument("--plot", metavar="PNG", help="draw the gaps as a bar chart")
+    add_no_timings(parser)
     built = parser.add_argument_group("building the instance from a platform and a scenario")
     # The planning options of `xpuplan plan`; --platform and --scenario are optional here because
     # an instance file can be given instead.
@@ -55,16 +67,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_paths([("--csv", args.csv), ("--plot", args.plot)])
+    check_picture_path(args.plot, "--plot")
     instance = _instance(args)
     frame = compare(
         instance, args.solvers, time_limit=args.time_limit, workers=args.workers, seed=args.seed
     )
+    if args.no_timings:
+        frame = frame.drop(columns=["seconds"])
+    outputs: list[tuple[str, FileWriter]] = []
     if args.csv:
-        frame.to_csv(args.csv, index=False)
+        text = frame.to_csv(index=False)
+        outputs.append((args.csv, lambda tmp: Path(tmp).write_text(text, encoding="utf-8")))
     if args.plot:
-        plot_gaps(frame, args.plot, title=instance.name)
+        title = instance.name
+        outputs.append((args.plot, lambda tmp: plot_gaps(frame, tmp, title=title)))
+    write_files(outputs)
     if args.json:
-        print(json.dumps({"instance": instance.name, "rows": _json_rows(frame)}))
+        print_json({"instance": instance.name, "rows": _json_rows(frame)})
     else:
         print(f"{instance.name}: {instance.num_kernels} kernels, objective {_objective(instance)}")
         print(_table(frame))
@@ -96,7 +116,7 @@ def _instance(args: argparse.Namespace) -> Instance:
         )
     platform = resolve_platform(args.platform, args.power_mode)
     scenario = resolve_scenario(args.scenario)
-    return build_instance(platform, scenario, options_from_args(args))
+    return build_checked(platform, scenario, options_from_args(args), args.platform, args.scenario)
 
 
 def _objective(instance: Instance) -> str:
@@ -134,8 +154,9 @@ def _table(frame: pd.DataFrame) -> str:
             "objective": [_text(v) for v in frame["objective"]],
             "best bound": [_text(v) for v in frame["best_bound"]],
             "gap": ["-" if g is None or g != g else f"{100 * g:.2f}%" for g in frame["gap"]],
-            "seconds": [f"{s:.2f}" for s in frame["seconds"]],
             "note": [m if isinstance(m, str) else "" for m in frame["message"]],
         }
     )
+    if "seconds" in frame:
+        shown.insert(5, "seconds", [f"{s:.2f}" for s in frame["seconds"]])
     return shown.to_string(index=False)

@@ -13,6 +13,7 @@ from xpuplan.models.formats import (
     psplib_to_instance,
     stg_to_instance,
 )
+from xpuplan.models.jsonio import check_output_paths
 
 NAME = "convert"
 HELP = "convert a benchmark file (STG, FJSP, PSPLIB, profiled DNN graph) to an xpuplan instance"
@@ -80,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     for attr, (flag, fmt) in _OPTION_FORMATS.items():
         if getattr(args, attr) is not None and args.format != fmt:
             raise InvalidInput(f"only applies to {fmt}", field=flag, value=getattr(args, attr))
+    check_output_paths([("-o", args.output)])
     try:
         instance = _convert(args)
     except InvalidInput as exc:
@@ -94,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
             f"{instance.num_devices} devices"
         )
     else:
-        json.dump(instance_to_json(instance), sys.stdout, indent=1)
+        json.dump(instance_to_json(instance), sys.stdout, indent=1, allow_nan=False)
         sys.stdout.write("\n")
     return 0
 

@@ -9,7 +9,8 @@ the plan's arrivals are the simulation's).
 from __future__ import annotations
 
 import argparse
-import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from xpuplan.models import InvalidInput, check_schedule
@@ -18,7 +19,22 @@ from xpuplan.models.platform import Platform
 from xpuplan.models.presets import resolve_platform
 from xpuplan.models.scenario import Periodic, Scenario
 from xpuplan.models.scenarios import resolve_scenario
-from xpuplan.planner.unroll import PlanningOptions, build_instance, planning_horizon_us
+from xpuplan.planner.commands.common import (
+    add_no_timings,
+    build_checked,
+    naming_sources,
+    print_json,
+)
+from xpuplan.planner.limits import (
+    MAX_DURATION_S,
+    MIN_DURATION_S,
+    check_simulation_size,
+    count_arg,
+    number_arg,
+    seconds_arg,
+    seed_arg,
+)
+from xpuplan.planner.unroll import PlanningOptions, planning_horizon_us
 from xpuplan.runtime.metrics import SimResult
 from xpuplan.runtime.policies import policy_names, policy_uses_plan
 from xpuplan.runtime.simulate import simulate
@@ -38,18 +54,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plan", metavar="PLAN", help="a plan file (xpuplan plan -o ...)")
     parser.add_argument(
         "--duration",
-        type=float,
+        type=seconds_arg(MIN_DURATION_S, MAX_DURATION_S),
         default=60.0,
         metavar="SECONDS",
         help="simulated time (default 60)",
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="seed of arrivals and noise (default 0)"
+        "--seed", type=seed_arg, default=0, help="seed of arrivals and noise (default 0)"
     )
     parser.add_argument("--power-mode", help="a named power mode of the platform")
     parser.add_argument(
         "--noise-cv",
-        type=float,
+        type=number_arg(0.0, 10.0, "standard deviations per mean"),
         default=0.0,
         metavar="X",
         help="coefficient of variation of kernel latency noise (default 0)",
@@ -63,7 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-in-flight",
-        type=int,
+        type=count_arg(1, 1_000_000),
         metavar="N",
         help="admission control: drop arrivals of a task with N jobs in flight",
     )
@@ -77,6 +93,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="solver that plans the known tasks when a plan is needed (default heft)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    add_no_timings(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -92,29 +109,58 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInput("must be >= 0", field="--noise-cv", value=args.noise_cv)
     platform = resolve_platform(args.platform, args.power_mode)
     scenario = resolve_scenario(args.scenario)
+    check_simulation_size(scenario, args.duration)
     plan = None
     if args.plan:
         plan = load_plan(args.plan)
     elif policy_uses_plan(args.policy):
-        plan = plan_known_tasks(platform, scenario, args.duration, args.seed, args.plan_solver)
+        plan = plan_known_tasks(
+            platform,
+            scenario,
+            args.duration,
+            args.seed,
+            args.plan_solver,
+            sources=(args.platform, args.scenario),
+        )
     config = SimConfig(
         noise_cv=args.noise_cv, max_in_flight=args.max_in_flight, governor=not args.no_governor
     )
-    result = simulate(
-        platform,
-        scenario,
-        args.policy,
-        plan=plan,
-        duration_s=args.duration,
-        seed=args.seed,
-        config=config,
-        policy_options=parse_options(args.option),
-    )
+    with naming_plan(args.plan), naming_sources(platform, scenario, args.platform, args.scenario):
+        result = simulate(
+            platform,
+            scenario,
+            args.policy,
+            plan=plan,
+            duration_s=args.duration,
+            seed=args.seed,
+            config=config,
+            policy_options=parse_options(args.option),
+        )
     if args.json:
-        print(json.dumps(result.to_json()))
+        doc = result.to_json()
+        if args.no_timings:
+            doc.pop("wall_s", None)
+        print_json(doc)
     else:
         print(summary(result))
     return 0
+
+
+@contextmanager
+def naming_plan(plan_path: str | None) -> Iterator[None]:
+    """An error about the plan's repetition (the runtime's ``repeat_us``) names the plan file's
+    field it comes from, ``settings.horizon_us``."""
+    try:
+        yield
+    except InvalidInput as exc:
+        if exc.field != "repeat_us":
+            raise
+        raise InvalidInput(
+            exc.message,
+            field="settings.horizon_us",
+            value=exc.value,
+            file=plan_path or "the plan made for --policy",
+        ) from None
 
 
 def parse_options(items: list[str]) -> dict[str, Any]:
@@ -138,9 +184,15 @@ def parse_options(items: list[str]) -> dict[str, Any]:
 
 
 def plan_known_tasks(
-    platform: Platform, scenario: Scenario, duration_s: float, seed: int, solver: str
+    platform: Platform,
+    scenario: Scenario,
+    duration_s: float,
+    seed: int,
+    solver: str,
+    sources: tuple[str, str] | None = None,
 ) -> Plan:
-    """A plan of the scenario's known tasks (see the module docstring)."""
+    """A plan of the scenario's known tasks (see the module docstring); ``sources`` are the
+    platform and scenario as the user named them, for error messages."""
     known = [t for t in scenario.tasks if t.known]
     if not known:
         raise InvalidInput(
@@ -152,7 +204,8 @@ def plan_known_tasks(
     options = PlanningOptions(
         horizon_s=None if periodic else duration_s, seed=seed, objective="late_jobs,energy"
     )
-    instance = build_instance(platform, scenario, options)
+    platform_arg, scenario_arg = sources or (platform.name, scenario.name)
+    instance = build_checked(platform, scenario, options, platform_arg, scenario_arg)
     result = solve(instance, solver)
     if not result.schedule.is_solution or check_schedule(instance, result.schedule):
         raise InvalidInput(
