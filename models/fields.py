@@ -67,9 +67,16 @@ def require_positive(
 
 def require_range(value: Any, where: str, minimum: float, maximum: float) -> None:
     """``value`` is a finite number with ``minimum <= value <= maximum``."""
-    require_positive(value, where, allow_zero=minimum <= 0, maximum=maximum)
-    if value < minimum:
-        raise InvalidInput(f"must be between {minimum:g} and {maximum:g}", field=where, value=value)
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    try:
+        ok = ok and math.isfinite(value) and minimum <= value <= maximum
+    except OverflowError:
+        ok = False
+    if not ok:
+        hint = " (write the exponent with a sign, e.g. 1.5e+9)" if _numeric_text(value) else ""
+        raise InvalidInput(
+            f"must be a number between {minimum:g} and {maximum:g}{hint}", field=where, value=value
+        )
 
 
 def only_known(data: Mapping[str, Any], allowed: set[str], where: str) -> None:

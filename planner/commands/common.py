@@ -189,7 +189,7 @@ def naming_sources(
 
 _TASK_FIELD = re.compile(r"^tasks\.(?P<name>[^.\[]+)(?P<rest>.*)$")
 _MODEL_FIELD = re.compile(r"^\.models\[(?P<idx>\d+)\](?:\.(?P<key>\w+))?(?P<tail>.*)$")
-_DEVICE_FIELD = re.compile(r"^devices\.(?P<name>[^.\[]+)(?P<rest>.*)$")
+_DEVICE_FIELD = re.compile(r"(?:^|\.)devices\.(?P<name>[^.\[]+)(?P<rest>.*)$")
 
 
 def user_fields(
@@ -201,6 +201,18 @@ def user_fields(
 ) -> InvalidInput:
     """``exc`` with its field rewritten to the user's document and the document named."""
     field = exc.field or ""
+    devices = [d.name for d in platform.devices]
+    match = _DEVICE_FIELD.search(field)
+    if match and match["name"] in devices:
+        # A platform's number that makes a kernel impossible (found while costing a task's model).
+        source = _source(platform_arg, platform_names(), "platform")
+        return InvalidInput(
+            exc.message,
+            field=f"devices[{devices.index(match['name'])}]{match['rest']}",
+            value=exc.value,
+            file=source,
+            show_value=exc.show_value,
+        )
     match = _TASK_FIELD.match(field)
     names = [t.name for t in scenario.tasks]
     if match and match["name"] in names:
@@ -223,17 +235,6 @@ def user_fields(
         return InvalidInput(
             exc.message,
             field=f"tasks[{t_idx}]{rest}",
-            value=exc.value,
-            file=source,
-            show_value=exc.show_value,
-        )
-    match = _DEVICE_FIELD.match(field)
-    devices = [d.name for d in platform.devices]
-    if match and match["name"] in devices:
-        source = _source(platform_arg, platform_names(), "platform")
-        return InvalidInput(
-            exc.message,
-            field=f"devices[{devices.index(match['name'])}]{match['rest']}",
             value=exc.value,
             file=source,
             show_value=exc.show_value,

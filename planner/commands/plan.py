@@ -56,13 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.platform is None and args.scenario is None:
+    example = args.platform is None and args.scenario is None
+    if example:
         args.platform, args.scenario = DEFAULT_PLATFORM, DEFAULT_SCENARIO
-        print(
-            f"xpuplan plan: no --platform or --scenario given: planning the example "
-            f"--platform {DEFAULT_PLATFORM} --scenario {DEFAULT_SCENARIO}",
-            file=sys.stderr,
-        )
     elif args.platform is None or args.scenario is None:
         missing = "--platform" if args.platform is None else "--scenario"
         raise InvalidInput(
@@ -73,6 +69,12 @@ def run(args: argparse.Namespace) -> int:
         )
     check_output_paths([("-o", args.output), ("--gantt", args.gantt), ("--trace", args.trace)])
     check_picture_path(args.gantt, "--gantt")
+    if example:
+        print(
+            f"xpuplan plan: no --platform or --scenario given: planning the example "
+            f"--platform {DEFAULT_PLATFORM} --scenario {DEFAULT_SCENARIO}",
+            file=sys.stderr,
+        )
     built = instance_from_args(args)
     instance = built.instance
     result = solve(
