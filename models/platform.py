@@ -440,6 +440,9 @@ def platform_from_dict(data: Any) -> Platform:
         "power_mode",
     }
     only_known(data, allowed, "")
+    for key in ("name", "default_power_mode", "power_mode"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise InvalidInput("must be a string", field=key, value=data[key])
     devices = []
     raw_devices = data.get("devices")
     if not isinstance(raw_devices, list):

@@ -57,8 +57,9 @@ def read_yaml(path: str | os.PathLike[str]) -> Any:
 
 def parse_yaml(text: str, source: str) -> Any:
     """Parse YAML text, with the limits of the module docstring; errors name ``source``."""
-    loader = _Loader(text)
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text)
         node = loader.get_single_node()
         if node is None:
             return None
@@ -80,7 +81,8 @@ def parse_yaml(text: str, source: str) -> Any:
             f"holds a value that cannot be read ({str(exc).split(';')[0]})", file=source
         ) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _check_expansion(root: yaml.Node, source: str) -> None:
