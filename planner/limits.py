@@ -141,7 +141,9 @@ def check_plan_size(
         return  # the builder says there is nothing to plan, with the way out
     given = horizon_s is not None
     horizon = (
-        Fraction(horizon_s) if given else default_horizon_s(tasks, scenario, fallback_horizon_s)
+        Fraction(horizon_s)
+        if horizon_s is not None
+        else default_horizon_s(tasks, scenario, fallback_horizon_s)
     )
     what = f"--horizon {float(horizon):g} s" if given else _horizon_origin(tasks, scenario, horizon)
     if horizon > MAX_HORIZON_S:

@@ -67,13 +67,13 @@ def power_profile(instance: Instance, schedule: Schedule) -> tuple[list[float], 
         delta[asg.start] += watts
         delta[asg.end] -= watts
     times = [0.0]
-    watts = [instance.idle_power_w]
+    levels = [instance.idle_power_w]
     level = instance.idle_power_w
     for time in sorted(delta):
         level += delta[time]
         times.append(float(time))
-        watts.append(max(level, 0.0))
-    return times, watts
+        levels.append(max(level, 0.0))
+    return times, levels
 
 
 def draw_gantt(path: str | os.PathLike[str], instance: Instance, schedule: Schedule) -> None:

@@ -108,9 +108,9 @@ def objective_text(
     if value is None:
         text = "no schedule"
         if bound is not None:
-            bounds = bound if isinstance(bound, tuple) else (bound,)
+            lows = bound if isinstance(bound, tuple) else (bound,)
             shown = ", ".join(
-                part_text(instance, p, b) for p, b in zip(parts, bounds, strict=False)
+                part_text(instance, p, b) for p, b in zip(parts, lows, strict=False)
             )
             text += f" (bound {shown})"
         return text

@@ -78,7 +78,11 @@ def run(args: argparse.Namespace) -> int:
     outputs: list[tuple[str, FileWriter]] = []
     if args.csv:
         text = frame.to_csv(index=False)
-        outputs.append((args.csv, lambda tmp: Path(tmp).write_text(text, encoding="utf-8")))
+
+        def write_csv(tmp: Path) -> None:
+            tmp.write_text(text, encoding="utf-8")
+
+        outputs.append((args.csv, write_csv))
     if args.plot:
         title = instance.name
         outputs.append((args.plot, lambda tmp: plot_gaps(frame, tmp, title=title)))
