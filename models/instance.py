@@ -331,10 +331,6 @@ class Instance:
             )
         if not self.devices:
             raise InvalidInput("must list at least one device", field="devices", value=[])
-        if not self.jobs:
-            raise InvalidInput("must list at least one job", field="jobs", value=[])
-        if not self.kernels:
-            raise InvalidInput("must list at least one kernel", field="kernels", value=[])
         if len(self.kernels) > MAX_KERNELS:
             raise InvalidInput(
                 f"lists more kernels than the tools accept ({MAX_KERNELS:,}); plan a shorter "

@@ -150,6 +150,12 @@ def instance_from_json(data: Any) -> Instance:
             )
         )
     objective = _objective_from_json(doc.get("objective", {"type": "makespan"}), "objective")
+    # An empty problem is legal in memory (a run in which nothing completed) but a file with
+    # nothing to schedule is a mistake the solvers should not meet.
+    if not jobs:
+        raise InvalidInput("must list at least one job", field="jobs", value=[])
+    if not kernels:
+        raise InvalidInput("must list at least one kernel", field="kernels", value=[])
     return Instance(
         name=doc.get("name"),
         devices=tuple(devices),
