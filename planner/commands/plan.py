@@ -19,11 +19,13 @@ from xpuplan.planner.commands.common import (
     add_instance_arguments,
     add_no_timings,
     instance_from_args,
+    on_terminal,
     print_json,
     time_limit_arg,
 )
 from xpuplan.planner.limits import count_arg
 from xpuplan.planner.pictures import check_picture_path, chrome_trace, gantt_writer
+from xpuplan.planner.progress import solve_progress
 from xpuplan.planner.report import solve_summary
 from xpuplan.solvers import solve
 
@@ -77,9 +79,15 @@ def run(args: argparse.Namespace) -> int:
         )
     built = instance_from_args(args)
     instance = built.instance
-    result = solve(
-        instance, args.solver, time_limit=args.time_limit, workers=args.workers, seed=args.seed
-    )
+    with solve_progress(instance, args.solver, args.time_limit, on_terminal(args)) as extra:
+        result = solve(
+            instance,
+            args.solver,
+            time_limit=args.time_limit,
+            workers=args.workers,
+            seed=args.seed,
+            **extra,
+        )
     violations = check_schedule(instance, result.schedule)
     if violations:
         count = len(violations)

@@ -14,8 +14,14 @@ from typing import Any
 from xpuplan.models import Instance, Objective, check_schedule, load_instance
 from xpuplan.models.jsonio import check_output_paths, schedule_to_json, write_json
 from xpuplan.models.schedule import ObjectiveValue
-from xpuplan.planner.commands.common import add_no_timings, print_json, time_limit_arg
+from xpuplan.planner.commands.common import (
+    add_no_timings,
+    on_terminal,
+    print_json,
+    time_limit_arg,
+)
 from xpuplan.planner.limits import count_arg, seed_arg
+from xpuplan.planner.progress import solve_progress
 from xpuplan.planner.report import objective_text, objective_units
 from xpuplan.solvers import Result, solve, solver_info
 
@@ -47,13 +53,15 @@ def run(args: argparse.Namespace) -> int:
     instance = load_instance(args.instance)
     if args.objective is not None:
         instance = instance.with_objective(Objective.parse(args.objective))
-    result = solve(
-        instance,
-        args.solver,
-        time_limit=args.time_limit,
-        workers=args.workers,
-        seed=args.seed,
-    )
+    with solve_progress(instance, args.solver, args.time_limit, on_terminal(args)) as extra:
+        result = solve(
+            instance,
+            args.solver,
+            time_limit=args.time_limit,
+            workers=args.workers,
+            seed=args.seed,
+            **extra,
+        )
     violations = check_schedule(instance, result.schedule)
     if violations:
         print(
