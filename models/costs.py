@@ -181,7 +181,15 @@ def annotate(
         )
     llm_prefill = kernel_graph.graph.get("family") == LLM_PREFILL_FAMILY
     for src, dst, data in out.edges(data=True):
-        data["cross_device_delay"] = ceil_us(platform.transfer_delay_us(data.get("bytes", 0.0)))
+        delay_us = platform.transfer_delay_us(data.get("bytes", 0.0))
+        if not delay_us <= MAX_TIME:  # also catches inf and nan
+            raise InvalidInput(
+                f"gives a transfer between devices a delay of {delay_us:.3g} us, more than the "
+                f"{MAX_TIME:.0e} us an instance holds: check transfer_gbps and sync_overhead_us",
+                field="transfer_gbps",
+                value=platform.transfer_gbps,
+            )
+        data["cross_device_delay"] = ceil_us(delay_us)
         if "resume_cost" not in data:
             boundary = llm_prefill and _crosses_boundary(out.nodes[src], out.nodes[dst])
             data["resume_cost"] = resume_cost_us if boundary else 0
@@ -324,7 +332,8 @@ def _device_modes(
             raise InvalidInput(
                 f"gives a kernel a duration of {time_us:.3g} us at level {level.name!r}, more "
                 f"than the {MAX_TIME:.0e} us an instance holds: check the device's peak_ops, "
-                "bandwidth_gbps, efficiencies and launch_overhead_us",
+                "bandwidth_gbps, efficiencies, levels and launch_overhead_us, and the platform's "
+                "mem_bw_gbps",
                 field=f"devices.{dev.name}",
                 value=time_us,
                 show_value=False,

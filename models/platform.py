@@ -268,9 +268,9 @@ class Platform:
             names.add(dev.name)
         require_positive(self.mem_bw_gbps, "mem_bw_gbps")
         require_positive(self.transfer_gbps, "transfer_gbps", allow_zero=True)
-        if not self.unified_memory and self.transfer_gbps <= 0:
+        if not self.unified_memory and self.transfer_gbps < 1e-3:
             raise InvalidInput(
-                "must be > 0 when memory is not unified",
+                "must be at least 0.001 (GB/s) when memory is not unified",
                 field="transfer_gbps",
                 value=self.transfer_gbps,
             )

@@ -109,9 +109,7 @@ def objective_text(
         text = "no schedule"
         if bound is not None:
             lows = bound if isinstance(bound, tuple) else (bound,)
-            shown = ", ".join(
-                part_text(instance, p, b) for p, b in zip(parts, lows, strict=False)
-            )
+            shown = ", ".join(part_text(instance, p, b) for p, b in zip(parts, lows, strict=False))
             text += f" (bound {shown})"
         return text
     values = value if isinstance(value, tuple) else (value,)

@@ -189,6 +189,7 @@ def naming_sources(
 
 _TASK_FIELD = re.compile(r"^tasks\.(?P<name>[^.\[]+)(?P<rest>.*)$")
 _MODEL_FIELD = re.compile(r"^\.models\[(?P<idx>\d+)\](?:\.(?P<key>\w+))?(?P<tail>.*)$")
+_PLATFORM_FIELD = re.compile(r"(?:^|\.)(?P<key>transfer_gbps|sync_overhead_us|mem_bw_gbps)$")
 _DEVICE_FIELD = re.compile(r"(?:^|\.)devices\.(?P<name>[^.\[]+)(?P<rest>.*)$")
 
 
@@ -211,6 +212,15 @@ def user_fields(
             field=f"devices[{devices.index(match['name'])}]{match['rest']}",
             value=exc.value,
             file=source,
+            show_value=exc.show_value,
+        )
+    match = _PLATFORM_FIELD.search(field)
+    if match:
+        return InvalidInput(
+            exc.message,
+            field=match["key"],
+            value=exc.value,
+            file=_source(platform_arg, platform_names(), "platform"),
             show_value=exc.show_value,
         )
     match = _TASK_FIELD.match(field)
