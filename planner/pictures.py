@@ -127,7 +127,7 @@ def draw_gantt(path: str | os.PathLike[str], instance: Instance, schedule: Sched
     ax.invert_yaxis()
     ax.set_title(
         f"{instance.name}: {schedule.solver} {schedule.status}, "
-        f"{objective_text(instance, schedule.objective, None, None).replace(', no bound', '')}"
+        f"{objective_text(instance, schedule.objective, None, None)}"
         "\n(shade of a bar: its DVFS level, darker = faster)",
         fontsize=10,
     )

@@ -128,8 +128,6 @@ def objective_text(
     text = ", ".join(pieces)
     if gap is not None:
         text += f", gap {100 * gap:.2f} %"
-    elif bound is None:
-        text += ", no bound"
     return text
 
 

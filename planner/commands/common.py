@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -258,8 +259,19 @@ def _source(arg: str, builtins: Any, kind: str) -> str:
 
 # ---------------------------------------------------------------------- output helpers
 def print_json(doc: Any) -> None:
-    """One strict JSON document on stdout (never the non-standard ``NaN`` or ``Infinity``)."""
-    print(json.dumps(doc, allow_nan=False))
+    """One strict JSON document on stdout: a value that is not a finite number (which Python
+    would print as the non-standard ``NaN`` or ``Infinity``) is printed as ``null``."""
+    print(json.dumps(_finite(doc), allow_nan=False))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def add_no_timings(parser: argparse.ArgumentParser) -> None:

@@ -24,6 +24,7 @@ from xpuplan.models import (
 )
 from xpuplan.models.plan import is_plan_file, load_plan
 from xpuplan.planner.commands.common import print_json
+from xpuplan.planner.report import objective_text
 
 NAME = "verify"
 HELP = (
@@ -74,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
         for violation in violations:
             print(f"  {violation}")
     else:
-        print(f"valid ({schedule.status}, objective {schedule.objective})")
+        shown = objective_text(instance, schedule.objective, None, None)
+        print(f"valid ({schedule.status}, {shown})")
     if unchecked:
         return NOT_VERIFIED
     return 1 if violations else 0
