@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ from xpuplan.models import Instance, InvalidInput, Schedule
 from xpuplan.models.jsonio import FileWriter, write_files, write_json
 from xpuplan.models.objectives import job_completions
 from xpuplan.planner.report import objective_text
+
+#: The panels of the chart, top to bottom.
+PANELS = ("units", "jobs", "power")
 
 
 def _task_of(instance: Instance, kernel: str) -> str:
@@ -76,42 +80,84 @@ def power_profile(instance: Instance, schedule: Schedule) -> tuple[list[float], 
     return times, levels
 
 
-def draw_gantt(path: str | os.PathLike[str], instance: Instance, schedule: Schedule) -> None:
-    """Draw the Gantt chart of the module docstring into ``path`` (format from its suffix)."""
+def draw_gantt(
+    path: str | os.PathLike[str],
+    instance: Instance,
+    schedule: Schedule,
+    *,
+    panels: Sequence[str] = PANELS,
+    title: str | None = None,
+    power_note: str = "",
+    power_cap_w: float | None = None,
+) -> None:
+    """Draw the chart of the module docstring into ``path`` (format from its suffix).
+
+    ``panels`` picks and orders the panels among ``"units"``, ``"jobs"`` and ``"power"``;
+    ``power_note`` is added to the power panel's title; ``power_cap_w`` is the line drawn on it
+    (default: the instance's cap).
+    """
+    cap = instance.power_cap_w if power_cap_w is None else power_cap_w
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     rows = [f"{dev.name}/{u}" for dev in instance.devices for u in range(dev.units)]
-    row_idx = {row: r_idx for r_idx, row in enumerate(rows)}
-    groups = sorted({_task_of(instance, a.kernel) for a in schedule.assignments})
-    cmap = plt.get_cmap("tab20")
-    colour = {g: cmap(g_idx % 20) for g_idx, g in enumerate(groups)}
-    scale, unit = (1000.0, "ms") if instance.time_unit == "us" else (1.0, instance.time_unit)
     tasks = sorted({_job_task(instance, j_idx) for j_idx in range(instance.num_jobs)})
-    heights = [0.45 * len(rows) + 0.8, 0.3 * len(tasks) + 0.6, 1.8]
-    fig, (ax, ax_jobs, ax_power) = plt.subplots(
-        3,
+    height = {"units": 0.45 * len(rows) + 0.8, "jobs": 0.3 * len(tasks) + 0.6, "power": 1.8}
+    heights = [height[panel] for panel in panels]
+    fig, axes = plt.subplots(
+        len(panels),
         1,
         figsize=(12, sum(heights) + 1.2),
         sharex=True,
         gridspec_kw={"height_ratios": heights},
+        squeeze=False,
     )
+    scale, unit = (1000.0, "ms") if instance.time_unit == "us" else (1.0, instance.time_unit)
+    if title is None:
+        title = (
+            f"{instance.name}: {schedule.solver} {schedule.status}, "
+            f"{objective_text(instance, schedule.objective, None, None)}"
+        )
+    for ax, panel in zip(axes[:, 0], panels, strict=True):
+        if panel == "units":
+            _units_panel(ax, plt, instance, schedule, rows, scale)
+        elif panel == "jobs":
+            _jobs_panel(ax, instance, schedule, tasks, scale)
+        else:
+            _power_panel(ax, instance, schedule, scale, power_note, cap)
+    axes[0, 0].set_title(title + "\n" + axes[0, 0].get_title(), fontsize=10)
+    axes[-1, 0].set_xlabel(f"time ({unit})")
+    fig.tight_layout()
+    suffix = Path(os.fspath(path)).suffix.lstrip(".").lower() or "png"
+    fig.savefig(path, dpi=110, format=suffix)
+    plt.close(fig)
+
+
+def _units_panel(
+    ax: Any, plt: Any, instance: Instance, schedule: Schedule, rows: list[str], scale: float
+) -> None:
+    row_idx = {row: r_idx for r_idx, row in enumerate(rows)}
+    groups = sorted({_task_of(instance, a.kernel) for a in schedule.assignments})
+    cmap = plt.get_cmap("tab20")
+    colour = {g: cmap(g_idx % 20) for g_idx, g in enumerate(groups)}
     span = max((a.end for a in schedule.assignments), default=1) / scale
     rank = _level_rank(instance)
     for asg in schedule.assignments:
         group = _task_of(instance, asg.kernel)
         width = (asg.end - asg.start) / scale
         y = row_idx[f"{asg.device}/{asg.unit}"]
+        wide = width > 0.005 * span
         ax.barh(
             y,
             width,
             left=asg.start / scale,
             color=colour[group],
             alpha=0.35 + 0.65 * rank.get((asg.device, asg.level), 1.0),
-            edgecolor="black",
-            linewidth=0.3 if width > 0.005 * span else 0.0,
+            # A bar narrower than a pixel is drawn as a line of its own colour.
+            edgecolor="black" if wide else colour[group],
+            linewidth=0.3 if wide else 0.8,
         )
         if asg.level and width > 0.06 * span:
             ax.text(
@@ -124,32 +170,31 @@ def draw_gantt(path: str | os.PathLike[str], instance: Instance, schedule: Sched
                 clip_on=True,
             )
     ax.set_yticks(range(len(rows)), rows)
-    ax.invert_yaxis()
-    ax.set_title(
-        f"{instance.name}: {schedule.solver} {schedule.status}, "
-        f"{objective_text(instance, schedule.objective, None, None)}"
-        "\n(shade of a bar: its DVFS level, darker = faster)",
-        fontsize=10,
-    )
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_title("kernels by device unit (shade of a bar: its DVFS level, darker = faster)")
     handles = [plt.Rectangle((0, 0), 1, 1, color=colour[g]) for g in groups[:20]]
     ax.legend(handles, groups[:20], loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
 
-    # Jobs: release -> completion, deadline marked (red when late).
+
+def _jobs_panel(
+    ax: Any, instance: Instance, schedule: Schedule, tasks: list[str], scale: float
+) -> None:
+    """Jobs: release -> completion, deadline marked (red when late)."""
     completions = job_completions(instance, schedule.assignments)
     task_row = {task: t_idx for t_idx, task in enumerate(tasks)}
     for j_idx, job in enumerate(instance.jobs):
         y = task_row[_job_task(instance, j_idx)]
         done = completions[j_idx]
         late = job.deadline is not None and done > job.deadline
-        ax_jobs.plot(
+        ax.plot(
             [job.release / scale, max(done, job.release) / scale],
             [y, y],
             color="0.55",
             linewidth=1.0,
         )
-        ax_jobs.plot(job.release / scale, y, marker="^", color="tab:blue", markersize=4)
+        ax.plot(job.release / scale, y, marker="^", color="tab:blue", markersize=4)
         if job.deadline is not None:
-            ax_jobs.plot(
+            ax.plot(
                 job.deadline / scale,
                 y,
                 marker="|",
@@ -157,32 +202,30 @@ def draw_gantt(path: str | os.PathLike[str], instance: Instance, schedule: Sched
                 markersize=9,
                 markeredgewidth=1.5,
             )
-    ax_jobs.set_yticks(range(len(tasks)), tasks)
-    ax_jobs.set_ylim(len(tasks) - 0.5, -0.5)
-    ax_jobs.set_ylabel("jobs")
-    ax_jobs.set_title(
-        "release (triangle) to completion (line), deadline (bar; red: late)", fontsize=8
-    )
+    ax.set_yticks(range(len(tasks)), tasks)
+    ax.set_ylim(len(tasks) - 0.5, -0.5)
+    ax.set_ylabel("jobs")
+    ax.set_title("jobs: release (triangle) to completion (line), deadline (bar; red: late)")
 
+
+def _power_panel(
+    ax: Any, instance: Instance, schedule: Schedule, scale: float, note: str, cap: float | None
+) -> None:
     times, watts = power_profile(instance, schedule)
-    ax_power.step([t / scale for t in times], watts, where="post", color="tab:orange")
-    if instance.power_cap_w is not None:
-        ax_power.axhline(instance.power_cap_w, color="tab:red", linestyle="--", linewidth=1.0)
-        ax_power.annotate(
-            f"cap {instance.power_cap_w:g} W",
-            (0, instance.power_cap_w),
+    ax.step([t / scale for t in times], watts, where="post", color="tab:orange")
+    if cap is not None:
+        ax.axhline(cap, color="tab:red", linestyle="--", linewidth=1.0)
+        ax.annotate(
+            f"cap {cap:g} W",
+            (0, cap),
             xytext=(2, 2),
             textcoords="offset points",
             fontsize=7,
             color="tab:red",
         )
-    ax_power.set_ylabel("power (W)")
-    ax_power.set_ylim(bottom=0)
-    ax_power.set_xlabel(f"time ({unit})")
-    fig.tight_layout()
-    suffix = Path(os.fspath(path)).suffix.lstrip(".").lower() or "png"
-    fig.savefig(path, dpi=110, format=suffix)
-    plt.close(fig)
+    ax.set_ylabel("power (W)")
+    ax.set_ylim(bottom=0)
+    ax.set_title("power: idle power of every unit + the running kernels' modes" + note)
 
 
 #: Picture formats the Gantt chart and other plots may be written in (by the file's suffix).

@@ -13,7 +13,7 @@ True
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -46,6 +46,7 @@ def simulate(
     workload: Workload | None = None,
     policy_options: Mapping[str, Any] | None = None,
     build_options: BuildOptions | None = None,
+    observe: Callable[[Simulator], None] | None = None,
 ) -> SimResult:
     """Simulate ``scenario`` on ``platform`` for ``duration_s`` under ``policy``.
 
@@ -77,6 +78,9 @@ def simulate(
         Options of the policy (e.g. ``{"mapping": "fixed"}`` for ``fcfs``).
     build_options
         How models become kernels (when ``workload`` is not given).
+    observe
+        Called with the simulator before it runs (to follow its clock, ``sim.engine.now``, or
+        read what it recorded once :func:`simulate` returns).
     """
     if not duration_s > 0:
         raise InvalidInput("must be > 0", field="duration", value=duration_s)
@@ -127,6 +131,8 @@ def simulate(
         handoff_us=wl.handoff_us,
     )
     executed = None
+    if observe is not None:
+        observe(sim)
     started = time.perf_counter()
     sim.run()
     wall = time.perf_counter() - started

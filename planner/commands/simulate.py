@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from xpuplan.models import InvalidInput, check_schedule
+from xpuplan.models.jsonio import FileWriter, check_output_paths, write_files
 from xpuplan.models.plan import Plan, load_plan, plan_settings
 from xpuplan.models.platform import Platform
 from xpuplan.models.presets import resolve_platform
@@ -23,6 +25,7 @@ from xpuplan.planner.commands.common import (
     add_no_timings,
     build_checked,
     naming_sources,
+    on_terminal,
     print_json,
 )
 from xpuplan.planner.limits import (
@@ -34,11 +37,13 @@ from xpuplan.planner.limits import (
     seconds_arg,
     seed_arg,
 )
+from xpuplan.planner.pictures import PANELS, check_picture_path, draw_gantt
+from xpuplan.planner.runview import run_as_schedule, watching
 from xpuplan.planner.unroll import PlanningOptions, planning_horizon_us
 from xpuplan.runtime.metrics import SimResult
 from xpuplan.runtime.policies import policy_names, policy_uses_plan
 from xpuplan.runtime.simulate import simulate
-from xpuplan.runtime.simulator import SimConfig
+from xpuplan.runtime.simulator import SimConfig, Simulator
 from xpuplan.solvers import solve
 
 NAME = "simulate"
@@ -93,6 +98,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="solver that plans the known tasks when a plan is needed (default heft)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument(
+        "--gantt", metavar="PNG", help="draw the run: kernels by unit, jobs, power over time"
+    )
+    parser.add_argument("--power", metavar="PNG", help="draw the power over time of the run")
     add_no_timings(parser)
 
 
@@ -107,6 +116,9 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInput("must be > 0", field="--duration", value=args.duration)
     if args.noise_cv < 0:
         raise InvalidInput("must be >= 0", field="--noise-cv", value=args.noise_cv)
+    check_output_paths([("--gantt", args.gantt), ("--power", args.power)])
+    check_picture_path(args.gantt, "--gantt")
+    check_picture_path(args.power, "--power")
     platform = resolve_platform(args.platform, args.power_mode)
     scenario = resolve_scenario(args.scenario)
     check_simulation_size(scenario, args.duration)
@@ -122,10 +134,18 @@ def run(args: argparse.Namespace) -> int:
             args.plan_solver,
             sources=(args.platform, args.scenario),
         )
+    pictures = bool(args.gantt or args.power)
     config = SimConfig(
-        noise_cv=args.noise_cv, max_in_flight=args.max_in_flight, governor=not args.no_governor
+        noise_cv=args.noise_cv,
+        max_in_flight=args.max_in_flight,
+        governor=not args.no_governor,
+        record=pictures,
     )
-    with naming_plan(args.plan), naming_sources(platform, scenario, args.platform, args.scenario):
+    with (
+        naming_plan(args.plan),
+        naming_sources(platform, scenario, args.platform, args.scenario),
+        watching(args.duration, on_terminal(args)) as watch,
+    ):
         result = simulate(
             platform,
             scenario,
@@ -135,7 +155,10 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             config=config,
             policy_options=parse_options(args.option),
+            observe=watch.observe,
         )
+    if pictures and watch.sim is not None:
+        write_files(_pictures(args, watch.sim))
     if args.json:
         doc = result.to_json()
         if args.no_timings:
@@ -144,6 +167,30 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(summary(result))
     return 0
+
+
+def _pictures(args: argparse.Namespace, sim: Simulator) -> list[tuple[str, FileWriter]]:
+    name = f"{args.scenario} on {args.platform} under {args.policy}"
+    instance, schedule, unknown = run_as_schedule(sim, name)
+    note = f" ({unknown} decode runs of unknown power left out)" if unknown else ""
+    title = f"{name}: {args.duration:g} s simulated (seed {args.seed})"
+    out: list[tuple[str, FileWriter]] = []
+    for path, panels in ((args.gantt, PANELS), (args.power, ("power",))):
+        if path:
+
+            def write(tmp: Path, panels: tuple[str, ...] = panels) -> None:
+                draw_gantt(
+                    tmp,
+                    instance,
+                    schedule,
+                    panels=panels,
+                    title=title,
+                    power_note=note,
+                    power_cap_w=sim.spec.power_budget_w,
+                )
+
+            out.append((path, write))
+    return out
 
 
 @contextmanager
