@@ -83,8 +83,8 @@ def run_as_schedule(sim: Simulator, name: str) -> tuple[Instance, Schedule, int]
     """The recorded run of ``sim`` as an instance and schedule to draw (not to check: each
     executed kernel is its own one-mode kernel), and how many runs have no known power."""
     jobs_by_name: dict[str, Any] = {job.name: job for job in sim.finished_jobs}
-    for job in sim.jobs.values():
-        jobs_by_name.setdefault(job.name, job)
+    for live in sim.jobs.values():
+        jobs_by_name.setdefault(live.name, live)
     devices = tuple(Device(d.name, d.units, d.idle_power_w, d.kind) for d in sim.spec.devices)
     kernels: list[Kernel] = []
     assignments: list[Assignment] = []
