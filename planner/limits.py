@@ -87,6 +87,23 @@ def count_arg(minimum: int, maximum: int) -> Callable[[str], int]:
     return parse
 
 
+def int_at_most(maximum: int) -> Callable[[str], int]:
+    """An argparse type: an integer of at most ``maximum`` (the lower bound is checked later,
+    where the value is used)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer (got {text!r})") from None
+        if value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:,} (got {text!r})")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
 # ---------------------------------------------------------------------- size estimates
 def arrivals_in(task: Task, horizon_s: float) -> float:
     """How many arrivals ``task`` has in ``[0, horizon_s)``: exact for periodic tasks and traces,

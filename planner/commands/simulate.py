@@ -9,6 +9,7 @@ the plan's arrivals are the simulation's).
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -224,6 +225,8 @@ def parse_options(items: list[str]) -> dict[str, Any]:
                 break
             except ValueError:
                 continue
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidInput("must be a finite number", field=f"--option {key}", value=text)
         if text in ("true", "false"):
             value = text == "true"
         out[key] = value
