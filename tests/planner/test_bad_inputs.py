@@ -536,3 +536,35 @@ def test_no_timings_gives_identical_bytes(tmp_path, capsys):
     doc = json.loads(outputs[0][0])
     assert "seconds" not in doc and "solve_seconds" not in json.loads(outputs[0][1])
     assert doc["objective_units"] == ["us"] and doc["objective_text"] == "makespan 13 us"
+
+
+def test_plan_repetition_error_names_the_plan_field(tmp_path, capsys):
+    """A plan whose horizon_us is shorter than its makespan: the error names the plan file's
+    field (settings.horizon_us), not the runtime's internal repeat_us."""
+    plan = tmp_path / "p.json"
+    argv = ["plan", "--platform", PLATFORM, "--scenario", "video-call", "--solver", "heft"]
+    assert main([*argv, "-o", str(plan)]) == 0
+    capsys.readouterr()
+    doc = json.loads(plan.read_text())
+    doc["settings"]["horizon_us"] = 10
+    plan.write_text(json.dumps(doc))
+    argv = ["simulate", "--platform", PLATFORM, "--scenario", "video-call"]
+    argv += ["--policy", "time-triggered", "--plan", str(plan), "--duration", "0.5"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "p.json" in err and "settings.horizon_us" in err and "repeat_us" not in err
+
+
+def test_instance_modes_without_level(tmp_path, capsys):
+    """A hand-written instance may leave out a mode's level (a device with one level)."""
+    doc = instance_to_json(tiny_instance())
+    for kernel in doc["kernels"]:
+        kernel["modes"] = [m for m in kernel["modes"] if m["level"] == "hi"]
+        for mode in kernel["modes"]:
+            del mode["level"]
+    instance = tmp_path / "i.json"
+    instance.write_text(json.dumps(doc))
+    schedule = tmp_path / "s.json"
+    assert main(["solve", str(instance), "-o", str(schedule)]) == 0
+    assert main(["verify", str(instance), str(schedule)]) == 0
+    assert "valid (optimal" in capsys.readouterr().out
