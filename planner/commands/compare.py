@@ -30,6 +30,7 @@ from xpuplan.planner.commands.common import (
 from xpuplan.planner.compare import compare, plot_gaps
 from xpuplan.planner.limits import count_arg
 from xpuplan.planner.pictures import check_picture_path
+from xpuplan.planner.report import objective_units
 
 NAME = "compare"
 HELP = "run solvers and heuristics on one instance and show each one's gap to the best bound"
@@ -88,7 +89,14 @@ def run(args: argparse.Namespace) -> int:
         outputs.append((args.plot, lambda tmp: plot_gaps(frame, tmp, title=title)))
     write_files(outputs)
     if args.json:
-        print_json({"instance": instance.name, "rows": _json_rows(frame)})
+        print_json(
+            {
+                "instance": instance.name,
+                "objective_parts": [part.type for part in instance.objective.parts],
+                "objective_units": objective_units(instance),
+                "rows": _json_rows(frame),
+            }
+        )
     else:
         print(f"{instance.name}: {instance.num_kernels} kernels, objective {_objective(instance)}")
         print(_table(frame))
@@ -124,7 +132,9 @@ def _instance(args: argparse.Namespace) -> Instance:
 
 
 def _objective(instance: Instance) -> str:
-    return ",".join(part.type for part in instance.objective.parts)
+    """``late_jobs,energy (in jobs (weighted), W*us)``: the parts and the units of the table."""
+    parts = ",".join(part.type for part in instance.objective.parts)
+    return f"{parts} (in {', '.join(objective_units(instance))})"
 
 
 def _json_value(value: Any) -> Any:
