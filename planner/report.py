@@ -85,6 +85,17 @@ def _quantity(instance: Instance, part: str, value: float) -> str:
     return _number(value)
 
 
+def quantities_text(instance: Instance, value: ObjectiveValue | None) -> str:
+    """The value of each objective part with its unit, for tables: ``0, 2.624 J``."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    values = value if isinstance(value, tuple) else (value,)
+    parts = [part.type for part in instance.objective.parts]
+    return ", ".join(
+        _quantity(instance, part, val) for part, val in zip(parts, values, strict=False)
+    )
+
+
 def part_text(instance: Instance, part: str, value: float) -> str:
     """One objective part in a person's units, e.g. ``energy 2.582 J`` or ``0 late jobs``."""
     if part == "late_jobs":

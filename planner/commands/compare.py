@@ -30,7 +30,7 @@ from xpuplan.planner.commands.common import (
 from xpuplan.planner.compare import compare, plot_gaps
 from xpuplan.planner.limits import count_arg
 from xpuplan.planner.pictures import check_picture_path
-from xpuplan.planner.report import objective_units
+from xpuplan.planner.report import objective_units, quantities_text
 
 NAME = "compare"
 HELP = "run solvers and heuristics on one instance and show each one's gap to the best bound"
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         print(f"{instance.name}: {instance.num_kernels} kernels, objective {_objective(instance)}")
-        print(_table(frame))
+        print(_table(frame, instance))
     invalid = frame[~frame["valid"]]
     for _, row in invalid.iterrows():
         print(f"xpuplan compare: {row['solver']}: {row['message']}", file=sys.stderr)
@@ -132,9 +132,8 @@ def _instance(args: argparse.Namespace) -> Instance:
 
 
 def _objective(instance: Instance) -> str:
-    """``late_jobs,energy (in jobs (weighted), W*us)``: the parts and the units of the table."""
-    parts = ",".join(part.type for part in instance.objective.parts)
-    return f"{parts} (in {', '.join(objective_units(instance))})"
+    """``late_jobs,energy``: the parts (the table shows each with its unit)."""
+    return ",".join(part.type for part in instance.objective.parts)
 
 
 def _json_value(value: Any) -> Any:
@@ -160,13 +159,13 @@ def _text(value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
-def _table(frame: pd.DataFrame) -> str:
+def _table(frame: pd.DataFrame, instance: Instance) -> str:
     shown = pd.DataFrame(
         {
             "solver": frame["solver"],
             "status": frame["status"],
-            "objective": [_text(v) for v in frame["objective"]],
-            "best bound": [_text(v) for v in frame["best_bound"]],
+            "objective": [quantities_text(instance, v) for v in frame["objective"]],
+            "best bound": [quantities_text(instance, v) for v in frame["best_bound"]],
             "gap": ["-" if g is None or g != g else f"{100 * g:.2f}%" for g in frame["gap"]],
             "note": [m if isinstance(m, str) else "" for m in frame["message"]],
         }
