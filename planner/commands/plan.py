@@ -126,4 +126,6 @@ def run(args: argparse.Namespace) -> int:
         )
         if schedule.message:
             print(schedule.message)
+        if (args.gantt or args.trace) and not schedule.assignments:
+            print("no schedule to draw: --gantt and --trace were not written")
     return 0
