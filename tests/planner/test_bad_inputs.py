@@ -392,6 +392,126 @@ CASES = [
         ("plan", "--solver", "heft", "-o", "{tmp}/out.json", "--trace", "{tmp}/out.json"),
         ("--trace", "same file"),
     ),
+    # ------------------------------------------------------------- more options
+    Case(
+        "workers-0",
+        {"i.json": _instance_text(lambda d: None)},
+        (*_solve(), "--workers", "0"),
+        ("--workers",),
+    ),
+    Case(
+        "time-limit-0",
+        {"i.json": _instance_text(lambda d: None)},
+        (*_solve(), "--time-limit", "0"),
+        ("--time-limit",),
+    ),
+    Case("levels-0", {}, _instance_cmd("video-call", "--levels", "0"), ("--levels",)),
+    Case(
+        "max-kernels-0", {}, _instance_cmd("video-call", "--max-kernels", "0"), ("--max-kernels",)
+    ),
+    Case(
+        "power-cap-negative", {}, _instance_cmd("video-call", "--power-cap", "-1"), ("--power-cap",)
+    ),
+    Case("power-cap-inf", {}, _instance_cmd("video-call", "--power-cap", "inf"), ("--power-cap",)),
+    Case(
+        "noise-negative",
+        {},
+        (
+            "simulate",
+            "--platform",
+            PLATFORM,
+            "--scenario",
+            "video-call",
+            "--policy",
+            "edf",
+            "--noise-cv",
+            "-1",
+        ),
+        ("--noise-cv",),
+    ),
+    Case(
+        "simulate-a-day",
+        {},
+        (
+            "simulate",
+            "--platform",
+            PLATFORM,
+            "--scenario",
+            "video-call",
+            "--policy",
+            "edf",
+            "--duration",
+            "86400",
+        ),
+        ("--duration", "kernels", "shorter --duration"),
+    ),
+    Case(
+        "option-infinite",
+        {},
+        (
+            "simulate",
+            "--platform",
+            PLATFORM,
+            "--scenario",
+            "video-call",
+            "--policy",
+            "edf",
+            "--option",
+            "aging_s=inf",
+        ),
+        ("--option aging_s", "finite"),
+    ),
+    Case(
+        "output-empty",
+        {"i.json": _instance_text(lambda d: None)},
+        ("solve", "{tmp}/i.json", "-o", ""),
+        ("-o", "file name"),
+    ),
+    Case(
+        "convert-huge-processors",
+        {"g.stg": "1\n0 0 0\n1 0 0\n"},
+        ("convert", "stg", "{tmp}/g.stg", "--processors", str(10**9)),
+        ("--processors", "at most"),
+    ),
+    Case(
+        "schedule-start-float",
+        {
+            "i.json": _instance_text(lambda d: None),
+            "s.json": json.dumps(
+                {
+                    "format": "xpuplan.schedule/1",
+                    "instance": "tiny",
+                    "assignments": [
+                        {"kernel": "a1", "device": "npu", "level": "hi", "start": 0.5, "end": 5}
+                    ],
+                }
+            ),
+        },
+        ("verify", "{tmp}/i.json", "{tmp}/s.json"),
+        ("s.json", "assignments[0].start", "integer"),
+    ),
+    Case(
+        "deep-plan",
+        {"p.json": DEEP_JSON},
+        ("verify", "{tmp}/p.json"),
+        ("p.json", "nested too deeply"),
+    ),
+    Case(
+        "scenario-horizon-huge",
+        {"s.yaml": _scenario(SMALL_TASK, extra="horizon_s: 1.0e+300\n")},
+        _instance_cmd(),
+        ("s.yaml", "horizon_s", "at most"),
+    ),
+    Case(
+        "trace-time-huge",
+        {
+            "s.yaml": _scenario(
+                "    model: mobilenet-v3\n    arrival: {type: trace, times_ms: [0, 1.0e+300]}\n"
+            )
+        },
+        _instance_cmd(),
+        ("s.yaml", "tasks[0].arrival.times_ms[1]", "at most"),
+    ),
 ]
 
 
