@@ -162,7 +162,9 @@ def check_plan_size(
         if horizon_s is not None
         else default_horizon_s(tasks, scenario, fallback_horizon_s)
     )
-    what = f"--horizon {float(horizon):g} s" if given else _horizon_origin(tasks, scenario, horizon)
+    what = (
+        f"a horizon of {float(horizon):g} s" if given else _horizon_origin(tasks, scenario, horizon)
+    )
     if horizon > MAX_HORIZON_S:
         raise InvalidInput(
             f"{what} is longer than the {MAX_HORIZON_S:g} s an instance can hold; "
