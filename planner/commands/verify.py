@@ -1,9 +1,9 @@
 """``xpuplan verify INSTANCE SCHEDULE`` or ``xpuplan verify PLAN``: the independent checker.
 
 Exit codes: 0 the schedule is valid; 1 it breaks rules (each violation listed); 2 bad input;
-3 there is no schedule to check: the schedule claims ``infeasible`` or ``unknown`` and lists no
+4 there is no schedule to check: the schedule claims ``infeasible`` or ``unknown`` and lists no
 assignments, and the checker cannot prove (or refute) that claim, so it is reported as not
-verified rather than valid.
+verified rather than valid. (3 is kept for an internal error, as in every command.)
 
 An assignment may leave out its ``level`` when its kernel has a single mode on that device: the
 level is then that mode's.
@@ -29,10 +29,10 @@ from xpuplan.planner.report import objective_text
 NAME = "verify"
 HELP = (
     "check a schedule against its instance (exit 0 valid, 1 invalid with every violation, "
-    "3 an infeasible/unknown claim with no schedule, which cannot be verified)"
+    "4 an infeasible/unknown claim with no schedule, which cannot be verified)"
 )
 #: The exit code of a schedule with no assignments that claims infeasible or unknown.
-NOT_VERIFIED = 3
+NOT_VERIFIED = 4
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -600,7 +600,7 @@ def test_plan_writes_every_output(tmp_path, capsys):
 
 # ------------------------------------------------------------------ verify
 def test_verify_does_not_call_an_unchecked_claim_valid(tmp_path, capsys):
-    """A schedule with no assignments claiming infeasible: exit 3, 'not verified'."""
+    """A schedule with no assignments claiming infeasible: exit 4, 'not verified'."""
     instance = tmp_path / "i.json"
     instance.write_text(_instance_text(lambda d: None))
     for status in ("infeasible", "unknown"):
@@ -615,10 +615,10 @@ def test_verify_does_not_call_an_unchecked_claim_valid(tmp_path, capsys):
                 }
             )
         )
-        assert main(["verify", str(instance), str(schedule)]) == 3
+        assert main(["verify", str(instance), str(schedule)]) == 4
         out = capsys.readouterr().out
         assert out.startswith("not verified") and "valid" not in out.replace("not verified", "")
-        assert main(["verify", str(instance), str(schedule), "--json"]) == 3
+        assert main(["verify", str(instance), str(schedule), "--json"]) == 4
         doc = json.loads(capsys.readouterr().out)
         assert doc["verified"] is False and doc["valid"] is None
 
