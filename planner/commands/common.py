@@ -9,13 +9,14 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from xpuplan.models import Instance, InvalidInput
 from xpuplan.models.fields import MAX_COUNT, MAX_REAL
 from xpuplan.models.platform import Platform
 from xpuplan.models.presets import platform_names, resolve_platform
+from xpuplan.models.profiles import load_profile
 from xpuplan.models.scenario import MAX_HORIZON_S, Scenario
 from xpuplan.models.scenarios import resolve_scenario, scenario_names
 from xpuplan.planner.limits import (
@@ -98,6 +99,40 @@ def add_instance_arguments(
         action="store_true",
         help="also plan unknown (reactive) arrivals: the clairvoyant problem",
     )
+    add_profile_argument(parser)
+
+
+def add_profile_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--profile FILE: measured kernel latencies (``xpuplan profile``) instead of the roofline."""
+    parser.add_argument(
+        "--profile",
+        metavar="CSV",
+        help="measured kernel latencies (from xpuplan profile) used instead of the roofline",
+    )
+
+
+def scenario_from_args(args: argparse.Namespace) -> Scenario:
+    """The scenario of --scenario, its models given the rows of --profile when there is one.
+
+    The profile travels in each model's parameters (``profile``, an argument of
+    :func:`xpuplan.models.kernels.build_kernel_dag`), so every kernel DAG built for the scenario
+    uses it.
+    """
+    scenario = resolve_scenario(args.scenario)
+    path = getattr(args, "profile", None)
+    if not path:
+        return scenario
+    table = load_profile(path)
+    tasks = tuple(
+        replace(
+            task,
+            models=tuple(
+                replace(ref, params={**ref.params, "profile": table}) for ref in task.models
+            ),
+        )
+        for task in scenario.tasks
+    )
+    return replace(scenario, tasks=tasks)
 
 
 def options_from_args(args: argparse.Namespace) -> PlanningOptions:
@@ -147,7 +182,7 @@ class Built:
 def instance_from_args(args: argparse.Namespace) -> Built:
     """Resolve --platform/--scenario/--power-mode, check the size, and build the instance."""
     platform = resolve_platform(args.platform, args.power_mode)
-    scenario = resolve_scenario(args.scenario)
+    scenario = scenario_from_args(args)
     options = options_from_args(args)
     instance = build_checked(platform, scenario, options, args.platform, args.scenario)
     return Built(platform, scenario, options, instance)

@@ -18,13 +18,13 @@ import pandas as pd
 from xpuplan.models import Instance, InvalidInput, Objective, load_instance
 from xpuplan.models.jsonio import FileWriter, check_output_paths, write_files
 from xpuplan.models.presets import resolve_platform
-from xpuplan.models.scenarios import resolve_scenario
 from xpuplan.planner.commands.common import (
     add_instance_arguments,
     add_no_timings,
     build_checked,
     options_from_args,
     print_json,
+    scenario_from_args,
     time_limit_arg,
 )
 from xpuplan.planner.compare import compare, plot_gaps
@@ -127,7 +127,7 @@ def _instance(args: argparse.Namespace) -> Instance:
             show_value=False,
         )
     platform = resolve_platform(args.platform, args.power_mode)
-    scenario = resolve_scenario(args.scenario)
+    scenario = scenario_from_args(args)
     return build_checked(platform, scenario, options_from_args(args), args.platform, args.scenario)
 
 

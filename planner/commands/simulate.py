@@ -21,13 +21,14 @@ from xpuplan.models.plan import Plan, load_plan, plan_settings
 from xpuplan.models.platform import Platform
 from xpuplan.models.presets import resolve_platform
 from xpuplan.models.scenario import Periodic, Scenario
-from xpuplan.models.scenarios import resolve_scenario
 from xpuplan.planner.commands.common import (
     add_no_timings,
+    add_profile_argument,
     build_checked,
     naming_sources,
     on_terminal,
     print_json,
+    scenario_from_args,
 )
 from xpuplan.planner.limits import (
     MAX_DURATION_S,
@@ -69,6 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--seed", type=seed_arg, default=0, help="seed of arrivals and noise (default 0)"
     )
     parser.add_argument("--power-mode", help="a named power mode of the platform")
+    add_profile_argument(parser)
     parser.add_argument(
         "--noise-cv",
         type=number_arg(0.0, 10.0, "standard deviations per mean"),
@@ -121,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     check_picture_path(args.gantt, "--gantt")
     check_picture_path(args.power, "--power")
     platform = resolve_platform(args.platform, args.power_mode)
-    scenario = resolve_scenario(args.scenario)
+    scenario = scenario_from_args(args)
     check_simulation_size(scenario, args.duration)
     plan = None
     if args.plan:
