@@ -185,7 +185,7 @@ def annotate(
         if not delay_us <= MAX_TIME:  # also catches inf and nan
             raise InvalidInput(
                 f"gives a transfer between devices a delay of {delay_us:.3g} us, more than the "
-                f"{MAX_TIME:.0e} us an instance holds: check transfer_gbps and sync_overhead_us",
+                "2^40 us an instance holds: check transfer_gbps and sync_overhead_us",
                 field="transfer_gbps",
                 value=platform.transfer_gbps,
             )
@@ -331,7 +331,7 @@ def _device_modes(
         if not time_us <= MAX_TIME:  # also catches inf and nan
             raise InvalidInput(
                 f"gives a kernel a duration of {time_us:.3g} us at level {level.name!r}, more "
-                f"than the {MAX_TIME:.0e} us an instance holds: check the device's peak_ops, "
+                "than the 2^40 us an instance holds: check the device's peak_ops, "
                 "bandwidth_gbps, efficiencies, levels and launch_overhead_us, and the platform's "
                 "mem_bw_gbps",
                 field=f"devices.{dev.name}",

@@ -14,9 +14,10 @@ from xpuplan.models.errors import InvalidInput
 # Bounds on what the formats accept, so that every number a solver or the simulator meets is one
 # it can hold and every result stays finite.
 #: Largest integer time (duration, release, deadline, delay) in an instance's ``time_unit``:
-#: 10^12 us is 11.6 days. With at most MAX_KERNELS kernels, sums of times stay below 10^17, far
-#: inside the 64-bit integers of CP-SAT (about 9.2e18) and, in microseconds, exact in a double.
-MAX_TIME = 10**12
+#: 2^40 (12.7 days in us), the solvers' bound on any time of a schedule. With at most
+#: MAX_KERNELS kernels, sums of times stay below 2^57, inside the 64-bit integers of CP-SAT
+#: (about 9.2e18), and each time is exact in a double (2^53).
+MAX_TIME = 2**40
 #: Largest count (tokens, priorities, inferences) a scenario or an option may give.
 MAX_COUNT = 10**6
 #: Largest number of identical units of one device.
