@@ -25,6 +25,7 @@ from xpuplan.planner.commands import (
     plan,
     platform_cmd,
     profile,
+    run,
     simulate,
     solve,
     verify,
@@ -42,6 +43,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     inspect,
     profile,
     platform_cmd,
+    run,
 )
 
 

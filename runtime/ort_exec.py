@@ -14,8 +14,8 @@ arrivals in the plan's slack -- are the very same objects, bound to the same dis
   kernel ends when its worker says it ended (its predicted end is ignored).
 
 Real tensors flow through each job: every model of a job gets seeded random inputs of its input
-shapes and types (:meth:`xpuplan.models.onnx.OnnxModel.sample_inputs`, seed ``seed`` and the
-job's number), each kernel is fed the boundary tensors its predecessors produced (on any device),
+shapes and types (:meth:`xpuplan.models.onnx.OnnxModel.sample_inputs`, drawn before the clock
+starts: :meth:`ModelSet.prepare_inputs`), each kernel is fed the boundary tensors its predecessors produced (on any device),
 and the model's outputs are what its last kernels produce -- the unpartitioned model's outputs for
 the same inputs (checked on a sample of jobs with ``check_outputs``).
 
@@ -59,6 +59,8 @@ from xpuplan.runtime.simulator import PRIO_END, ExecutedKernel, Simulator
 _CHAIN = re.compile(r"^m(\d+)\.(.*)$", re.DOTALL)
 # Coarsening targets tried, after the plan's own kernel counts, to find a kernel's ONNX nodes by
 # its name (kernels are named by their node sets, so a name means one set at any granularity).
+# Input sets drawn per model before the clock starts.
+INPUT_POOL = 8
 _GRANULARITIES = (8, 6, 4, 12, 16, 3, 2, 1, 24, 32, 48, 64)
 
 
@@ -109,7 +111,8 @@ class RunStats:
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # job, kernel, error
     skipped: int = 0
     dispatched: int = 0
-    overhead_s: float = 0.0
+    overhead_s: float = 0.0  # the dispatcher's busy wall time
+    overhead_cpu_s: float = 0.0  # the dispatcher thread's CPU time over the run (waits excluded)
     interrupted: bool = False
     end_us: float = 0.0
     # Jobs that ended (completed or failed): name -> (tag, end of its last kernel).
@@ -149,6 +152,7 @@ class ModelSet:
         self.models: dict[tuple[str, int], OnnxModel] = {}
         self.bindings: dict[tuple[str, str], KernelBinding] = {}
         self.whole: dict[tuple[str, int], ort.InferenceSession] = {}
+        self._inputs: dict[tuple[str, int], list[dict[str, np.ndarray]]] = {}
         tasks = {task.name: task for task in scenario.tasks}
         plan_counts = plan_counts or {}
         for task_name, kernels in kernel_names.items():
@@ -174,6 +178,25 @@ class ModelSet:
                     self.bindings[(task_name, prefix + name)] = KernelBinding(
                         ref.name, m_idx, parts[name], sessions
                     )
+
+    def prepare_inputs(self, seed: int, pool: int = INPUT_POOL) -> None:
+        """Draw ``pool`` input sets per model before the clock starts (job ``n`` of a task gets
+        set ``n % pool``): seeded random values of each input's shape and type
+        (:meth:`xpuplan.models.onnx.OnnxModel.sample_inputs`, seed ``(seed * 1000003 + i) * 8 +
+        model index``), so no drawing happens on the clock."""
+        self._inputs = {
+            key: [model.sample_inputs((seed * 1_000_003 + i) * 8 + key[1]) for i in range(pool)]
+            for key, model in self.models.items()
+        }
+
+    def inputs(self, task: str, jid: int) -> list[dict[str, np.ndarray]]:
+        """The inputs of job ``jid`` of ``task``: one dict per model of its chain."""
+        count = 1 + max((m for t, m in self._inputs if t == task), default=0)
+        out = []
+        for m_idx in range(count):
+            sets = self._inputs.get((task, m_idx))
+            out.append({} if not sets else sets[jid % len(sets)])
+        return out
 
     def _binding(self, device: str) -> Any:
         return self.platform.device(device).onnxruntime
@@ -362,6 +385,7 @@ class RealSimulator(Simulator):
         stats = self.stats
         horizon = self.horizon_us if until is None else min(until, self.horizon_us)
         self._t0 = time.perf_counter_ns()
+        cpu0 = time.thread_time_ns()
         busy_ns = 0
         try:
             while True:
@@ -391,6 +415,7 @@ class RealSimulator(Simulator):
             for worker in self._workers:
                 worker.join(timeout=30.0)
         stats.overhead_s = busy_ns / 1e9
+        stats.overhead_cpu_s = (time.thread_time_ns() - cpu0) / 1e9
         end = max(self.clock(), engine.now)
         stats.end_us = end
         self.horizon_us = end
@@ -467,12 +492,7 @@ class RealSimulator(Simulator):
     def _job_data(self, job: Job) -> _JobData:
         data = self._data.get(job.jid)
         if data is None:
-            feeds = []
-            num = sum(1 for t, _ in self.models.models if t == job.spec.name)
-            for m_idx in range(max(num, 1)):
-                model = self.models.models.get((job.spec.name, m_idx))
-                job_seed = (self.seed * 1_000_003 + job.jid) * 8 + m_idx
-                feeds.append({} if model is None else model.sample_inputs(job_seed))
+            feeds = self.models.inputs(job.spec.name, job.jid)
             sampled = self.check_every > 0 and job.jid % self.check_every == 0
             data = _JobData([dict(f) for f in feeds], feeds, sampled=sampled)
             self._data[job.jid] = data

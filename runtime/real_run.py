@@ -18,10 +18,15 @@ Definitions (what :meth:`RealRunResult.to_json` adds to the ``simulate`` documen
 * ``late_in_reality_on_time_in_plan``: among the plan's jobs with a deadline that the plan
   finishes on time and that are decided in the run (completed, failed, or in flight past their
   deadline), the share that missed it in reality;
+* dispatch latency: measured start minus the earliest time the kernel could start (planned
+  start, predecessors' measured ends plus cross-device delays, the unit's previous measured end):
+  the runtime's own lateness, apart from what slow predecessors pass on;
 * overrun: a planned kernel that ended after its planned end; ``late_starts``: planned kernels
   that started more than ``LATE_START_US`` after their planned start;
-* overhead per dispatched kernel: the dispatcher thread's busy time (event handling, policy
-  decisions, tensor hand-over; its idle waits excluded) over the kernels it dispatched.
+* overhead per dispatched kernel: the dispatcher thread's CPU time over the run (event handling,
+  policy decisions, tensor hand-over, the clock's polling; its blocking waits cost none) over the
+  kernels it dispatched (``us_per_kernel``); ``busy_wall_us_per_kernel`` is the wall time of its
+  busy stretches instead, which on a loaded machine includes the time it was preempted.
 """
 
 from __future__ import annotations
@@ -109,11 +114,43 @@ class RealRunResult:
             "kernels": len(errors),
             "kernel_error_pct": _pcts(errors, (50, 90)),
             "jitter_us": _pcts(jitters, (50, 99)),
+            "dispatch_latency_us": _pcts(self._dispatch_latencies(), (50, 99)),
             "late_in_reality_on_time_in_plan": self._late_share(),
             "overruns": len(overruns),
             "overrun_examples": overruns[:5],
             "late_starts": late_starts,
         }
+
+    def _dispatch_latencies(self) -> list[float]:
+        """Per planned kernel: measured start minus the earliest time it could start (its
+        planned start, its predecessors' measured ends plus any cross-device delay, the end of
+        what ran before it on its unit) -- the runtime's own lateness, without the lateness it
+        inherits from slow predecessors."""
+        inst = self.plan.instance
+        by_kernel = self.plan.schedule.by_kernel()
+        preds: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for edge in inst.edges:
+            preds[edge.dst].append((edge.src, edge.cross_device_delay))
+        ends: dict[tuple[str, str], tuple[float, int]] = {}
+        for m in self.stats.measured:
+            ends[(m.job, m.kernel)] = (m.end, m.dev)
+        unit_prev: dict[int, float] = {}
+        out = []
+        for m in sorted(self.stats.measured, key=lambda x: x.start):
+            prev = unit_prev.get(m.unit, 0.0)
+            unit_prev[m.unit] = m.end
+            asg = by_kernel.get(m.kernel) if m.tag is not None else None
+            if asg is None or not m.ok:
+                continue
+            ready = max(asg.start + m.tag[1], prev)
+            suffix = m.job[len(m.job.split("#", 1)[0]) :]
+            for src, delay in preds.get(m.kernel, ()):
+                src_job = src.split("/", 1)[0] + suffix
+                got = ends.get((src_job, src))
+                if got is not None:
+                    ready = max(ready, got[0] + (delay if got[1] != m.dev else 0))
+            out.append(m.start - ready)
+        return out
 
     def _late_share(self) -> float | None:
         inst = self.plan.instance
@@ -170,13 +207,14 @@ class RealRunResult:
         doc["planned_vs_measured"] = self.planned_vs_measured()
         ok = [m for m in self.stats.measured if m.ok]
         median_kernel = statistics.median([m.end - m.start for m in ok]) if ok else None
-        per_kernel = (
-            self.stats.overhead_s * 1e6 / self.stats.dispatched if self.stats.dispatched else None
-        )
+        stats = self.stats
+        per_kernel = stats.overhead_cpu_s * 1e6 / stats.dispatched if stats.dispatched else None
+        per_kernel_wall = stats.overhead_s * 1e6 / stats.dispatched if stats.dispatched else None
         doc["runtime_overhead"] = {
-            "dispatched": self.stats.dispatched,
-            "skipped": self.stats.skipped,
+            "dispatched": stats.dispatched,
+            "skipped": stats.skipped,
             "us_per_kernel": _round(per_kernel),
+            "busy_wall_us_per_kernel": _round(per_kernel_wall),
             "median_kernel_us": _round(median_kernel),
             "share_of_median_kernel": (
                 _round(per_kernel / median_kernel) if per_kernel and median_kernel else None
@@ -393,6 +431,7 @@ def run_plan(
                         }
         models = ModelSet(plat, scen, kernel_names, plan_counts)
         models.warm_up(seed)
+        models.prepare_inputs(seed)
         sim.attach(models, seed=seed, check_every=check_outputs_every, drain_s=drain_s)
         holder["sim"] = sim
 
