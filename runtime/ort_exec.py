@@ -15,9 +15,10 @@ arrivals in the plan's slack -- are the very same objects, bound to the same dis
 
 Real tensors flow through each job: every model of a job gets seeded random inputs of its input
 shapes and types (:meth:`xpuplan.models.onnx.OnnxModel.sample_inputs`, drawn before the clock
-starts: :meth:`ModelSet.prepare_inputs`), each kernel is fed the boundary tensors its predecessors produced (on any device),
-and the model's outputs are what its last kernels produce -- the unpartitioned model's outputs for
-the same inputs (checked on a sample of jobs with ``check_outputs``).
+starts: :meth:`ModelSet.prepare_inputs`), each kernel is fed the boundary tensors its
+predecessors produced (on any device), and the model's outputs are what its last kernels produce
+-- the unpartitioned model's outputs for the same inputs (checked on a sample of jobs with
+``check_outputs``).
 
 Every kernel's real start and end (ns clock, in us since the run began) are recorded; a kernel
 that raises inside ONNX Runtime fails its job (the job's other kernels are dispatched as usual but
@@ -47,7 +48,7 @@ import onnxruntime as ort
 
 from xpuplan.models import InvalidInput
 from xpuplan.models.kernels import build_kernel_dag
-from xpuplan.models.onnx import OnnxModel, extract_kernel, is_onnx_ref, onnx_params
+from xpuplan.models.onnx import OnnxModel, extract_kernel, onnx_params
 from xpuplan.models.onnx.extract import KernelPart
 from xpuplan.models.platform import Platform
 from xpuplan.models.scenario import Scenario
@@ -212,9 +213,7 @@ class ModelSet:
         """Run every session once (first runs allocate), fed real boundary tensors."""
         for (task, m_idx), model in self.models.items():
             tensors: dict[str, np.ndarray] = dict(model.sample_inputs(seed))
-            kernels = [
-                b for (t, _), b in self.bindings.items() if t == task and b.m_idx == m_idx
-            ]
+            kernels = [b for (t, _), b in self.bindings.items() if t == task and b.m_idx == m_idx]
             order = {n.name: i for i, n in enumerate(model.model.graph.node)}
             kernels.sort(key=lambda b: order.get(b.part.nodes[0], 0))
             for binding in kernels:
@@ -225,7 +224,7 @@ class ModelSet:
                             list(binding.part.outputs),
                             {n: tensors[n] for n in binding.part.inputs if n in tensors},
                         )
-                    except Exception:  # noqa: BLE001 - a kernel that fails fails at run time
+                    except Exception:  # a kernel that fails, fails at run time
                         outputs = None
                 if outputs is not None:
                     tensors.update(zip(binding.part.outputs, outputs, strict=True))
@@ -320,7 +319,7 @@ class _Worker(threading.Thread):
             try:
                 values = sess.run(names, feeds)
                 error = None
-            except Exception as exc:  # noqa: BLE001 - ONNX Runtime raises plain exceptions
+            except Exception as exc:  # ONNX Runtime raises plain exceptions
                 values, error = None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
             done.put((run, start, clock(), values, error))
 
@@ -457,9 +456,7 @@ class RealSimulator(Simulator):
                 stats.job_failed.add(job.name)
             stats.failures.append((job.name, job._bt.names[run.k], error))
         elif values is not None:
-            data.tensors[binding.m_idx].update(
-                zip(binding.part.outputs, values, strict=True)
-            )
+            data.tensors[binding.m_idx].update(zip(binding.part.outputs, values, strict=True))
         if values is not None or error is not None:
             data.last_end = max(data.last_end, end)
             stats.measured.append(

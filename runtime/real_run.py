@@ -360,7 +360,9 @@ def run_plan(
             f"must be one of {', '.join(EXECUTORS)}", field="executor", value=executor
         )
     if policy is not None and policy_plan_only(policy):
-        raise InvalidInput("must be an online list policy (edf, fcfs...)", field="policy", value=policy)
+        raise InvalidInput(
+            "must be an online list policy (edf, fcfs...)", field="policy", value=policy
+        )
     plat = resolve_platform(platform) if isinstance(platform, str) else platform
     scen = resolve_scenario(scenario) if isinstance(scenario, str) else scenario
     inst = plan.instance
@@ -398,16 +400,16 @@ def run_plan(
     kernel_names: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     counts: dict[tuple[str, str, int], int] = defaultdict(int)
     for ker in inst.kernels:
-        task = _task_name(ker.job)
+        t_name = _task_name(ker.job)
         local = ker.name[len(ker.job) + 1 :] if ker.name.startswith(ker.job + "/") else ker.name
         asg = by_kernel.get(ker.name)
         if asg is not None:
-            kernel_names[task][local].add(asg.device)
-        m_idx, _ = _split_chain(local, len(tasks[task].models))
-        counts[(task, ker.job, m_idx)] += 1
+            kernel_names[t_name][local].add(asg.device)
+        m_idx, _ = _split_chain(local, len(tasks[t_name].models))
+        counts[(t_name, ker.job, m_idx)] += 1
     plan_counts: dict[tuple[str, int], int] = {}
-    for (task, _, m_idx), count in counts.items():
-        plan_counts[(task, m_idx)] = count
+    for (t_name, _, m_idx), count in counts.items():
+        plan_counts[(t_name, m_idx)] = count
 
     holder: dict[str, Any] = {}
 
@@ -426,9 +428,7 @@ def run_plan(
                             value=spec.name,
                         )
                     for ker in template.kernels:
-                        kernel_names[spec.name][ker.name] |= {
-                            mode.device for mode in ker.modes
-                        }
+                        kernel_names[spec.name][ker.name] |= {mode.device for mode in ker.modes}
         models = ModelSet(plat, scen, kernel_names, plan_counts)
         models.warm_up(seed)
         models.prepare_inputs(seed)
@@ -466,9 +466,7 @@ def run_plan(
         level_names=tuple(tuple(dev.levels) for dev in sim.spec.devices),
     )
     if result.executed is not None:
-        out.violations = [
-            str(v) for v in check_schedule(inst, result.executed, measured=True)
-        ]
+        out.violations = [str(v) for v in check_schedule(inst, result.executed, measured=True)]
     if check_outputs_every:
         checked, mismatched, notes = check_outputs(sim.models, sim.stats.sampled_outputs)
         out.outputs = {"checked": checked, "mismatched": mismatched}

@@ -80,7 +80,9 @@ def _source(given: str | None, plan: Plan, key: str, flag: str) -> str:
         return given
     name = getattr(plan, key, None) or plan.settings.get(key)
     if not name:
-        raise InvalidInput(f"the plan does not name its {key}; give {flag} FILE", field=flag, value=None)
+        raise InvalidInput(
+            f"the plan does not name its {key}; give {flag} FILE", field=flag, value=None
+        )
     return str(name)
 
 
