@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 import queue
 import re
+import signal
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -383,11 +384,17 @@ class RealSimulator(Simulator):
         engine = self.engine
         stats = self.stats
         horizon = self.horizon_us if until is None else min(until, self.horizon_us)
+        # Ctrl-C stops the clock between two events (never inside a handler), so the partial
+        # run's accounting stays whole.
+        stop = threading.Event()
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
         self._t0 = time.perf_counter_ns()
         cpu0 = time.thread_time_ns()
         busy_ns = 0
         try:
-            while True:
+            while not stop.is_set():
                 now = self.clock()
                 if now >= horizon and (not self.jobs or now >= horizon + self.drain_us):
                     break
@@ -407,8 +414,11 @@ class RealSimulator(Simulator):
                         continue
                     self._done.put(item)
         except KeyboardInterrupt:
-            stats.interrupted = True
+            stop.set()
         finally:
+            stats.interrupted = stop.is_set()
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
             for worker in self._workers:
                 worker.inbox.put(None)
             for worker in self._workers:

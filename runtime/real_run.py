@@ -466,7 +466,14 @@ def run_plan(
         level_names=tuple(tuple(dev.levels) for dev in sim.spec.devices),
     )
     if result.executed is not None:
-        out.violations = [str(v) for v in check_schedule(inst, result.executed, measured=True)]
+        # Kernels of repetition 0 that never ran (their job failed, or Ctrl-C came first) are
+        # missing for a known reason; every rule is checked on those that ran.
+        partial = sim.stats.interrupted or bool(sim.stats.job_failed)
+        out.violations = [
+            str(v)
+            for v in check_schedule(inst, result.executed, measured=True)
+            if not (partial and v.rule == "coverage")
+        ]
     if check_outputs_every:
         checked, mismatched, notes = check_outputs(sim.models, sim.stats.sampled_outputs)
         out.outputs = {"checked": checked, "mismatched": mismatched}

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import signal
+import threading
 from collections import defaultdict
 from pathlib import Path
 
@@ -211,6 +214,7 @@ def test_a_failing_kernel_fails_its_job_and_the_run_goes_on(work: dict[str, Path
     assert seq["deadline_violation_rate"] == 1.0
     assert doc["failures"] and "seq@" in doc["failures"][0]["job"]
     assert "indices" in doc["failures"][0]["error"].lower()
+    assert doc["executed_check"]["violations"] == 0
 
 
 def test_cli_run_report_trace_and_closed_loop(
@@ -290,3 +294,24 @@ def test_missing_provider_is_refused_up_front(
     # a plan naming only a built-in scenario it cannot find the ONNX files of
     code, _, err = cli(capsys, "run", str(work["plan"]), "--duration", "1")
     assert code == 2 and "--platform" in err and err.count("\n") == 1
+
+
+def test_ctrl_c_ends_the_run_with_a_partial_report(work: dict[str, Path]) -> None:
+    plan = load_plan(work["plan"])
+    timer = threading.Timer(0.8, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        result = run_plan(
+            plan,
+            str(work["platform"]),
+            str(work["root"] / "scenario.yaml"),
+            duration_s=30.0,
+        )
+    finally:
+        timer.cancel()
+    doc = result.to_json()
+    assert doc["interrupted"] is True and doc["wall_end_s"] < 20
+    cons = doc["conservation"]
+    assert 0 < cons["arrived"] == cons["completed"] + cons["failed"] + cons["in_flight"]
+    assert doc["planned_vs_measured"]["kernels"] > 0
+    assert doc["executed_check"]["violations"] == 0
