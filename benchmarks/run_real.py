@@ -98,8 +98,16 @@ def _real(plan_path: Path, work: Path, executor: str, duration: float, seed: int
     doc = result.to_json()
     doc["_wall_s"] = time.perf_counter() - started
     result.write_profile(work / f"measured-{executor}.csv")
-    kernels = [m.end - m.start for m in result.stats.measured if m.ok]
-    doc["_median_kernel_us"] = statistics.median(kernels) if kernels else None
+    per_model: dict[str, list[float]] = {}
+    for m in result.stats.measured:
+        if m.ok:
+            per_model.setdefault(m.model, []).append(m.end - m.start)
+    doc["_median_kernel_us_per_model"] = {
+        model: round(statistics.median(v), 1) for model, v in per_model.items()
+    }
+    print(f"{executor}: median kernel per model (us): {doc['_median_kernel_us_per_model']}")
+    print(f"{executor}: overhead {json.dumps(doc['runtime_overhead'])}")
+    print(f"{executor}: planned vs measured {json.dumps(doc['planned_vs_measured'])}")
     return doc
 
 

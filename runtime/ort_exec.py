@@ -37,6 +37,7 @@ import math
 import queue
 import re
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -390,6 +391,10 @@ class RealSimulator(Simulator):
         previous = None
         if threading.current_thread() is threading.main_thread():
             previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+        # Hand the GIL between the dispatcher and the workers every 0.2 ms rather than 5 ms, so
+        # a worker returning its outputs does not wait behind a busy dispatcher.
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(2e-4)
         self._t0 = time.perf_counter_ns()
         cpu0 = time.thread_time_ns()
         busy_ns = 0
@@ -417,6 +422,7 @@ class RealSimulator(Simulator):
             stop.set()
         finally:
             stats.interrupted = stop.is_set()
+            sys.setswitchinterval(switch)
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
             for worker in self._workers:
