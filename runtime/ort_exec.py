@@ -93,6 +93,7 @@ class Measured:
     start: float
     end: float
     ok: bool
+    dispatched: float = 0.0  # when the dispatcher handed it to its unit's worker
 
 
 @dataclass
@@ -356,6 +357,7 @@ class RealSimulator(Simulator):
         self.stats = RunStats()
         self._data: dict[int, _JobData] = {}
         self._meta: dict[int, tuple[float, float, bool]] = {}  # id(run) -> start, end, ran
+        self._handed: dict[int, float] = {}  # id(run) -> when it was handed to its worker
         self._done: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._t0 = 0
         self._workers: list[_Worker] = []
@@ -461,6 +463,7 @@ class RealSimulator(Simulator):
         self, run: Run, start: float, end: float, values: Sequence[Any] | None, error: str | None
     ) -> None:
         job = run.job
+        handed = self._handed.pop(id(run), start)
         data = self._data.get(job.jid)
         binding = self._binding(job, run.k)
         stats = self.stats
@@ -489,6 +492,7 @@ class RealSimulator(Simulator):
                     start,
                     end,
                     error is None,
+                    handed,
                 )
             )
 
@@ -537,6 +541,7 @@ class RealSimulator(Simulator):
             self._done.put((run, now, now, None, error))
             return
         feeds = {n: tensors[n] for n in binding.part.inputs}
+        self._handed[id(run)] = self.clock()
         self._workers[run.unit].inbox.put((run, sess, list(binding.part.outputs), feeds))
 
     # ------------------------------------------------------------------ the simulator's hooks

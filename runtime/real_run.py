@@ -21,6 +21,8 @@ Definitions (what :meth:`RealRunResult.to_json` adds to the ``simulate`` documen
 * dispatch latency: measured start minus the earliest time the kernel could start (planned
   start, predecessors' measured ends plus cross-device delays, the unit's previous measured end):
   the runtime's own lateness, apart from what slow predecessors pass on;
+* worker wake-up: measured start minus the moment the dispatcher handed the kernel to its unit's
+  worker thread (the operating system's and the interpreter's share of the dispatch latency);
 * overrun: a planned kernel that ended after its planned end; ``late_starts``: planned kernels
   that started more than ``LATE_START_US`` after their planned start;
 * overhead per dispatched kernel: the dispatcher thread's CPU time over the run (event handling,
@@ -115,6 +117,9 @@ class RealRunResult:
             "kernel_error_pct": _pcts(errors, (50, 90)),
             "jitter_us": _pcts(jitters, (50, 99)),
             "dispatch_latency_us": _pcts(self._dispatch_latencies(), (50, 99)),
+            "worker_wake_us": _pcts(
+                [m.start - m.dispatched for m in self.stats.measured if m.ok], (50, 99)
+            ),
             "late_in_reality_on_time_in_plan": self._late_share(),
             "overruns": len(overruns),
             "overrun_examples": overruns[:5],

@@ -16,13 +16,17 @@ import threading
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
+import onnx
 import pytest
 import yaml
+from onnx import TensorProto, helper, numpy_helper
 
 from tests.onnx_models import conv_chain, dynamic_batch, residual_block
 from xpuplan.models import check_schedule
+from xpuplan.models.kernels import build_kernel_dag
 from xpuplan.models.plan import Plan, load_plan
-from xpuplan.models.platform import ORT_PROVIDERS
+from xpuplan.models.platform import ORT_PROVIDERS, load_platform
 from xpuplan.models.profiles import load_profile
 from xpuplan.planner.cli import main
 from xpuplan.runtime.onnxrt import available_providers
@@ -315,3 +319,79 @@ def test_ctrl_c_ends_the_run_with_a_partial_report(work: dict[str, Path]) -> Non
     assert 0 < cons["arrived"] == cons["completed"] + cons["failed"] + cons["in_flight"]
     assert doc["planned_vs_measured"]["kernels"] > 0
     assert doc["executed_check"]["violations"] == 0
+
+
+def _matmul_chain(path: Path, size: int = 256, depth: int = 12) -> None:
+    """x[size,size] -> ``depth`` MatMuls by random size x size weights (2 size^3 FLOPs each)."""
+    rng = np.random.default_rng(0)
+    nodes, inits = [], []
+    prev = "x"
+    for i in range(depth):
+        w = (rng.standard_normal((size, size)) / size).astype(np.float32)
+        inits.append(numpy_helper.from_array(w, f"w{i}"))
+        nodes.append(helper.make_node("MatMul", [prev, f"w{i}"], [f"h{i}"], name=f"mm{i}"))
+        prev = f"h{i}"
+    graph = helper.make_graph(
+        nodes,
+        "heavy",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [size, size])],
+        [helper.make_tensor_value_info(prev, TensorProto.FLOAT, [size, size])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+
+
+def test_an_overrunning_kernel_delays_only_what_depends_on_it(work: dict[str, Path]) -> None:
+    """A profile claims the heavy model takes 50 us; it takes milliseconds. Under
+    time-triggered dispatch the light job on the other unit still runs in its slot, while the
+    heavy kernel's overrun is reported."""
+    root = work["root"] / "overrun"
+    root.mkdir()
+    _matmul_chain(root / "heavy.onnx", size=384)
+    conv_chain(root / "light.onnx")
+    scenario = root / "scenario.yaml"
+    scenario.write_text(
+        "name: overrun\n"
+        "tasks:\n"
+        "  - {name: heavy, model: heavy.onnx, arrival: {type: periodic, rate_hz: 4}}\n"
+        "  - {name: light, model: light.onnx, arrival: {type: periodic, rate_hz: 4}}\n"
+    )
+    platform = load_platform(work["platform"])
+    rows = ["model,kernel,device,level,latency_us,power_w"]
+    for name, latency in (("heavy", 50), ("light", 50)):
+        dag = build_kernel_dag(
+            name, platform, max_kernels=1, levels="top", onnx=str(root / f"{name}.onnx")
+        )
+        (kernel,) = dag.nodes
+        rows.append(f"{name},{kernel},cpu,{platform.devices[0].levels[0].name},{latency},")
+    (root / "wrong.csv").write_text("\n".join(rows) + "\n")
+    plan = _plan(
+        root,
+        work["platform"],
+        scenario,
+        "plan.json",
+        "--profile",
+        str(root / "wrong.csv"),
+        "--max-kernels",
+        "1",
+        "--objective",
+        "makespan",
+    )
+    units = {asg.kernel.split("@")[0]: asg.unit for asg in plan.schedule.assignments}
+    assert units["heavy"] != units["light"]  # the plan runs them side by side
+    result = run_plan(plan, str(work["platform"]), str(scenario), duration_s=1.0)
+    doc = result.to_json()
+    assert doc["conservation"]["completed"] == doc["conservation"]["arrived"] == 8
+    heavy = sorted((m for m in result.stats.measured if m.job.startswith("heavy")), key=str)
+    light = {m.tag[0]: m for m in result.stats.measured if m.job.startswith("light")}
+    assert len(heavy) == len(light) == 4
+    pvm = doc["planned_vs_measured"]
+    assert pvm["overruns"] >= 4 and any("heavy" in k for k in pvm["overrun_examples"])
+    for m in heavy:
+        # the light kernel of the same period was dispatched in its slot, not after the heavy
+        # kernel's end (when its worker thread then gets a core is the operating system's call)
+        other = light[m.tag[0]]
+        assert other.unit != m.unit and other.dispatched < m.end
+    assert check_schedule(plan.instance, result.executed, measured=True) == []
