@@ -136,8 +136,6 @@ class ModelSet:
         The platform: each device's ``onnxruntime`` binding gives the session's provider.
     scenario
         The scenario naming the ONNX files.
-    tasks
-        The tasks to run (their kernels are looked up by name).
     kernel_names
         Per task, the kernel names (local to the job: without the job's prefix) and the devices
         each may run on.
@@ -361,7 +359,6 @@ class RealSimulator(Simulator):
         self._done: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._t0 = 0
         self._workers: list[_Worker] = []
-        self.config = self.config  # record is set by the caller
         machine = self.machine
         assert isinstance(machine, OrtMachine)
         machine.on_begin = self._submit
@@ -548,10 +545,13 @@ class RealSimulator(Simulator):
     def _on_end(self, run: Run) -> list[Any] | None:
         if id(run) not in self._meta or run.due != self.engine.now:
             return None  # the predicted end of a run that has not really ended
-        return super()._on_end(run)
+        try:
+            return super()._on_end(run)
+        finally:
+            del self._meta[id(run)]
 
     def _record(self, run: Run, now: float) -> None:
-        start, end, ran = self._meta.pop(id(run))
+        start, end, ran = self._meta[id(run)]
         if not ran:
             return
         name = run.job._bt.names[run.k]

@@ -37,7 +37,6 @@ import json
 import os
 import statistics
 from collections import defaultdict
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +52,6 @@ from xpuplan.models.scenario import Scenario
 from xpuplan.models.scenarios import resolve_scenario
 from xpuplan.runtime.metrics import SimResult
 from xpuplan.runtime.ort_exec import (
-    Measured,
     ModelSet,
     RealSimulator,
     RunStats,
@@ -166,10 +164,12 @@ class RealRunResult:
             if asg is not None:
                 plan_end[ker.job] = max(plan_end[ker.job], asg.end)
         deadline = {job.name: job.deadline for job in inst.jobs}
-        # Every plan job the run saw: name -> (tag, real end or None, failed).
-        seen: dict[str, tuple[Any, float | None, bool]] = {}
-        for name, (tag, end, failed) in self.stats_jobs().items():
-            seen[name] = (tag, end, failed)
+        # Every plan job the run saw: name -> (tag, end of its last kernel or None, failed).
+        seen: dict[str, tuple[Any, float | None, bool]] = {
+            name: (tag, end, name in self.stats.job_failed)
+            for name, (tag, end) in self.stats.jobs_done.items()
+        }
+        seen.update((name, (tag, None, False)) for name, tag, _ in self.live)
         on_time_plan = late_real = 0
         for name, (tag, end, failed) in seen.items():
             base = name.split("#", 1)[0]
@@ -183,18 +183,6 @@ class RealRunResult:
             if failed or end is None or end > dl_abs:
                 late_real += 1
         return round(late_real / on_time_plan, 4) if on_time_plan else None
-
-    def stats_jobs(self) -> dict[str, tuple[Any, float | None, bool]]:
-        out: dict[str, tuple[Any, float | None, bool]] = {}
-        for name, (tag, end) in self.stats_done.items():
-            out[name] = (tag, end, name in self.stats.job_failed)
-        for name, tag, _ in self.live:
-            out[name] = (tag, None, False)
-        return out
-
-    @property
-    def stats_done(self) -> dict[str, tuple[Any, float]]:
-        return self.stats.jobs_done
 
     def to_json(self) -> dict[str, Any]:
         """The ``simulate`` document plus ``executor``, ``planned_vs_measured``, ``failed``,
@@ -484,12 +472,3 @@ def run_plan(
         out.outputs = {"checked": checked, "mismatched": mismatched}
         out.output_notes = notes
     return out
-
-
-def measured_latencies(measured: list[Measured]) -> Mapping[str, float]:
-    """Median measured latency (us) per kernel name (helper for reports and tests)."""
-    samples: dict[str, list[float]] = defaultdict(list)
-    for m in measured:
-        if m.ok:
-            samples[m.local].append(m.end - m.start)
-    return {k: statistics.median(v) for k, v in samples.items()}
