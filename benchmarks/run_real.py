@@ -106,6 +106,16 @@ def _real(plan_path: Path, work: Path, executor: str, duration: float, seed: int
         model: round(statistics.median(v), 1) for model, v in per_model.items()
     }
     print(f"{executor}: median kernel per model (us): {doc['_median_kernel_us_per_model']}")
+    profiled: dict[str, list[float]] = {}
+    for line in (work / "profile.csv").read_text().splitlines():
+        cells = line.split(",")
+        if line.startswith("#") or cells[0] == "model":
+            continue
+        profiled.setdefault(cells[0], []).append(float(cells[4]))
+    print(
+        "profile (xpuplan profile, each kernel alone): median kernel per model (us):",
+        {model: round(statistics.median(v), 1) for model, v in profiled.items()},
+    )
     print(f"{executor}: overhead {json.dumps(doc['runtime_overhead'])}")
     print(f"{executor}: planned vs measured {json.dumps(doc['planned_vs_measured'])}")
     return doc

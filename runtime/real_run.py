@@ -23,8 +23,10 @@ Definitions (what :meth:`RealRunResult.to_json` adds to the ``simulate`` documen
   the runtime's own lateness, apart from what slow predecessors pass on;
 * worker wake-up: measured start minus the moment the dispatcher handed the kernel to its unit's
   worker thread (the operating system's and the interpreter's share of the dispatch latency);
-* overrun: a planned kernel that ended after its planned end; ``late_starts``: planned kernels
-  that started more than ``LATE_START_US`` after their planned start;
+* overrun: a planned kernel that ran longer than its planned slot (``worst_overruns``: the five
+  largest excesses); ``late_starts``: planned kernels that started more than ``LATE_START_US``
+  after their planned start; ``ended_late``: planned kernels that ended after their planned end
+  (for any reason: their own overrun, or lateness passed on by what they waited for);
 * overhead per dispatched kernel: the dispatcher thread's CPU time over the run (event handling,
   policy decisions, tensor hand-over, the clock's polling; its blocking waits cost none) over the
   kernels it dispatched (``us_per_kernel``); ``busy_wall_us_per_kernel`` is the wall time of its
@@ -93,8 +95,8 @@ class RealRunResult:
         """The comparison of the run with the plan (see the module docstring)."""
         by_kernel = self.plan.schedule.by_kernel()
         errors, jitters = [], []
-        overruns: list[str] = []
-        late_starts = 0
+        overruns: list[tuple[float, str, int, float]] = []  # excess, kernel, planned, measured
+        late_starts = ended_late = 0
         for m in self.stats.measured:
             if m.tag is None or not m.ok:
                 continue
@@ -103,13 +105,17 @@ class RealRunResult:
                 continue
             offset = m.tag[1]
             planned = asg.end - asg.start
-            errors.append(abs((m.end - m.start) - planned) / planned * 100.0)
+            took = m.end - m.start
+            errors.append(abs(took - planned) / planned * 100.0)
             jitter = m.start - (asg.start + offset)
             jitters.append(jitter)
             if jitter > LATE_START_US:
                 late_starts += 1
             if m.end > asg.end + offset:
-                overruns.append(m.job + "/" + m.local if "/" not in m.kernel else m.kernel)
+                ended_late += 1
+            if took > planned:
+                overruns.append((took - planned, m.job + "/" + m.local, planned, took))
+        overruns.sort(reverse=True)
         return {
             "kernels": len(errors),
             "kernel_error_pct": _pcts(errors, (50, 90)),
@@ -120,8 +126,12 @@ class RealRunResult:
             ),
             "late_in_reality_on_time_in_plan": self._late_share(),
             "overruns": len(overruns),
-            "overrun_examples": overruns[:5],
+            "worst_overruns": [
+                {"kernel": name, "planned_us": planned, "measured_us": round(took, 1)}
+                for _, name, planned, took in overruns[:5]
+            ],
             "late_starts": late_starts,
+            "ended_late": ended_late,
         }
 
     def _dispatch_latencies(self) -> list[float]:

@@ -154,7 +154,7 @@ def summary(result: RealRunResult, doc: dict[str, object]) -> str:
     lines.append(
         f"  planned vs measured over {pvm['kernels']} kernels: error p50 {err['p50']}% p90 "
         f"{err['p90']}%, jitter p50 {jit['p50']} us p99 {jit['p99']} us, overruns "
-        f"{pvm['overruns']}, late starts {pvm['late_starts']}, late in reality / on time in "
+        f"{pvm['overruns']}, late starts {pvm['late_starts']}; late in reality / on time in "
         f"plan {late}"
     )
     lines.append(

@@ -388,7 +388,9 @@ def test_an_overrunning_kernel_delays_only_what_depends_on_it(work: dict[str, Pa
     light = {m.tag[0]: m for m in result.stats.measured if m.job.startswith("light")}
     assert len(heavy) == len(light) == 4
     pvm = doc["planned_vs_measured"]
-    assert pvm["overruns"] >= 4 and any("heavy" in k for k in pvm["overrun_examples"])
+    assert pvm["overruns"] >= 4
+    worst = pvm["worst_overruns"][0]
+    assert "heavy" in worst["kernel"] and worst["measured_us"] > worst["planned_us"] == 50
     for m in heavy:
         # the light kernel of the same period was dispatched in its slot, not after the heavy
         # kernel's end (when its worker thread then gets a core is the operating system's call)
