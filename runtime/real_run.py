@@ -66,12 +66,22 @@ from xpuplan.runtime.simulate import simulate
 from xpuplan.runtime.simulator import SimConfig, Simulator
 
 EXECUTORS = ("time-triggered", "self-timed")
+# Rules of the checker that a real run may break without any fault of the executor: what the
+# machine did (late kernels; resources and power the plan modelled, which reality does not obey).
+# Every other rule (coverage, modes, units, release, precedence, unit exclusivity, DVFS) is an
+# invariant of the executor: a violation is a bug.
+MEASURED_OUTCOMES = frozenset({"deadline", "resource", "power"})
 LATE_START_US = 1000.0
 
 
 @dataclass
 class RealRunResult:
-    """What a real run measured: the ``simulate`` result plus the comparison with the plan."""
+    """What a real run measured: the ``simulate`` result plus the comparison with the plan.
+
+    ``violations`` are the executed schedule's breaches of the executor's invariants (a bug when
+    not empty); ``outcomes`` counts the checker's findings that are facts of the run
+    (:data:`MEASURED_OUTCOMES`: kernels past their job's deadline, resources, power).
+    """
 
     sim: SimResult
     plan: Plan
@@ -82,6 +92,7 @@ class RealRunResult:
     outputs: dict[str, int] | None = None
     output_notes: list[str] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
+    outcomes: dict[str, int] = field(default_factory=dict)
     device_names: tuple[str, ...] = ()
     unit_names: tuple[str, ...] = ()
     level_names: tuple[tuple[str, ...], ...] = ()
@@ -226,6 +237,7 @@ class RealRunResult:
         doc["executed_check"] = {
             "violations": len(self.violations),
             "first": self.violations[:3],
+            "measured_outcomes": dict(self.outcomes),
         }
         doc["interrupted"] = self.stats.interrupted
         doc["wall_end_s"] = _round(self.stats.end_us / 1e6)
@@ -472,11 +484,11 @@ def run_plan(
         # Kernels of repetition 0 that never ran (their job failed, or Ctrl-C came first) are
         # missing for a known reason; every rule is checked on those that ran.
         partial = sim.stats.interrupted or bool(sim.stats.job_failed)
-        out.violations = [
-            str(v)
-            for v in check_schedule(inst, result.executed, measured=True)
-            if not (partial and v.rule == "coverage")
-        ]
+        for v in check_schedule(inst, result.executed, measured=True):
+            if v.rule in MEASURED_OUTCOMES:
+                out.outcomes[v.rule] = out.outcomes.get(v.rule, 0) + 1
+            elif not (partial and v.rule == "coverage"):
+                out.violations.append(str(v))
     if check_outputs_every:
         checked, mismatched, notes = check_outputs(sim.models, sim.stats.sampled_outputs)
         out.outputs = {"checked": checked, "mismatched": mismatched}

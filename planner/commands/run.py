@@ -159,7 +159,8 @@ def summary(result: RealRunResult, doc: dict[str, object]) -> str:
     )
     lines.append(
         f"  runtime overhead {over['us_per_kernel']} us per kernel (median kernel "
-        f"{over['median_kernel_us']} us); executed schedule: {len(result.violations)} violations"
+        f"{over['median_kernel_us']} us); executed schedule: {len(result.violations)} "
+        f"violations of the executor's invariants, measured outcomes {result.outcomes or 'none'}"
     )
     if result.outputs is not None:
         lines.append(

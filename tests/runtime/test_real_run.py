@@ -355,7 +355,10 @@ def test_an_overrunning_kernel_delays_only_what_depends_on_it(work: dict[str, Pa
     scenario.write_text(
         "name: overrun\n"
         "tasks:\n"
-        "  - {name: heavy, model: heavy.onnx, arrival: {type: periodic, rate_hz: 4}}\n"
+        "  - name: heavy\n"
+        "    model: heavy.onnx\n"
+        "    deadline_ms: 1\n"
+        "    arrival: {type: periodic, rate_hz: 4}\n"
         "  - {name: light, model: light.onnx, arrival: {type: periodic, rate_hz: 4}}\n"
     )
     platform = load_platform(work["platform"])
@@ -396,4 +399,9 @@ def test_an_overrunning_kernel_delays_only_what_depends_on_it(work: dict[str, Pa
         # kernel's end (when its worker thread then gets a core is the operating system's call)
         other = light[m.tag[0]]
         assert other.unit != m.unit and other.dispatched < m.end
-    assert check_schedule(plan.instance, result.executed, measured=True) == []
+    # the plan met the 1 ms deadline on paper; in reality every heavy job missed it, which the
+    # checker reports as a measured outcome, not as a fault of the executor
+    assert doc["tasks"]["heavy"]["deadline_violation_rate"] == 1.0
+    assert result.violations == [] and result.outcomes.get("deadline", 0) >= 1
+    rules = {v.rule for v in check_schedule(plan.instance, result.executed, measured=True)}
+    assert rules == {"deadline"}
