@@ -165,9 +165,10 @@ class ModelSet:
                 wanted.setdefault(m_idx, {})[name] = set(devices)
             for m_idx, names in wanted.items():
                 ref = task.models[m_idx]
-                model = onnx_params(ref.name, ref.params)
-                self.models[(task_name, m_idx)] = model
+                # a profile travelling in the parameters (plan --profile) changes no kernel
                 params = {k: v for k, v in ref.params.items() if k != "profile"}
+                model = onnx_params(ref.name, params)
+                self.models[(task_name, m_idx)] = model
                 parts = _find_parts(
                     ref.name, platform, params, set(names), plan_counts.get((task_name, m_idx))
                 )

@@ -16,6 +16,7 @@ from xpuplan.models import InvalidInput
 from xpuplan.models.plan import Plan, load_plan
 from xpuplan.models.presets import resolve_platform
 from xpuplan.models.scenarios import resolve_scenario
+from xpuplan.planner.commands.common import add_profile_argument, scenario_from_args
 from xpuplan.planner.commands.simulate import summary as sim_summary
 from xpuplan.runtime.real_run import EXECUTORS, RealRunResult, run_plan
 
@@ -67,6 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="wait at most this long after --duration for jobs in flight (default 5)",
     )
+    add_profile_argument(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--trace", metavar="JSON", help="write a Chrome/Perfetto trace")
     parser.add_argument(
@@ -98,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     scenario_src = _source(args.scenario, plan, "scenario", "--scenario")
     try:
         platform = resolve_platform(platform_src, plan.settings.get("power_mode"))
-        scenario = resolve_scenario(scenario_src)
+        resolve_scenario(scenario_src)
     except InvalidInput as exc:
         if args.platform and args.scenario:
             raise
@@ -109,6 +111,10 @@ def run(args: argparse.Namespace) -> int:
             value=None,
             show_value=False,
         ) from None
+    # --profile: the online policies' durations of the scenario's other tasks (the plan's own
+    # kernels keep the plan's durations)
+    args.scenario = scenario_src
+    scenario = scenario_from_args(args)
     result = run_plan(
         plan,
         platform,

@@ -272,8 +272,13 @@ def test_cli_run_report_trace_and_closed_loop(
         str(root / "scenario.yaml"),
         "--duration",
         "0.5",
+        "--policy",
+        "edf",
+        "--profile",
+        str(root / "measured.csv"),
     )
     assert code == 0 and "planned vs measured" in out and "0 violations" in out
+    assert "edf in the slack" in out
 
 
 def test_missing_provider_is_refused_up_front(
