@@ -21,6 +21,7 @@ BatchNormalization                     batchnorm            2 N (a scale and a s
 Layer/Instance/Group normalization     layernorm            8 N (mean, variance, normalise,
                                                             scale, shift)
 RMS / SimplifiedLayerNormalization     rmsnorm              6 N
+LRN                                    layernorm            (2 size + 4) N
 Softmax, LogSoftmax                    softmax              5 N (max, sub, exp, sum, div)
 Resize, Upsample                       upsample             nearest 0; linear 3 (2^d - 1) N;
                                                             cubic 7 (4^d - 1) / 3 N, d the
@@ -263,6 +264,11 @@ def node_cost(
         kind, per = ELEMENTWISE[op]
         arity = max(1, len([i for i in ins if i]) - 1) if op in ("Sum", "Mean", "Max", "Min") else 1
         return kind, float(per * arity * n_out())
+    if op == "LRN":
+        # Per element: square and sum over ``size`` channels, then scale, bias, pow and divide.
+        shape = shape_of(ins[0])
+        size = int(attr(node, "size", 5))  # type: ignore[call-overload]
+        return "layernorm", float((2 * size + 4) * (numel(shape) if shape is not None else 0))
     if op in NORMS:
         kind, per = NORMS[op]
         shape = shape_of(ins[0])

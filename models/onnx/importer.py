@@ -446,10 +446,12 @@ def _fold_constants(model: onnx.ModelProto, path: str) -> onnx.ModelProto:
         if name in used
     )
     del out.graph.value_info[:]
-    # Initializers listed as graph inputs (old exporters) stay consistent.
-    keep_inputs = [vi for vi in out.graph.input if vi.name in used or vi.name not in consts]
+    # Initializers listed as graph inputs (IR version 3 requires it) become plain constants:
+    # nobody feeds them, and IR 3 shape inference would not see the folded ones otherwise.
+    keep_inputs = [vi for vi in out.graph.input if vi.name not in consts]
     del out.graph.input[:]
     out.graph.input.extend(keep_inputs)
+    out.ir_version = max(out.ir_version, 4)
     return out
 
 
@@ -487,6 +489,10 @@ def _fold(
     if not all(name in consts for name in inputs):
         return None
     if node.op_type != "Constant" and not inputs:
+        return None
+    # Skip what would be too large to keep before computing it (a generated weight matrix).
+    known = [shape for out in node.output if out and (shape := shapes.get(out)) is not None]
+    if known and sum(math.prod(shape) for shape in known) > FOLD_MAX_ELEMENTS:
         return None
     try:
         feeds = {name: consts[name] for name in inputs}
@@ -558,6 +564,7 @@ def _op_graph(
     producer: dict[str, str] = {}
     uncosted: dict[str, None] = {}
     unknown_shapes: dict[str, None] = {}
+    read_tensors = _read_tensors(graph_proto)
     const_values: dict[str, np.ndarray] = {}
 
     def constant(tensor: str) -> object | None:
@@ -610,6 +617,8 @@ def _op_graph(
             if not tensor:
                 continue
             size = _bytes(types.get(tensor))
+            if size is None and tensor not in read_tensors:
+                continue  # an optional output nobody reads (a Dropout mask): never made
             if size is None:
                 unknown_shapes[node.name] = None
                 continue
@@ -654,6 +663,11 @@ def _op_graph(
     return graph, tuple(notes)
 
 
+def _read_tensors(graph: onnx.GraphProto) -> set[str]:
+    """Tensors some node reads (subgraphs included) or the graph outputs."""
+    return {t for node in graph.node for t in _node_inputs(node)} | {o.name for o in graph.output}
+
+
 def _observe_missing_shapes(
     model: onnx.ModelProto,
     types: dict[str, tuple[int, tuple[int, ...] | None]],
@@ -661,15 +675,17 @@ def _observe_missing_shapes(
 ) -> None:
     """Fill in the shapes inference left unknown by running the model once with ``onnx.reference``.
 
-    Only when some node output has no static shape (data-dependent shapes, control flow whose
-    branches differ): the model runs on :meth:`InputSpec.value` inputs (seed 0) and the observed
-    shapes of those tensors are recorded. A model that the reference cannot run keeps them unknown.
+    Only when some node output that is read has no static shape (data-dependent shapes, control
+    flow whose branches differ): the model runs on :meth:`InputSpec.value` inputs (seed 0) and
+    the observed shapes of those tensors are recorded. A model that the reference cannot run
+    keeps them unknown.
     """
+    read = _read_tensors(model.graph)
     missing = [
         out
         for node in model.graph.node
         for out in node.output
-        if out and types.get(out, (0, None))[1] is None
+        if out in read and types.get(out, (0, None))[1] is None
     ]
     if not missing:
         return

@@ -300,3 +300,24 @@ def test_kernel_names_stand_for_their_nodes(model_dir: Path) -> None:
             nodes = tuple(sorted(data["onnx_nodes"]))
             assert name2nodes.setdefault(name, nodes) == nodes
     assert len(set(name2nodes.values())) == len(name2nodes)
+
+
+_LIGHT = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
+
+
+@pytest.mark.parametrize(("file", "zoo"), [("light_resnet50.onnx", "resnet-50")])
+def test_real_model_macs_match_the_zoo(file: str, zoo: str) -> None:
+    """The ResNet-50 the onnx wheel ships (its backend test data) has exactly the multiply-adds
+    of the zoo's ResNet-50 built from the architecture: two independent counts."""
+    path = _LIGHT / file
+    if not path.exists():
+        pytest.skip(f"{path} is not in this onnx installation")
+    from xpuplan.models.zoo import build_model, count_macs
+
+    graph = import_onnx(path).op_graph
+    macs = 0.0
+    for _, data in graph.nodes(data=True):
+        if data["onnx_type"] in ("Conv", "Gemm"):
+            bias = math.prod(data["shape"]) if len(data["onnx_inputs"]) > 2 else 0
+            macs += (data["flops"] - bias) / 2
+    assert macs == count_macs(build_model(zoo))
