@@ -410,3 +410,24 @@ def test_an_overrunning_kernel_delays_only_what_depends_on_it(work: dict[str, Pa
     assert result.violations == [] and result.outcomes.get("deadline", 0) >= 1
     rules = {v.rule for v in check_schedule(plan.instance, result.executed, measured=True)}
     assert rules == {"deadline"}
+
+
+def test_a_chain_of_models_runs_each_model_on_its_own_inputs(work: dict[str, Path]) -> None:
+    root = work["root"]
+    scenario = root / "chain.yaml"
+    scenario.write_text(
+        "name: chain\n"
+        "tasks:\n"
+        "  - {name: both, models: [det.onnx, res.onnx], arrival: {type: periodic, rate_hz: 10}}\n"
+    )
+    plan = _plan(root, work["platform"], scenario, "chain-plan.json")
+    assert any("/m1." in asg.kernel for asg in plan.schedule.assignments)
+    result = run_plan(
+        plan, str(work["platform"]), str(scenario), duration_s=0.5, check_outputs_every=1
+    )
+    doc = result.to_json()
+    assert doc["conservation"]["completed"] == doc["conservation"]["arrived"] == 5
+    # both models of every job checked against their whole models
+    assert doc["outputs"] == {"checked": 10, "mismatched": 0, "notes": []}
+    assert {m.model for m in result.stats.measured} == {"det", "res"}
+    assert check_schedule(plan.instance, result.executed, measured=True) == []
