@@ -145,7 +145,9 @@ def run(args: argparse.Namespace) -> int:
 
 def summary(result: RealRunResult, doc: dict[str, object]) -> str:
     """The simulate table, then the comparison with the plan."""
-    lines = [sim_summary(result.sim).replace("s simulated", "s run for real", 1)]
+    failed = len(result.stats.job_failed)
+    text = sim_summary(result.sim).replace("s simulated", "s run for real", 1)
+    lines = [text.replace(" + dropped ", f" + failed {failed} + dropped ", 1)]
     pvm = result.planned_vs_measured()
     err, jit = pvm["kernel_error_pct"], pvm["jitter_us"]
     over = doc["runtime_overhead"]
@@ -158,14 +160,14 @@ def summary(result: RealRunResult, doc: dict[str, object]) -> str:
         + ("; INTERRUPTED (partial report)" if result.stats.interrupted else "")
     )
     lines.append(
-        f"  planned vs measured over {pvm['kernels']} kernels: error p50 {err['p50']}% p90 "
-        f"{err['p90']}%, jitter p50 {jit['p50']} us p99 {jit['p99']} us, overruns "
-        f"{pvm['overruns']}, late starts {pvm['late_starts']}; late in reality / on time in "
+        f"  planned vs measured over {pvm['kernels']} kernels: error p50 {_num(err['p50'])}% p90 "
+        f"{_num(err['p90'])}%, jitter p50 {_num(jit['p50'])} us p99 {_num(jit['p99'])} us, "
+        f"overruns {pvm['overruns']}, late starts {pvm['late_starts']}; late in reality / on time in "
         f"plan {late}"
     )
     lines.append(
-        f"  runtime overhead {over['us_per_kernel']} us per kernel (median kernel "
-        f"{over['median_kernel_us']} us); executed schedule: {len(result.violations)} "
+        f"  runtime overhead {_num(over['us_per_kernel'])} us per kernel (median kernel "
+        f"{_num(over['median_kernel_us'])} us); executed schedule: {len(result.violations)} "
         f"violations of the executor's invariants, measured outcomes {result.outcomes or 'none'}"
     )
     if result.outputs is not None:
@@ -174,3 +176,8 @@ def summary(result: RealRunResult, doc: dict[str, object]) -> str:
             f"{result.outputs['mismatched']} mismatched"
         )
     return "\n".join(lines)
+
+
+def _num(value: object) -> str:
+    """A figure with one decimal (a dash when there is none)."""
+    return "-" if not isinstance(value, int | float) else f"{value:.1f}"
