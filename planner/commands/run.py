@@ -162,8 +162,8 @@ def summary(result: RealRunResult, doc: dict[str, object]) -> str:
     lines.append(
         f"  planned vs measured over {pvm['kernels']} kernels: error p50 {_num(err['p50'])}% p90 "
         f"{_num(err['p90'])}%, jitter p50 {_num(jit['p50'])} us p99 {_num(jit['p99'])} us, "
-        f"overruns {pvm['overruns']}, late starts {pvm['late_starts']}; late in reality / on time in "
-        f"plan {late}"
+        f"overruns {pvm['overruns']}, late starts {pvm['late_starts']}; late in reality / on "
+        f"time in plan {late}"
     )
     lines.append(
         f"  runtime overhead {_num(over['us_per_kernel'])} us per kernel (median kernel "
