@@ -323,6 +323,8 @@ class Ready:
     ----------
     job
         The job it belongs to.
+    k
+        The kernel's index in its stage's template; negative (``DECODE``) for a decode step.
     t
         When it became ready (its inputs may reach another device later; see
         :meth:`DispatchApi.data_ready <xpuplan.runtime.dispatch.DispatchApi.data_ready>`).

@@ -34,13 +34,17 @@ Power
     :math:`P(t) > ` budget, and the longest such stretch (one excursion) are recorded.
 Governor
     Samples power every ``governor_period_us`` (only while something is over budget or
-    throttled, which gives the same samples as sampling always). Over budget: it lowers the
-    level cap of the device drawing the most dynamic power by one level -- its running kernels
-    switch to their mode at the capped level at once (remaining work scaled by the modes'
-    duration ratio) and new kernels run at most at that level; when no device drawing power can
-    go lower it holds dispatch. Below :data:`GOVERNOR_RELEASE` x budget it releases the hold at
-    once, and raises one cap by one level after :data:`GOVERNOR_RAISE_AFTER` such samples in a
-    row.
+    throttled, which gives the same samples as sampling always). Over budget: it lowers level
+    caps one level at a time, the device drawing the most dynamic power first, until the running
+    kernels at their capped levels fit the budget (:meth:`PlatformSim.capped_draw`) -- running
+    kernels switch to their mode at the capped level at once (remaining work scaled by the
+    modes' duration ratio) and new kernels run at most at that level; when they cannot fit (every
+    device drawing power is at its lowest level) it holds dispatch. So after every sample power
+    is within the budget unless the running kernels' lowest levels exceed it; between samples,
+    work started since the last one can exceed it (the governor is reactive, like a firmware
+    power limit), which a run reports as its peak, time and longest stretch over budget. Below
+    :data:`GOVERNOR_RELEASE` x budget it releases the hold at once, and raises one cap by one
+    level after :data:`GOVERNOR_RAISE_AFTER` such samples in a row.
 """
 
 from __future__ import annotations

@@ -296,7 +296,8 @@ class Simulator:
         if batch and (len(batch) > 1 or batch[0] is not item):
             items, modes = self._batched(item, batch)
             mode = self._mode_for(item, modes, dev, mode, unit)
-        elif mode is None or mode.dev != dev or mode.level > machine.cap[dev]:
+        # mode[1], mode[2]: its device and level (by index on this hot path, which is faster).
+        elif mode is None or mode[1] != dev or mode[2] > machine.cap[dev]:
             mode = self._mode_for(item, modes, dev, mode, unit)
         dur, _, level, power, bw, _ = mode
 
@@ -745,9 +746,17 @@ class Simulator:
         Afterwards the running kernels draw at most the budget, unless those over it run at
         their devices' lowest levels (then dispatch is held). Returns whether anything changed.
         """
-        changed, lowered = self.machine.governor_step()
+        machine = self.machine
+        over = machine.over_budget
+        changed, lowered = machine.governor_step()
         for dev in lowered:
             self._throttle_running(dev)
+        if over:
+            # A kernel dispatched before a cap dropped may have begun above it since (it waited
+            # for its inputs or a level switch): move it too.
+            for dev in range(machine.num_devices):
+                if dev not in lowered:
+                    self._throttle_running(dev)
         return changed
 
     def retarget(self, run: Run, mode: ModeRec) -> None:

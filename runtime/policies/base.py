@@ -206,7 +206,7 @@ class QueuePolicy(BasePolicy):
                 continue
             best_bucket.pop_head()
             unit, rec = choice
-            if best.is_decode:
+            if best.k < 0:  # a decode step (is_decode, without a property call on the hot path)
                 api.start(best, unit, rec, batch=self.batch_for(best))
             else:
                 api.start(best, unit, rec)
