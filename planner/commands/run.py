@@ -99,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
     platform_src = _source(args.platform, plan, "platform", "--platform")
     scenario_src = _source(args.scenario, plan, "scenario", "--scenario")
     try:
-        platform = resolve_platform(platform_src, plan.settings.get("power_mode"))
+        power_mode = getattr(plan, "power_mode", None) or plan.settings.get("power_mode")
+        platform = resolve_platform(platform_src, power_mode)
         resolve_scenario(scenario_src)
     except InvalidInput as exc:
         if args.platform and args.scenario:
