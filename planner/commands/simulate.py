@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from xpuplan.models import InvalidInput, check_schedule
+from xpuplan.models import InvalidInput
 from xpuplan.models.jsonio import FileWriter, check_output_paths, write_files
 from xpuplan.models.plan import Plan, load_plan, plan_settings
 from xpuplan.models.platform import Platform
@@ -158,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             config=config,
             policy_options=parse_options(args.option),
-            observe=watch.observe,
+            prepare=watch.observe,
         )
     if pictures and watch.sim is not None:
         write_files(_pictures(args, watch.sim))
@@ -259,7 +259,7 @@ def plan_known_tasks(
     platform_arg, scenario_arg = sources or (platform.name, scenario.name)
     instance = build_checked(platform, scenario, options, platform_arg, scenario_arg)
     result = solve(instance, solver)
-    if not result.schedule.is_solution or check_schedule(instance, result.schedule):
+    if not result.schedule.is_solution:  # a schedule the checker rejects raised InternalError
         raise InvalidInput(
             f"solver {solver!r} found no valid plan ({result.status})",
             field="--plan-solver",
@@ -300,10 +300,12 @@ def summary(result: SimResult) -> str:
             text += f"  TTFT {tm.ttft_ms.mean:8.1f} ms  TPS {tm.tps or 0:6.1f}"
         lines.append(text.rstrip())
     budget = "none" if result.power_budget_w is None else f"{result.power_budget_w:g} W"
+    over = f"{result.time_over_budget_s:.3f} s"
+    if result.time_over_budget_s > 0:
+        over += f" (longest {1000 * result.longest_over_budget_s:.1f} ms)"
     lines.append(
         f"  energy {result.energy_j:.1f} J, power avg {result.avg_power_w:.2f} W / peak "
-        f"{result.peak_power_w:.2f} W, budget {budget}, over budget "
-        f"{result.time_over_budget_s:.3f} s"
+        f"{result.peak_power_w:.2f} W, budget {budget}, over budget {over}"
     )
     cons = result.conservation
     lines.append(
