@@ -22,8 +22,10 @@ from xpuplan.planner.commands import (
     instance,
     listing,
     plan,
+    report,
     simulate,
     solve,
+    sweep,
     verify,
 )
 
@@ -35,6 +37,8 @@ COMMANDS: tuple[ModuleType, ...] = (
     convert,
     simulate,
     compare,
+    sweep,
+    report,
     listing,
 )
 

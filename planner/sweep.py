@@ -126,6 +126,7 @@ COLUMNS = (
     "sim_arrived",
     "sim_freezes",
     "worker",
+    "spec",
 )
 
 _LIST_KEYS = (
@@ -412,6 +413,12 @@ class Cell:
         return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
+def cell_from_spec(text: str) -> Cell:
+    """The cell a row's ``spec`` column describes."""
+    doc = json.loads(text)
+    return Cell(**{**doc, "options": dict(doc.get("options") or {})})
+
+
 def scaled_scenario(scenario: Scenario, factor: float) -> Scenario:
     """``scenario`` with every Poisson arrival rate multiplied by ``factor``.
 
@@ -452,6 +459,13 @@ def cell_instance(cell: Cell) -> tuple[Instance, ObjectiveValue]:
             include_unknown=True,
         )
         instance = build_instance(platform, scenario, options)
+        if not instance.jobs:
+            raise InvalidInput(
+                f"no job arrives within the horizon of {cell.horizon_s:g} s (seed {cell.seed}); "
+                "lengthen horizon_s",
+                field="horizon_s",
+                value=cell.horizon_s,
+            )
         if len(_INSTANCE_CACHE) >= _INSTANCE_CACHE_SIZE:
             _INSTANCE_CACHE.pop(next(iter(_INSTANCE_CACHE)))
         _INSTANCE_CACHE[key] = (instance, lower_bound(instance, lp=True))
@@ -497,6 +511,7 @@ def run_cell(cell: Cell) -> dict[str, Any]:
 
 def _identity(cell: Cell) -> dict[str, Any]:
     return {
+        "spec": json.dumps(dataclasses.asdict(cell), sort_keys=True, default=str),
         "cell": cell.cell_id,
         "grid": cell.grid,
         "platform": cell.platform,
