@@ -253,9 +253,7 @@ def energy_latency_figure(frame: pd.DataFrame, path: Path) -> bool:
 
 def power_profile(instance: Instance, schedule: Schedule) -> tuple[np.ndarray, np.ndarray]:
     """Times and the platform's power (idle of every unit plus running kernels) as a step curve."""
-    power = {
-        (k.name, m.device, m.level): m.power_w for k in instance.kernels for m in k.modes
-    }
+    power = {(k.name, m.device, m.level): m.power_w for k in instance.kernels for m in k.modes}
     deltas: dict[int, float] = {}
     for asg in schedule.assignments:
         p = power.get((asg.kernel, asg.device, asg.level), 0.0)
@@ -407,7 +405,9 @@ def write_report(
         if not isinstance(spec, str):
             raise InvalidInput("the selected row has no cell spec", field="--cell", value=cell)
         instance, schedule = cell_schedule(cell_from_spec(spec))
-        parts = json.loads(row["objective_parts"]) if isinstance(row["objective_parts"], str) else []
+        parts = (
+            json.loads(row["objective_parts"]) if isinstance(row["objective_parts"], str) else []
+        )
         label = (
             f"{instance.name}, seed {row['seed']}: {row['kind']} {row['name']}, objective "
             f"{', '.join(f'{v:.6g}' for v in parts) or '-'}, "
@@ -447,7 +447,11 @@ def _mean_pct(values: pd.Series) -> float | None:
 
 
 def _write_index(
-    out: Path, frame: pd.DataFrame, written: list[tuple[Path, str]], meta: Mapping[str, Any], title: str
+    out: Path,
+    frame: pd.DataFrame,
+    written: list[tuple[Path, str]],
+    meta: Mapping[str, Any],
+    title: str,
 ) -> None:
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",

@@ -210,7 +210,9 @@ class Grid:
                 raise InvalidInput("must name at least one", field=key, value=data.get(key))
             for pos, value in enumerate(lists[key]):
                 if not isinstance(value, str):
-                    raise InvalidInput("must be a name or a file", field=f"{key}[{pos}]", value=value)
+                    raise InvalidInput(
+                        "must be a name or a file", field=f"{key}[{pos}]", value=value
+                    )
         policies = [str(p) for p in lists.get("policies", [])]
         if policies == ["all"]:
             policies = online_policy_names()
@@ -239,7 +241,9 @@ class Grid:
             "policies": tuple(policies),
         }
         if "power_modes" in lists:
-            values["power_modes"] = tuple(None if m is None else str(m) for m in lists["power_modes"])
+            values["power_modes"] = tuple(
+                None if m is None else str(m) for m in lists["power_modes"]
+            )
         for key, kind in (
             ("load_scale", "positive"),
             ("duration_s", "positive"),
@@ -247,7 +251,9 @@ class Grid:
             ("horizon_s", "positive-or-null"),
         ):
             if key in lists:
-                values[key] = tuple(_number(v, f"{key}[{p}]", kind) for p, v in enumerate(lists[key]))
+                values[key] = tuple(
+                    _number(v, f"{key}[{p}]", kind) for p, v in enumerate(lists[key])
+                )
         if "seeds" in lists:
             seeds = []
             for pos, seed in enumerate(lists["seeds"]):
@@ -271,7 +277,9 @@ class Grid:
             values["levels"] = levels
         if "simulate" in data:
             if not isinstance(data["simulate"], bool):
-                raise InvalidInput("must be true or false", field="simulate", value=data["simulate"])
+                raise InvalidInput(
+                    "must be true or false", field="simulate", value=data["simulate"]
+                )
             values["simulate"] = data["simulate"]
         for key in ("policy_options", "solver_options"):
             if key in data:
@@ -300,7 +308,7 @@ class Grid:
             self.duration_s,
             self.horizon_s,
         ):
-            common = {
+            common: dict[str, Any] = {
                 "grid": self.name,
                 "platform": platform,
                 "power_mode": mode,
@@ -616,10 +624,7 @@ def _schedule_metrics(instance: Instance, schedule: Schedule) -> dict[str, Any]:
     scale = 1e-6 if instance.time_unit == "us" else 1e-3 if instance.time_unit == "ms" else 1.0
     energy = dynamic_energy(instance, schedule.assignments) + instance.idle_power_w * makespan
     lat = _quantiles_ms(
-        [
-            (completions[j] - job.release) * scale * 1e6
-            for j, job in enumerate(instance.jobs)
-        ]
+        [(completions[j] - job.release) * scale * 1e6 for j, job in enumerate(instance.jobs)]
     )
     return {
         "late_jobs": len(late),
@@ -758,8 +763,7 @@ def _close(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
 _FLOAT_COLUMNS = {
     c
     for c in COLUMNS
-    if c.endswith(("_ms", "_j", "_w", "_s", "_rate", "_rpm"))
-    and not c.endswith("_q_ms")
+    if c.endswith(("_ms", "_j", "_w", "_s", "_rate", "_rpm")) and not c.endswith("_q_ms")
 }
 _FLOAT_COLUMNS |= {"objective", "lower_bound", "best_bound", "gap", "seconds", "solve_seconds"}
 _FLOAT_COLUMNS |= {"load_scale", "sim_tps"}
@@ -921,7 +925,10 @@ def sweep(
     meta: dict[str, Any] = {"format": SWEEP_FORMAT, "runs": []}
     if path.exists():
         previous, meta = read_results(path)
-        rows = [dict(r) for r in previous.astype(object).where(previous.notna(), None).to_dict("records")]
+        rows = [
+            dict(r)
+            for r in previous.astype(object).where(previous.notna(), None).to_dict("records")
+        ]
         meta.setdefault("runs", [])
     done_ids = {r["cell"] for r in rows}
     cells = grid.cells()
@@ -974,7 +981,11 @@ def sweep(
                 try:
                     row = future.result()
                 except Exception as exc:  # the worker died or the row could not come back
-                    row = {**_identity(cell), "status": "error", "error": f"{type(exc).__name__}: {exc}"}
+                    row = {
+                        **_identity(cell),
+                        "status": "error",
+                        "error": f"{type(exc).__name__}: {exc}",
+                    }
                 rows.append(row)
                 report.done += 1
                 report.failed += row.get("status") == "error"
