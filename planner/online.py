@@ -144,6 +144,9 @@ def run_on_instance(
         pol = get_policy(policy, **dict(options or {}))
     if policy in BATCHING_POLICIES or int((options or {}).get("decode_batch", 1)) > 1:
         notes.append("decode batching off (the Instance has no batched decode)")
+    kernel2job = instance.kernel2job
+    if any(kernel2job[src] != kernel2job[dst] for src, dst in instance.edge_endpoints):
+        notes.append("edges between jobs not enforced (an online policy sees jobs one by one)")
     tasks, injected = _tasks_and_jobs(instance)
     # Every job can finish by then: all releases passed, then every kernel in its slowest mode
     # one after another.
