@@ -13,7 +13,8 @@ grid, the package versions and the seeds are stored with the results (Parquet me
 Within a cell
 -------------
 * The problem is the clairvoyant :class:`xpuplan.models.Instance` of the scenario
-  (``include_unknown``: every sampled arrival of the seed's trace over the horizon). A solver cell
+  (``include_unknown``, the default: every sampled arrival of the seed's trace over the horizon;
+  without it, the known tasks over the planner's horizon). A solver cell
   solves it (:func:`xpuplan.solvers.solve`); a policy cell runs the online policy on its jobs
   (:func:`xpuplan.planner.online.run_on_instance`). Either way the schedule goes through
   :func:`xpuplan.models.check_schedule` (``valid``, ``violations``) and is measured on the instance
@@ -148,6 +149,7 @@ _SCALAR_KEYS = (
     "levels",
     "simulate",
     "threads_per_cell",
+    "include_unknown",
     "policy_options",
     "solver_options",
 )
@@ -177,6 +179,7 @@ class Grid:
     max_kernels: int = 6
     levels: str | int = 3
     simulate: bool = True
+    include_unknown: bool = True
     threads_per_cell: int = 1
     policy_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     solver_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -275,12 +278,11 @@ class Grid:
             if levels not in ("all", "top") and not (isinstance(levels, int) and levels >= 1):
                 raise InvalidInput("must be all, top or a count >= 1", field="levels", value=levels)
             values["levels"] = levels
-        if "simulate" in data:
-            if not isinstance(data["simulate"], bool):
-                raise InvalidInput(
-                    "must be true or false", field="simulate", value=data["simulate"]
-                )
-            values["simulate"] = data["simulate"]
+        for key in ("simulate", "include_unknown"):
+            if key in data:
+                if not isinstance(data[key], bool):
+                    raise InvalidInput("must be true or false", field=key, value=data[key])
+                values[key] = data[key]
         for key in ("policy_options", "solver_options"):
             if key in data:
                 raw = data[key] or {}
@@ -316,7 +318,8 @@ class Grid:
                 "load_scale": scale,
                 "seed": seed,
                 "duration_s": duration,
-                "horizon_s": duration if horizon is None else horizon,
+                "horizon_s": duration if horizon is None and self.include_unknown else horizon,
+                "include_unknown": self.include_unknown,
                 "objective": self.objective,
                 "max_kernels": self.max_kernels,
                 "levels": self.levels,
@@ -348,9 +351,12 @@ class Grid:
         return out
 
 
-def load_grid(path: str | os.PathLike[str]) -> Grid:
-    """Read and validate a grid file (YAML or JSON)."""
-    return Grid.from_dict(read_yaml(path), file=str(path))
+def load_grid(path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None) -> Grid:
+    """Read and validate a grid file (YAML or JSON), with some keys replaced by ``overrides``."""
+    data = read_yaml(path)
+    if overrides and isinstance(data, Mapping):
+        data = {**data, **overrides}
+    return Grid.from_dict(data, file=str(path))
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -387,7 +393,8 @@ class Cell:
     load_scale: float
     seed: int
     duration_s: float
-    horizon_s: float
+    horizon_s: float | None
+    include_unknown: bool
     time_limit_s: float | None
     objective: str | None
     max_kernels: int
@@ -406,6 +413,7 @@ class Cell:
             self.load_scale,
             self.seed,
             self.horizon_s,
+            self.include_unknown,
             self.objective,
             self.max_kernels,
             self.levels,
@@ -464,12 +472,12 @@ def cell_instance(cell: Cell) -> tuple[Instance, ObjectiveValue]:
             objective=cell.objective,
             max_kernels_per_model=cell.max_kernels,
             levels=cell.levels,
-            include_unknown=True,
+            include_unknown=cell.include_unknown,
         )
         instance = build_instance(platform, scenario, options)
         if not instance.jobs:
             raise InvalidInput(
-                f"no job arrives within the horizon of {cell.horizon_s:g} s (seed {cell.seed}); "
+                f"no job arrives within the horizon of {cell.horizon_s} s (seed {cell.seed}); "
                 "lengthen horizon_s",
                 field="horizon_s",
                 value=cell.horizon_s,
@@ -698,8 +706,8 @@ def finalize(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         return frame
     keys = ["platform", "power_mode", "scenario", "load_scale", "seed", "horizon_s"]
     group_keys = [
-        "|".join(_key_text(v) for v in values)
-        for values in zip(*(frame[k] for k in keys), strict=True)
+        "|".join(_key_text(v) for v in values) + _spec_problem(spec)
+        for *values, spec in zip(*(frame[k] for k in keys), frame["spec"], strict=True)
     ]
     best: dict[str, tuple[float, ...]] = {}
     for key, inst_text, own_text in zip(
@@ -720,7 +728,14 @@ def finalize(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         firsts.append(None if objective is None else _scalar(objective))
         lows.append(None if own is None else _scalar(own))
         gap = None
-        if bool(frame["valid"].iat[r_idx]) and objective is not None and bound is not None:
+        valid = frame["valid"].iat[r_idx]
+        if (
+            valid is not None
+            and valid is not pd.NA
+            and bool(valid)
+            and objective is not None
+            and bound is not None
+        ):
             gap = gap_to(_value(objective), _value(bound))
             if objective < bound and gap == 0.0 and not _close(objective, bound):
                 extra = "objective BELOW the best bound (a bug)"
@@ -733,6 +748,15 @@ def finalize(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     frame["gap"] = gaps
     frame["notes"] = notes
     return _typed(frame)
+
+
+def _spec_problem(text: Any) -> str:
+    """The rest of what makes a cell's problem (objective, coarsening, include_unknown)."""
+    if not isinstance(text, str):
+        return ""
+    doc = json.loads(text)
+    keys = ("objective", "max_kernels", "levels", "include_unknown")
+    return json.dumps([doc.get(k) for k in keys])
 
 
 def _key_text(value: Any) -> str:
@@ -831,7 +855,8 @@ def read_results(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[str, 
         raise InvalidInput(f"is not a sweep's results file: {exc}", file=str(path)) from None
     if "cell" not in frame.columns:
         raise InvalidInput("is not a sweep's results file (no cell column)", file=str(path))
-    return _typed(finalize(frame.to_dict("records"))), meta
+    plain = frame.astype(object).where(frame.notna(), None)
+    return finalize(plain.to_dict("records")), meta
 
 
 def _is_parquet(path: Path) -> bool:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
+
+import yaml
 
 from xpuplan.models import InvalidInput
 from xpuplan.planner.sweep import load_grid, sweep
@@ -37,6 +40,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-cells", type=int, metavar="N", help="run at most N of the remaining cells"
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="replace a key of the grid (VALUE in YAML, e.g. seeds=[0,1] or duration_s=60); "
+        "repeatable",
+    )
     bar = parser.add_mutually_exclusive_group()
     bar.add_argument("--progress", action="store_true", default=None, help="always show progress")
     bar.add_argument(
@@ -54,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
             field="--workers",
             value=args.workers,
         )
-    grid = load_grid(args.grid)
+    grid = load_grid(args.grid, _overrides(args.set))
     frame, done = sweep(
         grid,
         args.output,
@@ -77,3 +88,16 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 1 if done.failed else 0
+
+
+def _overrides(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput("must be KEY=VALUE", field="--set", value=item)
+        try:
+            out[key.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise InvalidInput("has a value that is not YAML", field="--set", value=item) from None
+    return out
