@@ -416,28 +416,71 @@ def write_report(
         cell_figure(instance, schedule, out / "cell.png", label)
         written.append((out / "cell.png", f"The chosen cell ({html.escape(cell)})"))
     _write_index(out, frame, written, meta or {}, title)
+    summary = summary_table(frame)
+    tmp = out / ".summary.md.tmp"
+    tmp.write_text(markdown_table(summary), encoding="utf-8")
+    os.replace(tmp, out / "summary.md")
     return [p for p, _ in written]
 
 
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A DataFrame as a Markdown table (empty cells as ``-``)."""
+
+    def cell(value: Any) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+            return "-"
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+    lines = [
+        "| " + " | ".join(str(c) for c in frame.columns) + " |",
+        "|" + "---|" * len(frame.columns),
+    ]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+#: Simulation columns the summary shows (mean over seeds) when the sweep measured them.
+SUMMARY_SIM_COLUMNS = {
+    "sim_latency_mean_ms": "sim mean latency (ms)",
+    "sim_ttft_mean_ms": "sim TTFT (ms)",
+    "sim_tps": "sim TPS",
+    "sim_reactive_mean_latency_ms": "sim reactive latency (ms)",
+    "sim_proactive_rpm": "sim proactive (req/min)",
+    "sim_time_over_budget_s": "sim over budget (s)",
+}
+
+
 def summary_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per problem and solver or policy: rows, valid rows, mean gap and violation rates."""
+    """Per problem and solver or policy: rows, valid rows, mean gap and violation rates, and the
+    simulation's figures (means over seeds) where the sweep measured them."""
+    if "problem" not in frame.columns:
+        frame = _with_labels(frame)
+    shown = [c for c in SUMMARY_SIM_COLUMNS if frame[c].notna().any()]
     rows = []
     for (problem, kind, name), sub in frame.groupby(["problem", "kind", "name"], sort=True):
         valid = sub["valid"].fillna(False).astype(bool)
-        rows.append(
-            {
-                "problem": problem,
-                "kind": kind,
-                "name": name,
-                "rows": len(sub),
-                "errors": int((sub["status"] == "error").sum()),
-                "valid": int(valid.sum()),
-                "mean gap (%)": _mean_pct(sub.loc[valid, "gap"]),
-                "violation rate, Instance (%)": _mean_pct(sub["deadline_violation_rate"]),
-                "violation rate, simulation (%)": _mean_pct(sub["sim_deadline_violation_rate"]),
-                "mean s": round(float(sub["seconds"].mean()), 3),
-            }
-        )
+        row: dict[str, Any] = {
+            "problem": problem,
+            "kind": kind,
+            "name": name,
+            "rows": len(sub),
+            "errors": int((sub["status"] == "error").sum()),
+            "valid": int(valid.sum()),
+            "mean gap (%)": _mean_pct(sub.loc[valid, "gap"]),
+            "max gap (%)": None
+            if not valid.any()
+            else round(100 * float(sub.loc[valid, "gap"].max()), 2),
+            "violation rate, Instance (%)": _mean_pct(sub["deadline_violation_rate"]),
+            "violation rate, simulation (%)": _mean_pct(sub["sim_deadline_violation_rate"]),
+        }
+        for column in shown:
+            values = sub[column].dropna()
+            row[SUMMARY_SIM_COLUMNS[column]] = (
+                None if values.empty else round(float(values.mean()), 3)
+            )
+        row["mean s"] = round(float(sub["seconds"].mean()), 3)
+        rows.append(row)
     return pd.DataFrame(rows)
 
 

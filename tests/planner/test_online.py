@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -81,3 +82,18 @@ def test_plan_executors_are_refused() -> None:
     instance = random_small_instance(1, features=ONLINE)
     with pytest.raises(InvalidInput, match="online policy"):
         run_on_instance(instance, "time-triggered")
+
+
+def test_compare_command_ranks_policies(capsys: pytest.CaptureFixture) -> None:
+    """compare --policies: one JSON ranking of solvers and policies on the clairvoyant instance."""
+    from xpuplan.planner.cli import main
+
+    argv = ["compare", "--platform", "jetson-orin-nx-16gb", "--scenario", "compound-ai"]
+    argv += ["--horizon", "0.3", "--solvers", "heft", "cpsat", "--time-limit", "10"]
+    assert main([*argv, "--policies", "edf", "twill", "--json"]) == 0
+    rows = {row["solver"]: row for row in json.loads(capsys.readouterr().out)["rows"]}
+    assert {rows[name]["kind"] for name in ("edf", "twill")} == {"policy"}
+    assert rows["cpsat"]["status"] == "optimal" and rows["cpsat"]["rank"] == 1
+    assert all(row["rank"] is None or row["rank"] >= 1 for row in rows.values())
+    assert main([*argv, "--policies", "nope"]) == 2
+    assert "--policies" in capsys.readouterr().err
