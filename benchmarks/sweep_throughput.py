@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         n_workers=args.workers,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",
         silence_logs=logging.ERROR,
     ) as cluster:
         startup_s = time.perf_counter() - started

@@ -46,6 +46,9 @@ def _problem_label(row: Mapping[str, Any]) -> str:
     mode = row.get("power_mode")
     if isinstance(mode, str) and mode:
         label += f"[{mode}]"
+    cap = row.get("power_cap_w")
+    if isinstance(cap, str) and cap:
+        label += " [no cap]" if cap == "none" else f" [cap {float(cap):g} W]"
     scale = row.get("load_scale")
     if scale is not None and not pd.isna(scale) and float(scale) != 1.0:
         label += f" x{float(scale):g}"

@@ -73,6 +73,7 @@ COLUMNS = (
     "grid",
     "platform",
     "power_mode",
+    "power_cap_w",
     "scenario",
     "load_scale",
     "seed",
@@ -133,6 +134,7 @@ COLUMNS = (
 _LIST_KEYS = (
     "platforms",
     "power_modes",
+    "power_cap_w",
     "scenarios",
     "load_scale",
     "seeds",
@@ -168,6 +170,7 @@ class Grid:
     platforms: tuple[str, ...]
     scenarios: tuple[str, ...]
     power_modes: tuple[str | None, ...] = (None,)
+    power_cap_w: tuple[float | str | None, ...] = (None,)
     load_scale: tuple[float, ...] = (1.0,)
     seeds: tuple[int, ...] = (0,)
     duration_s: tuple[float, ...] = (10.0,)
@@ -247,6 +250,11 @@ class Grid:
             values["power_modes"] = tuple(
                 None if m is None else str(m) for m in lists["power_modes"]
             )
+        if "power_cap_w" in lists:
+            values["power_cap_w"] = tuple(
+                "none" if v == "none" else _number(v, f"power_cap_w[{p}]", "positive-or-null")
+                for p, v in enumerate(lists["power_cap_w"])
+            )
         for key, kind in (
             ("load_scale", "positive"),
             ("duration_s", "positive"),
@@ -301,9 +309,10 @@ class Grid:
     def cells(self) -> list[Cell]:
         """Every cell, in a stable order: problems outermost, then solvers, then policies."""
         out = []
-        for platform, mode, scenario, scale, seed, duration, horizon in itertools.product(
+        for platform, mode, cap, scenario, scale, seed, duration, horizon in itertools.product(
             self.platforms,
             self.power_modes,
+            self.power_cap_w,
             self.scenarios,
             self.load_scale,
             self.seeds,
@@ -314,6 +323,7 @@ class Grid:
                 "grid": self.name,
                 "platform": platform,
                 "power_mode": mode,
+                "power_cap_w": cap,
                 "scenario": scenario,
                 "load_scale": scale,
                 "seed": seed,
@@ -390,6 +400,7 @@ class Cell:
     platform: str
     power_mode: str | None
     scenario: str
+    power_cap_w: float | str | None
     load_scale: float
     seed: int
     duration_s: float
@@ -409,6 +420,7 @@ class Cell:
         return (
             self.platform,
             self.power_mode,
+            self.power_cap_w,
             self.scenario,
             self.load_scale,
             self.seed,
@@ -424,6 +436,8 @@ class Cell:
         """A stable id of everything that determines the cell's result (the resume key)."""
         doc = dataclasses.asdict(self)
         doc.pop("grid")
+        if doc["power_cap_w"] is None:  # the ids of cells from before the key existed stay
+            doc.pop("power_cap_w")
         doc["options"] = dict(sorted(doc["options"].items()))
         text = json.dumps(doc, sort_keys=True, default=str)
         return hashlib.sha1(text.encode()).hexdigest()[:16]
@@ -432,6 +446,7 @@ class Cell:
 def cell_from_spec(text: str) -> Cell:
     """The cell a row's ``spec`` column describes."""
     doc = json.loads(text)
+    doc.setdefault("power_cap_w", None)
     return Cell(**{**doc, "options": dict(doc.get("options") or {})})
 
 
@@ -467,6 +482,7 @@ def cell_instance(cell: Cell) -> tuple[Instance, ObjectiveValue]:
         platform = resolve_platform(cell.platform, cell.power_mode)
         scenario = scaled_scenario(resolve_scenario(cell.scenario), cell.load_scale)
         options = PlanningOptions(
+            power_cap_w=cell.power_cap_w if isinstance(cell.power_cap_w, float) else None,
             horizon_s=cell.horizon_s,
             seed=cell.seed,
             objective=cell.objective,
@@ -475,6 +491,8 @@ def cell_instance(cell: Cell) -> tuple[Instance, ObjectiveValue]:
             include_unknown=cell.include_unknown,
         )
         instance = build_instance(platform, scenario, options)
+        if cell.power_cap_w == "none":
+            instance = dataclasses.replace(instance, power_cap_w=None)
         if not instance.jobs:
             raise InvalidInput(
                 f"no job arrives within the horizon of {cell.horizon_s} s (seed {cell.seed}); "
@@ -532,6 +550,7 @@ def _identity(cell: Cell) -> dict[str, Any]:
         "grid": cell.grid,
         "platform": cell.platform,
         "power_mode": cell.power_mode,
+        "power_cap_w": None if cell.power_cap_w is None else str(cell.power_cap_w),
         "scenario": cell.scenario,
         "load_scale": cell.load_scale,
         "seed": cell.seed,
@@ -657,7 +676,19 @@ def _simulation_metrics(cell: Cell) -> dict[str, Any]:
     # A policy object (not its name) so that its simulator's recorder, with every job's latency,
     # can be read after the run.
     policy = get_policy(cell.name, **dict(cell.options))
-    result = simulate(platform, scenario, policy, duration_s=cell.duration_s, seed=cell.seed)
+    workload = None
+    if cell.power_cap_w is not None:
+        from xpuplan.runtime.builder import build_workload
+
+        cap = cell.power_cap_w
+        workload = build_workload(
+            platform, scenario, power_budget_w=cap if isinstance(cap, float) else None
+        )
+        if cap == "none":
+            workload = dataclasses.replace(workload, power_budget_w=None)
+    result = simulate(
+        platform, scenario, policy, duration_s=cell.duration_s, seed=cell.seed, workload=workload
+    )
     recorder = policy.sim.recorder  # type: ignore[attr-defined]
     latencies = [v for per_task in recorder.latency_us for v in per_task]
     lat = _quantiles_ms(latencies)
@@ -705,6 +736,7 @@ def finalize(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     if frame.empty:
         return frame
     keys = ["platform", "power_mode", "scenario", "load_scale", "seed", "horizon_s"]
+    # power_cap_w is in the spec only (older tables lack it): part of _spec_problem.
     group_keys = [
         "|".join(_key_text(v) for v in values) + _spec_problem(spec)
         for *values, spec in zip(*(frame[k] for k in keys), frame["spec"], strict=True)
@@ -755,7 +787,7 @@ def _spec_problem(text: Any) -> str:
     if not isinstance(text, str):
         return ""
     doc = json.loads(text)
-    keys = ("objective", "max_kernels", "levels", "include_unknown")
+    keys = ("objective", "max_kernels", "levels", "include_unknown", "power_cap_w")
     return json.dumps([doc.get(k) for k in keys])
 
 
@@ -993,7 +1025,7 @@ def sweep(
                     n_workers=num,
                     threads_per_worker=1,
                     processes=processes,
-                    dashboard_address=None,
+                    dashboard_address=":0",
                     silence_logs=logging.ERROR,
                 )
             )

@@ -98,7 +98,7 @@ def test_existing_scheduler_by_address(tmp_path: Path) -> None:
         n_workers=2,
         threads_per_worker=1,
         processes=False,
-        dashboard_address=None,
+        dashboard_address=":0",
         silence_logs=logging.ERROR,
     ) as cluster:
         _, done = sweep(grid, tmp_path / "r.csv", scheduler=cluster.scheduler_address)
