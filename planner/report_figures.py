@@ -61,6 +61,14 @@ def _with_labels(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _problems(frame: pd.DataFrame) -> list[str]:
+    """The problems' labels in order: scenario, platform, mode, cap, then load scale (numeric)."""
+    keys = ["scenario", "platform", "power_mode", "power_cap_w", "load_scale"]
+    order = frame[[*keys, "problem"]].drop_duplicates("problem")
+    order = order.assign(**{k: order[k].astype(str) for k in keys[:-1]})
+    return list(order.sort_values(keys, na_position="first")["problem"])
+
+
 def _save(fig: Any, path: Path) -> None:
     plt = _plt()
     fig.tight_layout()
@@ -124,6 +132,7 @@ def violations_figure(frame: pd.DataFrame, path: Path) -> bool:
     if pol["rate"].isna().all():
         return False
     table = pol.pivot_table(index="problem", columns="name", values="rate", aggfunc="mean")
+    table = table.reindex([p for p in _problems(pol) if p in table.index])
     source = "simulation" if pol["sim_deadline_violation_rate"].notna().any() else "Instance"
     _grouped_bars(
         table,
@@ -145,7 +154,7 @@ def gaps_figure(frame: pd.DataFrame, path: Path) -> bool:
         .pivot_table(index="problem", columns="name", values="gap_pct", aggfunc="mean")
         .reindex(columns=sorted(rows["name"].unique()))
     )
-    table = table.reindex(sorted(rows["problem"].unique()))
+    table = table.reindex(_problems(rows))
     invalid = rows[~rows["valid"].fillna(False).astype(bool)]
     notes = pd.DataFrame("", index=table.index, columns=table.columns)
     for (problem, name), count in invalid.groupby(["problem", "name"]).size().items():
@@ -180,7 +189,7 @@ def latency_cdf_figure(frame: pd.DataFrame, path: Path, column: str, title: str)
     if not curves:
         return False
     plt = _plt()
-    problems = sorted(curves)
+    problems = [p for p in _problems(frame) if p in curves]
     cols = min(2, len(problems))
     nrows = math.ceil(len(problems) / cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(6.5 * cols, 4.0 * nrows), squeeze=False)
@@ -211,7 +220,7 @@ def energy_latency_figure(frame: pd.DataFrame, path: Path) -> bool:
     if rows.empty:
         return False
     plt = _plt()
-    problems = sorted(rows["problem"].unique())
+    problems = _problems(rows)
     cols = min(2, len(problems))
     nrows = math.ceil(len(problems) / cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(6.5 * cols, 4.0 * nrows), squeeze=False)
