@@ -676,18 +676,23 @@ def _simulation_metrics(cell: Cell) -> dict[str, Any]:
     # A policy object (not its name) so that its simulator's recorder, with every job's latency,
     # can be read after the run.
     policy = get_policy(cell.name, **dict(cell.options))
-    workload = None
-    if cell.power_cap_w is not None:
-        from xpuplan.runtime.builder import build_workload
+    from xpuplan.runtime.builder import build_workload
+    from xpuplan.runtime.simulator import SimConfig
 
-        cap = cell.power_cap_w
-        workload = build_workload(
-            platform, scenario, power_budget_w=cap if isinstance(cap, float) else None
-        )
-        if cap == "none":
-            workload = dataclasses.replace(workload, power_budget_w=None)
+    cap = cell.power_cap_w
+    workload = build_workload(
+        platform, scenario, power_budget_w=cap if isinstance(cap, float) else None
+    )
+    # Without a cap the governor is off; the time over the platform's budget is still measured.
+    config = SimConfig(governor=cap != "none")
     result = simulate(
-        platform, scenario, policy, duration_s=cell.duration_s, seed=cell.seed, workload=workload
+        platform,
+        scenario,
+        policy,
+        duration_s=cell.duration_s,
+        seed=cell.seed,
+        workload=workload,
+        config=config,
     )
     recorder = policy.sim.recorder  # type: ignore[attr-defined]
     latencies = [v for per_task in recorder.latency_us for v in per_task]
@@ -735,6 +740,8 @@ def finalize(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     frame = frame[list(COLUMNS)].copy()
     if frame.empty:
         return frame
+    # The cap's column is text ("none" or watts), derived from the spec, the cell's full record.
+    frame["power_cap_w"] = [_spec_cap(text) for text in frame["spec"]]
     keys = ["platform", "power_mode", "scenario", "load_scale", "seed", "horizon_s"]
     # power_cap_w is in the spec only (older tables lack it): part of _spec_problem.
     group_keys = [
@@ -782,6 +789,13 @@ def finalize(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return _typed(frame)
 
 
+def _spec_cap(text: Any) -> str | None:
+    if not isinstance(text, str):
+        return None
+    cap = json.loads(text).get("power_cap_w")
+    return None if cap is None else str(cap)
+
+
 def _spec_problem(text: Any) -> str:
     """The rest of what makes a cell's problem (objective, coarsening, include_unknown)."""
     if not isinstance(text, str):
@@ -823,6 +837,7 @@ _FLOAT_COLUMNS = {
 }
 _FLOAT_COLUMNS |= {"objective", "lower_bound", "best_bound", "gap", "seconds", "solve_seconds"}
 _FLOAT_COLUMNS |= {"load_scale", "sim_tps"}
+_FLOAT_COLUMNS.discard("power_cap_w")  # a number of watts or "none": text
 _INT_COLUMNS = {
     "seed", "violations", "num_jobs", "num_kernels", "late_jobs", "sim_completed",
     "sim_arrived", "sim_freezes",
