@@ -90,10 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     load_end = os.getloadavg()
     overhead = (args.workers * sweep_s - sum(sweep_cells)) / len(cells)
     median = statistics.median(sweep_cells)
+    command = argv if argv is not None else sys.argv[1:]
     lines = [
         "# Sweep throughput: Dask against a plain loop",
         "",
-        f"Command: `{shlex.join(['python', 'benchmarks/sweep_throughput.py', *(argv or sys.argv[1:])])}`",
+        f"Command: `{shlex.join(['python', 'benchmarks/sweep_throughput.py', *command])}`",
         "",
         f"{len(cells)} cells of `{Path(args.grid).name}` (solvers {', '.join(grid.solvers)}; "
         f"policies {', '.join(grid.policies)}; simulate {grid.simulate}, "

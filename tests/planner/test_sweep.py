@@ -17,6 +17,7 @@ from xpuplan.planner.sweep import (
     META_KEY,
     Grid,
     cell_from_spec,
+    cell_instance,
     cell_schedule,
     load_grid,
     read_results,
@@ -179,3 +180,13 @@ def test_parquet_metadata(swept: Path) -> None:
 
     meta = json.loads(pq.read_schema(swept).metadata[META_KEY])
     assert meta["format"] == "xpuplan.sweep/1" and meta["grid"]["solvers"] == ["heft"]
+
+
+def test_power_cap_axis() -> None:
+    """power_cap_w: the default cap, a cap in watts, or none, each its own problem."""
+    grid = Grid.from_dict({**GRID, "seeds": [0], "policies": [], "power_cap_w": [None, 9, "none"]})
+    caps = [cell_instance(cell)[0].power_cap_w for cell in grid.cells()]
+    assert caps[0] is not None and caps[1:] == [9.0, None]
+    assert len({cell.problem for cell in grid.cells()}) == 3
+    with pytest.raises(InvalidInput, match="power_cap_w"):
+        Grid.from_dict({**GRID, "power_cap_w": ["off"]})
