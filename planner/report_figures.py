@@ -299,19 +299,26 @@ def cell_figure(instance: Instance, schedule: Schedule, path: Path, title: str) 
         sharex=True,
         gridspec_kw={"height_ratios": [max(2.0, 0.55 * len(rows)), 2.2]},
     )
+    end = max((a.end for a in schedule.assignments), default=1) / scale
     for asg in schedule.assignments:
         ker = instance.kernels[instance.kernel_idx[asg.kernel]]
         task = str(ker.attrs.get("task", ker.job.split("@")[0]))
         late = ker.job in late_jobs
+        # Outlines of bars thinner than the line would hide their colour.
+        narrow = (asg.end - asg.start) / scale < 0.004 * end
         gantt.barh(
             row_idx[f"{asg.device}/{asg.unit}"],
             (asg.end - asg.start) / scale,
             left=asg.start / scale,
             color=colour[task],
-            edgecolor="red" if late else "black",
+            edgecolor="red" if late else ("none" if narrow else "black"),
             linewidth=1.2 if late else 0.3,
         )
-    deadlines = [j.deadline / scale for j in instance.jobs if j.deadline is not None]
+    # The view ends with the schedule; deadlines after it are counted in the legend.
+    view = end * 1.03
+    all_deadlines = [j.deadline / scale for j in instance.jobs if j.deadline is not None]
+    deadlines = [d for d in all_deadlines if d <= view]
+    beyond = len(all_deadlines) - len(deadlines)
     if deadlines:
         gantt.scatter(
             deadlines,
@@ -328,7 +335,7 @@ def cell_figure(instance: Instance, schedule: Schedule, path: Path, title: str) 
     labels = list(tasks[:20])
     if deadlines:
         handles.append(plt.Line2D([], [], marker="v", color="red", ls=""))
-        labels.append("deadline")
+        labels.append("deadline" + (f" ({beyond} after the view)" if beyond else ""))
     if late_jobs:
         handles.append(plt.Rectangle((0, 0), 1, 1, fill=False, edgecolor="red", linewidth=1.2))
         labels.append("kernel of a late job")
@@ -345,6 +352,9 @@ def cell_figure(instance: Instance, schedule: Schedule, path: Path, title: str) 
         )
     if instance.power_cap_w is not None:
         power_ax.axhline(instance.power_cap_w, color="red", ls="--", label="power cap")
+    else:
+        power_ax.plot([], [], " ", label="no power cap")
+    power_ax.set_xlim(0, view)
     power_ax.set_ylabel("power (W)")
     power_ax.set_xlabel(f"time ({unit})")
     power_ax.grid(alpha=0.3)
@@ -353,7 +363,8 @@ def cell_figure(instance: Instance, schedule: Schedule, path: Path, title: str) 
 
 
 def select_cell(frame: pd.DataFrame, selector: str) -> pd.Series:
-    """The one row ``KEY=VALUE,...`` selects (keys are columns: name, scenario, seed, ...)."""
+    """The one row ``KEY=VALUE,...`` selects (keys are columns: name, scenario, seed, ...; an
+    empty value selects a missing one, e.g. ``power_cap_w=`` the default cap)."""
     mask = pd.Series(True, index=frame.index)
     for item in selector.split(","):
         key, sep, value = item.partition("=")
@@ -364,7 +375,7 @@ def select_cell(frame: pd.DataFrame, selector: str) -> pd.Series:
                 field="--cell",
                 value=item,
             )
-        mask &= frame[key].astype(str) == value.strip()
+        mask &= _matches(frame[key], value.strip())
     chosen = frame[mask]
     if len(chosen) != 1:
         raise InvalidInput(
@@ -373,6 +384,18 @@ def select_cell(frame: pd.DataFrame, selector: str) -> pd.Series:
             value=selector,
         )
     return chosen.iloc[0]
+
+
+def _matches(column: pd.Series, value: str) -> pd.Series:
+    """Rows whose ``column`` equals ``value``: empty matches a missing value, numbers by value."""
+    if value == "":
+        return column.isna()
+    if pd.api.types.is_numeric_dtype(column):
+        try:
+            return (pd.to_numeric(column, errors="coerce") == float(value)).fillna(False)
+        except ValueError:
+            return pd.Series(False, index=column.index)
+    return (column.astype("string") == value).fillna(False)
 
 
 def write_report(
