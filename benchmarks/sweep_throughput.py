@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/sweep_throughput.py --workers 2 --out benchmarks/results/sweep_throughput.md
+    python benchmarks/sweep_throughput.py --workers 2   # see benchmarks/results/sweeps.md
 
 The cells are those of ``examples/sweeps/smoke.yaml`` without CP-SAT (whose time limit would make
 its cells wall-clock bound rather than work bound), each run once in this process in a plain loop
