@@ -19,9 +19,12 @@ from xpuplan.models import XpuplanError
 from xpuplan.planner.commands import (
     compare,
     convert,
+    inspect,
     instance,
     listing,
     plan,
+    platform_cmd,
+    profile,
     report,
     simulate,
     solve,
@@ -40,6 +43,9 @@ COMMANDS: tuple[ModuleType, ...] = (
     sweep,
     report,
     listing,
+    inspect,
+    profile,
+    platform_cmd,
 )
 
 
