@@ -7,6 +7,7 @@ by the output's extension) that a second run of the same command completes inste
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from typing import Any
 
@@ -66,14 +67,20 @@ def run(args: argparse.Namespace) -> int:
             value=args.workers,
         )
     grid = load_grid(args.grid, _overrides(args.set))
-    frame, done = sweep(
-        grid,
-        args.output,
-        scheduler=args.scheduler,
-        workers=args.workers,
-        progress=args.progress,
-        max_cells=args.max_cells,
-    )
+    # A batch system stops a job with SIGTERM: treat it as Ctrl-C, so the rows already finished
+    # are written before the exit (the sweep writes its table on the way out).
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        frame, done = sweep(
+            grid,
+            args.output,
+            scheduler=args.scheduler,
+            workers=args.workers,
+            progress=args.progress,
+            max_cells=args.max_cells,
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     left = done.total - done.skipped - done.done
     print(
         f"{args.output}: {len(frame)} rows; this run: {done.done} cells "
@@ -88,6 +95,10 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 1 if done.failed else 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _overrides(items: list[str]) -> dict[str, Any]:
