@@ -104,7 +104,7 @@ class Recorder:
         self.latency_us[t_idx].append(now - job.arrival)
         if job.deadline is not None and now > job.deadline + 1e-6:
             self.late[t_idx] += 1
-        times = job.token_times
+        times = job._token_times
         if len(times) > 1 and times[-1] > times[0]:
             self.tps[t_idx].append((len(times) - 1) / ((times[-1] - times[0]) * 1e-6))
 
@@ -112,7 +112,7 @@ class Recorder:
         """``job`` emitted a token at ``now`` (TTFT and time between tokens count at once, so
         requests still running at the end of a run count too)."""
         t_idx = job.task_idx
-        times = job.token_times
+        times = job._token_times
         if times:
             self.tbt_us[t_idx].append(now - times[-1])
         else:
@@ -198,6 +198,7 @@ class SimResult:
     peak_power_w: float
     power_budget_w: float | None
     time_over_budget_s: float
+    longest_over_budget_s: float
     joules_per_token: float | None
     utilisation: dict[str, float]
     preemptions: int
@@ -224,6 +225,7 @@ class SimResult:
             "peak_power_w": _r(self.peak_power_w),
             "power_budget_w": self.power_budget_w,
             "time_over_budget_s": _r(self.time_over_budget_s),
+            "longest_over_budget_s": _r(self.longest_over_budget_s),
             "joules_per_token": _r(self.joules_per_token),
             "utilisation": {dev: _r(u) for dev, u in self.utilisation.items()},
             "preemptions": self.preemptions,

@@ -24,10 +24,10 @@ from xpuplan.models.presets import resolve_platform
 from xpuplan.models.scenario import Periodic, Scenario
 from xpuplan.models.scenarios import resolve_scenario
 from xpuplan.runtime.builder import BuildOptions, build_workload
-from xpuplan.runtime.executors import PlanJobs, executed_schedule
 from xpuplan.runtime.metrics import SimResult, class_summary, task_metrics
+from xpuplan.runtime.plan_jobs import PlanJobs, executed_schedule
 from xpuplan.runtime.platform_sim import MachineSpec
-from xpuplan.runtime.policies import Policy, get_policy, policy_uses_plan
+from xpuplan.runtime.policies import Policy, get_policy, policy_plan_only, policy_uses_plan
 from xpuplan.runtime.simulator import SimConfig, Simulator
 from xpuplan.runtime.workload import DagStage, TaskSpec, Workload
 
@@ -106,7 +106,7 @@ def simulate(
         repeat = plan.settings.get("horizon_us") if periodic else None
         jobs = PlanJobs.of(plan, int(repeat) if repeat else None)
         injected = jobs.injections(task_of_job, horizon_us)
-        executor_only = name in ("time-triggered", "self-timed")
+        executor_only = policy_plan_only(name)
         arrivals = [
             [] if executor_only or t in covered else times for t, times in enumerate(arrivals)
         ]
@@ -266,6 +266,7 @@ def _result(
         peak_power_w=machine.peak_power_w,
         power_budget_w=machine.budget_w,
         time_over_budget_s=machine.over_budget_us * 1e-6,
+        longest_over_budget_s=machine.longest_over_budget_us * 1e-6,
         joules_per_token=machine.energy_j / tokens if tokens else None,
         utilisation={
             dev.name: machine.busy_us[d] / (units[dev.name] * horizon)
