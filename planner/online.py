@@ -31,8 +31,8 @@ from typing import Any
 
 from xpuplan.models import Instance, Schedule, check_schedule
 from xpuplan.models.checker import Violation
-from xpuplan.runtime.executors import executed_schedule
 from xpuplan.runtime.jobs import InjectedJob, ModeRec, Ready
+from xpuplan.runtime.plan_jobs import executed_schedule
 from xpuplan.runtime.platform_sim import MachineSpec
 from xpuplan.runtime.policies import get_policy, policy_info, policy_names, policy_uses_plan
 from xpuplan.runtime.policies.twill import Twill
@@ -52,19 +52,21 @@ class _TwillWithoutFreezing(Twill):
     """
 
     def _fit_power(self, item: Ready, rec: ModeRec) -> ModeRec | None:
-        machine = self.sim.machine
+        machine = self.api.machine
         budget = machine.budget_w
-        if budget is None or machine.power_w + rec[3] <= budget:
+        if budget is None or machine.power_w + rec.power_w <= budget:
             return rec
         fitting = [
             r
             for r in item.modes
-            if r[1] == rec[1] and r[2] <= machine.cap[r[1]] and machine.power_w + r[3] <= budget
+            if r.dev == rec.dev
+            and r.level <= machine.level_cap(r.dev)
+            and machine.power_w + r.power_w <= budget
         ]
         if fitting:
             return min(fitting)
         if not machine.running:
-            return min((r for r in item.modes if r[1] == rec[1]), key=lambda r: r[3])
+            return min((r for r in item.modes if r.dev == rec.dev), key=lambda r: r.power_w)
         return None
 
 
