@@ -29,6 +29,7 @@ from xpuplan.planner.commands import (
     platform_cmd,
     profile,
     report,
+    run,
     simulate,
     solve,
     sweep,
@@ -49,6 +50,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     inspect,
     profile,
     platform_cmd,
+    run,
 )
 
 

@@ -13,7 +13,7 @@ True
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -46,6 +46,8 @@ def simulate(
     workload: Workload | None = None,
     policy_options: Mapping[str, Any] | None = None,
     build_options: BuildOptions | None = None,
+    simulator_type: type[Simulator] = Simulator,
+    prepare: Callable[[Simulator], None] | None = None,
 ) -> SimResult:
     """Simulate ``scenario`` on ``platform`` for ``duration_s`` under ``policy``.
 
@@ -77,6 +79,9 @@ def simulate(
         Options of the policy (e.g. ``{"mapping": "fixed"}`` for ``fcfs``).
     build_options
         How models become kernels (when ``workload`` is not given).
+    simulator_type, prepare
+        The simulator class, and a call made on the simulator before it runs (the real executor,
+        :mod:`xpuplan.runtime.ort_exec`, runs this way on ONNX Runtime and the wall clock).
     """
     if not duration_s > 0:
         raise InvalidInput("must be > 0", field="duration", value=duration_s)
@@ -115,7 +120,7 @@ def simulate(
     spec = MachineSpec.from_platform(
         plat, power_budget_w=wl.power_budget_w, contention=config.contention
     )
-    sim = Simulator(
+    sim = simulator_type(
         spec,
         wl.tasks,
         pol,
@@ -127,6 +132,8 @@ def simulate(
         handoff_us=wl.handoff_us,
     )
     executed = None
+    if prepare is not None:
+        prepare(sim)
     started = time.perf_counter()
     sim.run()
     wall = time.perf_counter() - started
