@@ -54,6 +54,23 @@ class _Context:
 def check_schedule(instance: Instance, schedule: Schedule) -> list[Violation]:
     """Every violation of the instance's rules by ``schedule``; empty when it is valid.
 
+    The checker trusts no solver: it recomputes every rule of :mod:`xpuplan.models.instance` from
+    the assignments alone, and the objective and preemptions a schedule reports.
+
+    Parameters
+    ----------
+    instance
+        The instance.
+    schedule
+        A schedule for it (an infeasible or unknown one without assignments is valid).
+
+    Returns
+    -------
+    list[Violation]
+        Each with a ``rule`` (``coverage``, ``mode``, ``duration``, ``precedence``, ``overlap``,
+        ``release``, ``deadline``, ``power``, ``resource``, ``dvfs``, ``reported``...) and a
+        ``message`` saying where and by how much.
+
     Raises
     ------
     InvalidInput

@@ -121,6 +121,14 @@ def build_instance(
     InvalidInput
         When a model is unknown or unsupported on every device, when the scenario has nothing
         to plan, or when a hard deadline is shorter than the fastest possible run of its task.
+
+    Examples
+    --------
+    >>> from xpuplan.models.presets import get_platform
+    >>> from xpuplan.models.scenarios import get_scenario
+    >>> inst = build_instance(get_platform("jetson-orin-nx-16gb"), get_scenario("gaming"))
+    >>> inst.num_jobs, inst.objective.type, inst.power_cap_w is not None
+    (3, 'lexicographic', True)
     """
     tasks = _planned_tasks(scenario, options)
     if not tasks:
