@@ -116,6 +116,21 @@ def build_instance(
 ) -> Instance:
     """The Instance of ``scenario`` on ``platform`` (see the module docstring).
 
+    Parameters
+    ----------
+    platform
+        The platform (:func:`xpuplan.models.presets.get_platform`, or a YAML file's).
+    scenario
+        The scenario (:func:`xpuplan.models.scenarios.get_scenario`, or a YAML file's).
+    options
+        Horizon, seed, objective, power cap, kernel granularity, DVFS levels...
+
+    Returns
+    -------
+    Instance
+        Named ``scenario@platform[power mode]``, times in us; job ``task@i`` is the task's
+        ``i``-th arrival, its kernels ``task@i/<kernel>`` carry the ``task`` attribute.
+
     Raises
     ------
     InvalidInput

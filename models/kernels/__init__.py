@@ -96,6 +96,31 @@ def build_kernel_dag(
     given, and :func:`xpuplan.models.costs.annotate` with ``levels``, ``profile`` and
     ``resume_cost_us``.
 
+    Parameters
+    ----------
+    model
+        A zoo model's name (:func:`xpuplan.models.zoo.model_names`) or an operator graph.
+    platform
+        The platform whose devices the kernels get modes on.
+    max_kernels
+        Coarsening target (None: keep every fused kernel).
+    levels
+        DVFS levels per device in the modes: ``"all"``, ``"top"`` or a count.
+    profile
+        Measured kernel rows, used instead of the roofline where they match.
+    chunk_tokens
+        Cut an LLM prefill into chunks of this many tokens.
+    resume_cost_us
+        The ``resume_cost`` of the prefill edges that cross a chunk or a layer boundary.
+    **model_params
+        Parameters of the zoo model (e.g. ``tokens``, ``batch``).
+
+    Returns
+    -------
+    networkx.DiGraph
+        The kernel DAG (see the module docstring for every node and edge attribute);
+        :func:`xpuplan.models.nx.instance_from_networkx` turns it into an Instance.
+
     Examples
     --------
     >>> from models.presets import get_platform
