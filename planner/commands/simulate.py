@@ -18,6 +18,7 @@ from xpuplan.models.platform import Platform
 from xpuplan.models.presets import resolve_platform
 from xpuplan.models.scenario import Periodic, Scenario
 from xpuplan.models.scenarios import resolve_scenario
+from xpuplan.planner.tables import check_csv_target, write_csv
 from xpuplan.planner.unroll import PlanningOptions, build_instance, planning_horizon_us
 from xpuplan.runtime.metrics import SimResult
 from xpuplan.runtime.policies import policy_names, policy_uses_plan
@@ -77,6 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="solver that plans the known tasks when a plan is needed (default heft)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--csv", metavar="FILE", help="also write the per-task table as CSV")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInput("must be > 0", field="--duration", value=args.duration)
     if args.noise_cv < 0:
         raise InvalidInput("must be >= 0", field="--noise-cv", value=args.noise_cv)
+    if args.csv:
+        check_csv_target(args.csv)
     platform = resolve_platform(args.platform, args.power_mode)
     scenario = resolve_scenario(args.scenario)
     plan = None
@@ -110,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
         config=config,
         policy_options=parse_options(args.option),
     )
+    if args.csv:
+        write_csv(args.csv, result.to_frame())
     if args.json:
         print(json.dumps(result.to_json()))
     else:
