@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import networkx as nx
 
@@ -65,9 +65,7 @@ from xpuplan.models.instance import (
     Objective,
     Resource,
 )
-
-if TYPE_CHECKING:
-    from xpuplan.models.platform import Platform
+from xpuplan.models.platform import Platform
 
 # Node attributes that instance_from_networkx reads itself; any other scalar node attribute is
 # kept as kernel provenance (``Kernel.attrs``).
@@ -183,8 +181,8 @@ def instance_from_networkx(
         Override the graph attribute of the same name (defaults when neither is given: the
         graph's ``name`` else ``"networkx"``; one job per distinct node ``job`` with release 0,
         no deadline and weight 1; no resources, except a platform's memory bandwidth when
-        ``devices`` is a platform and a mode demands it; makespan, or ``Objective.parse(objective)`` for
-        a string; no power cap; ``"per-kernel"``; ``"unit"``).
+        ``devices`` is a platform and a mode demands it; makespan, or
+        ``Objective.parse(objective)`` for a string; no power cap; ``"per-kernel"``; ``"unit"``).
     speeds
         SAGA form: device name -> speed (cost per time unit).
     network
@@ -274,8 +272,7 @@ def instance_from_networkx(
         edges=tuple(edges),
         objective=_objective(objective if objective is not None else gattrs.get("objective")),
         resources=tuple(
-            _as(Resource, r, f"resources[{r_idx}]")
-            for r_idx, r in enumerate(resources)
+            _as(Resource, r, f"resources[{r_idx}]") for r_idx, r in enumerate(resources)
         ),
         power_cap_w=power_cap_w if power_cap_w is not None else gattrs.get("power_cap_w"),
         dvfs=dvfs if dvfs is not None else gattrs.get("dvfs", "per-kernel"),
@@ -286,9 +283,7 @@ def instance_from_networkx(
 # ---------------------------------------------------------------------- pieces
 def _check_dag(graph: Any) -> None:
     if not isinstance(graph, nx.DiGraph) or graph.is_multigraph():
-        raise InvalidInput(
-            "must be a networkx DiGraph", field="graph", value=type(graph).__name__
-        )
+        raise InvalidInput("must be a networkx DiGraph", field="graph", value=type(graph).__name__)
     if graph.number_of_nodes() == 0:
         raise InvalidInput("has no nodes", field="graph", value=0)
     if not nx.is_directed_acyclic_graph(graph):
@@ -318,9 +313,8 @@ def _devices(
         devices = gattrs.get("devices")
     if devices is None:
         return [Device(name) for name in fallback]
-    specs = getattr(devices, "devices", None)
-    if specs is not None and not isinstance(devices, Sequence):  # a Platform
-        return [Device(d.name, d.units, d.idle_power_w, d.kind) for d in specs]
+    if isinstance(devices, Platform):
+        return [Device(d.name, d.units, d.idle_power_w, d.kind) for d in devices.devices]
     out = []
     for d_idx, dev in enumerate(devices):
         out.append(Device(dev) if isinstance(dev, str) else _as(Device, dev, f"devices[{d_idx}]"))
@@ -329,9 +323,10 @@ def _devices(
 
 def _platform_resources(devices: Any, kernels: Sequence[Kernel]) -> list[Resource]:
     """The platform's memory bandwidth, when ``devices`` is a platform and a mode demands it."""
-    bandwidth = getattr(devices, "mem_bw_gbps", None)
+    if not isinstance(devices, Platform):
+        return []
     demanded = any(MEM_BW_DEMAND in mode.demands for ker in kernels for mode in ker.modes)
-    return [Resource(MEM_BW_DEMAND, bandwidth)] if bandwidth is not None and demanded else []
+    return [Resource(MEM_BW_DEMAND, devices.mem_bw_gbps)] if demanded else []
 
 
 def _jobs(
@@ -412,8 +407,7 @@ def _speeds(
         speeds = {str(node): data.get("weight", 1.0) for node, data in network.nodes(data=True)}
     if speeds is None:
         raise InvalidInput(
-            "is required for a task graph without modes (device name -> speed), or give a "
-            "network",
+            "is required for a task graph without modes (device name -> speed), or give a network",
             field="speeds",
             value=None,
             show_value=False,
@@ -491,4 +485,3 @@ def _saga_edges(graph: nx.DiGraph, bandwidth: float, time_scale: float) -> list[
         size = _weight(data, f"edges[{src!r}, {dst!r}]")
         edges.append(Edge(str(src), str(dst), _ceil(time_scale * size / bandwidth)))
     return edges
-

@@ -125,8 +125,8 @@ class Schedule:
         >>> asgs = [Assignment(k.name, "dev0", 0, "max", s, s + k.modes[0].duration)
         ...         for k, s in zip(order, starts)]
         >>> frame = Schedule(inst.name, asgs).to_frame(inst)
-        >>> list(frame["job"].unique()), bool((frame["end"] - frame["start"] == frame["duration"]).all())
-        (['dag'], True)
+        >>> list(frame["job"].unique()), list(frame["end"] - frame["start"] == frame["duration"])
+        (['dag'], [True, True, True])
         """
         # Deferred: pandas costs about a second to import; frames imports this module for type
         # checking only.

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -108,6 +110,7 @@ def test_lazy_table_matches_the_type_checking_imports():
                     seen[alias.asname or alias.name] = stmt.module
     lazy = xpuplan._LAZY
     assert seen == lazy
+    assert sorted(lazy) == sorted(name for name in xpuplan.__all__ if name != "__version__")
 
 
 def test_names_resolve_to_their_defining_objects():
@@ -131,8 +134,25 @@ def test_import_is_light_and_names_load_on_use():
     code = (
         "import sys, xpuplan\n"
         "heavy = ('ortools', 'pandas', 'networkx', 'xpuplan.runtime', 'xpuplan.solvers')\n"
-        "assert not [m for m in heavy if m in sys.modules], [m for m in heavy if m in sys.modules]\n"
+        "loaded = [m for m in heavy if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
         "xpuplan.solve\n"
         "assert 'ortools' in sys.modules and 'xpuplan.solvers' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+@pytest.mark.slow
+def test_docs_examples_run(tmp_path, monkeypatch):
+    """The code blocks of docs/api.md run in order, as a notebook would, and say true things."""
+    text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    blocks = [
+        textwrap.dedent(block.split("```", 1)[0]) for block in re.split(r"```python\n", text)[1:]
+    ]
+    assert len(blocks) >= 6
+    monkeypatch.chdir(tmp_path)
+    scope: dict[str, object] = {}
+    for block in blocks:
+        exec(compile(block, "docs/api.md", "exec"), scope)
+    assert xpuplan.load_plan(tmp_path / "plan.json") == scope["plan"]
+    assert scope["inst"].num_kernels == 2  # the last block's task graph

@@ -59,7 +59,8 @@ if TYPE_CHECKING:
     from xpuplan.planner.compare import compare
     from xpuplan.planner.pictures import save_gantt
     from xpuplan.planner.unroll import PlanningOptions, build_instance
-    from xpuplan.runtime import SimResult, policy_names, simulate
+    from xpuplan.runtime import SimResult, policy_names
+    from xpuplan.runtime.simulate import simulate
     from xpuplan.solvers import Result, solve, solver_names
 
 # Public name -> the module that defines it (imported on first use).
@@ -98,7 +99,7 @@ _LAZY: dict[str, str] = {
     "compare": "xpuplan.planner.compare",
     "save_gantt": "xpuplan.planner.pictures",
     # The runtime.
-    "simulate": "xpuplan.runtime",
+    "simulate": "xpuplan.runtime.simulate",
     "SimResult": "xpuplan.runtime",
     "policy_names": "xpuplan.runtime",
     # Coming with their issues, in this table, the TYPE_CHECKING imports and __all__ alike:
@@ -106,7 +107,42 @@ _LAZY: dict[str, str] = {
     # grid of runs on Dask).
 }
 
-__all__ = ["__version__", *_LAZY]
+# Spelled out (not derived from _LAZY) so that linters see what the TYPE_CHECKING imports are for.
+__all__ = [
+    "Infeasible",
+    "Instance",
+    "InvalidInput",
+    "Objective",
+    "Plan",
+    "PlanningOptions",
+    "Result",
+    "Schedule",
+    "SimResult",
+    "Unsupported",
+    "XpuplanError",
+    "__version__",
+    "build_instance",
+    "build_kernel_dag",
+    "check_schedule",
+    "compare",
+    "get_platform",
+    "get_scenario",
+    "instance_from_networkx",
+    "load_instance",
+    "load_plan",
+    "load_schedule",
+    "plan_settings",
+    "platform_names",
+    "policy_names",
+    "save_gantt",
+    "save_instance",
+    "save_plan",
+    "save_schedule",
+    "scenario_names",
+    "simulate",
+    "solve",
+    "solver_names",
+]
 
 
 def __getattr__(name: str) -> Any:
