@@ -156,3 +156,13 @@ def test_docs_examples_run(tmp_path, monkeypatch):
         exec(compile(block, "docs/api.md", "exec"), scope)
     assert xpuplan.load_plan(tmp_path / "plan.json") == scope["plan"]
     assert scope["inst"].num_kernels == 2  # the last block's task graph
+
+
+@pytest.mark.parametrize(
+    ("cls", "method"),
+    [("Instance", "to_networkx"), ("Schedule", "to_frame"), ("SimResult", "to_frame")],
+)
+def test_public_methods_in_the_ecosystems_shapes(cls, method):
+    """The networkx and pandas conversions are methods of the public classes, with examples."""
+    doc = inspect.getdoc(getattr(getattr(xpuplan, cls), method)) or ""
+    assert "Examples" in doc and ">>>" in doc
