@@ -72,6 +72,99 @@ class DvfsLevel:
         require_positive(self.power_w, f"{where}.power_w", allow_zero=True)
 
 
+# Execution providers of ONNX Runtime (``onnxruntime.get_all_providers()`` of onnxruntime 1.32, and
+# providers of its vendor builds: VitisAI, OpenVINO, QNN...); tests/models/test_onnx.py checks that
+# this list holds every provider the installed onnxruntime knows.
+ORT_PROVIDERS = frozenset(
+    {
+        "CPUExecutionProvider",
+        "CUDAExecutionProvider",
+        "TensorrtExecutionProvider",
+        "NvTensorRTRTXExecutionProvider",
+        "MIGraphXExecutionProvider",
+        "ROCMExecutionProvider",
+        "OpenVINOExecutionProvider",
+        "VitisAIExecutionProvider",
+        "DmlExecutionProvider",
+        "QNNExecutionProvider",
+        "CoreMLExecutionProvider",
+        "NnapiExecutionProvider",
+        "XnnpackExecutionProvider",
+        "DnnlExecutionProvider",
+        "ACLExecutionProvider",
+        "ArmNNExecutionProvider",
+        "RknpuExecutionProvider",
+        "SNPEExecutionProvider",
+        "CANNExecutionProvider",
+        "TvmExecutionProvider",
+        "VSINPUExecutionProvider",
+        "WebGpuExecutionProvider",
+        "WebNNExecutionProvider",
+        "JsExecutionProvider",
+        "AzureExecutionProvider",
+    }
+)
+
+
+@dataclass(frozen=True)
+class OrtBinding:
+    """How a device runs ONNX models: an ONNX Runtime execution provider and its options.
+
+    Parameters
+    ----------
+    provider
+        An execution provider name (:data:`ORT_PROVIDERS`), e.g. ``"OpenVINOExecutionProvider"``.
+    options
+        The provider's options (``provider_options`` of ``onnxruntime.InferenceSession``), e.g.
+        ``{"device_type": "NPU"}``.
+    threads
+        ``intra_op_num_threads`` of the session (None: ONNX Runtime's default); a kernel on a CPU
+        device occupies one unit, so a CPU binding's threads are the threads of one unit.
+    """
+
+    provider: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "options", _frozen_map(self.options))
+
+    def validate(self, where: str) -> None:
+        if self.provider not in ORT_PROVIDERS:
+            raise InvalidInput(
+                "is not an ONNX Runtime execution provider (e.g. CPUExecutionProvider, "
+                "CUDAExecutionProvider, OpenVINOExecutionProvider)",
+                field=f"{where}.provider",
+                value=self.provider,
+            )
+        for key, value in self.options.items():
+            if not isinstance(key, str) or not isinstance(value, str | int | float | bool):
+                raise InvalidInput(
+                    "must map option names to strings, numbers or booleans",
+                    field=f"{where}.options.{key}",
+                    value=value,
+                )
+        if self.threads is not None:
+            require_int(self.threads, f"{where}.threads", 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"provider": self.provider, "options": dict(self.options)}
+        if self.threads is not None:
+            out["threads"] = self.threads
+        return out
+
+
+def binding_from_dict(raw: Any, where: str) -> OrtBinding:
+    """An :class:`OrtBinding` from its YAML form ``{provider, options, threads}``."""
+    if not isinstance(raw, Mapping):
+        raise InvalidInput("must be a mapping with a provider", field=where, value=raw)
+    only_known(raw, {"provider", "options", "threads"}, where)
+    options = raw.get("options", {})
+    if not isinstance(options, Mapping):
+        raise InvalidInput("must be a mapping", field=f"{where}.options", value=options)
+    return OrtBinding(required(raw, "provider", where), dict(options), raw.get("threads"))
+
+
 @dataclass(frozen=True)
 class DeviceSpec:
     """A device of a platform (see the module docstring for the units of each number)."""
@@ -87,6 +180,7 @@ class DeviceSpec:
     bandwidth_efficiency: float = 0.7
     launch_overhead_us: float = 0.0
     unsupported_ops: frozenset[str] = frozenset()
+    onnxruntime: OrtBinding | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "levels", tuple(self.levels))
@@ -154,6 +248,14 @@ class DeviceSpec:
             if value > 1:
                 raise InvalidInput("must be at most 1", field=f"{where}.{attr}", value=value)
         require_positive(self.launch_overhead_us, f"{where}.launch_overhead_us", allow_zero=True)
+        if self.onnxruntime is not None:
+            if not isinstance(self.onnxruntime, OrtBinding):
+                raise InvalidInput(
+                    "must be an ONNX Runtime binding",
+                    field=f"{where}.onnxruntime",
+                    value=self.onnxruntime,
+                )
+            self.onnxruntime.validate(f"{where}.onnxruntime")
 
     @property
     def top_level(self) -> DvfsLevel:
@@ -451,6 +553,7 @@ def platform_from_dict(data: Any) -> Platform:
                 "bandwidth_efficiency",
                 "launch_overhead_us",
                 "unsupported_ops",
+                "onnxruntime",
             },
             where,
         )
@@ -492,6 +595,9 @@ def platform_from_dict(data: Any) -> Platform:
                 bandwidth_efficiency=raw.get("bandwidth_efficiency", 0.7),
                 launch_overhead_us=raw.get("launch_overhead_us", 0.0),
                 unsupported_ops=frozenset(unsupported),
+                onnxruntime=None
+                if raw.get("onnxruntime") is None
+                else binding_from_dict(raw["onnxruntime"], f"{where}.onnxruntime"),
             )
         )
     modes = []
@@ -570,6 +676,7 @@ def platform_to_dict(platform: Platform) -> dict[str, Any]:
                 "bandwidth_efficiency": dev.bandwidth_efficiency,
                 "launch_overhead_us": dev.launch_overhead_us,
                 "unsupported_ops": sorted(dev.unsupported_ops),
+                **({} if dev.onnxruntime is None else {"onnxruntime": dev.onnxruntime.to_dict()}),
                 "levels": [
                     {
                         "name": lv.name,

@@ -22,6 +22,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -31,6 +32,8 @@ from xpuplan.models.instance import Objective
 from xpuplan.models.yamlio import read_yaml
 
 TASK_CLASSES = ("periodic", "reactive", "proactive")
+# A model named by a file with this suffix is an ONNX model (:mod:`xpuplan.models.onnx`).
+ONNX_SUFFIX = ".onnx"
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,8 @@ Arrival = Periodic | Poisson | Trace
 @dataclass(frozen=True)
 class ModelRef:
     """A model of the zoo (:func:`xpuplan.models.zoo.build_model`) with the parameters it runs
-    with."""
+    with, or an ONNX file: then ``name`` is the file's stem and ``params`` are ``{"onnx": PATH,
+    "inputs": {...}}`` (see :mod:`xpuplan.models.onnx`)."""
 
     name: str
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -275,8 +279,12 @@ def arrival_times_us(task: Task, horizon_us: int, rng: random.Random) -> list[in
 
 
 # ---------------------------------------------------------------------- YAML
-def scenario_from_dict(data: Any) -> Scenario:
-    """Build a scenario from a parsed YAML document (see ``examples/scenarios``)."""
+def scenario_from_dict(data: Any, base_dir: str | None = None) -> Scenario:
+    """Build a scenario from a parsed YAML document (see ``examples/scenarios``).
+
+    ONNX files the tasks name (``model: detector.onnx``) resolve relative to ``base_dir`` (the
+    scenario file's folder; default the working directory).
+    """
     if not isinstance(data, Mapping):
         raise InvalidInput("must be a mapping", field="(document)", value=data)
     only_known(
@@ -287,7 +295,9 @@ def scenario_from_dict(data: Any) -> Scenario:
     raw_tasks = data.get("tasks")
     if not isinstance(raw_tasks, list):
         raise InvalidInput("must be a list", field="tasks", value=raw_tasks)
-    tasks = [_task_from_dict(raw, f"tasks[{t_idx}]") for t_idx, raw in enumerate(raw_tasks)]
+    tasks = [
+        _task_from_dict(raw, f"tasks[{t_idx}]", base_dir) for t_idx, raw in enumerate(raw_tasks)
+    ]
     return Scenario(
         name=required(data, "name", ""),
         tasks=tuple(tasks),
@@ -299,7 +309,26 @@ def scenario_from_dict(data: Any) -> Scenario:
     )
 
 
-def _task_from_dict(raw: Any, where: str) -> Task:
+def _onnx_ref(file: str, inputs: Any, base_dir: str | None, where: str) -> ModelRef:
+    """The reference to an ONNX file (relative to ``base_dir``, the scenario file's folder)."""
+    path = Path(file)
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    if not path.is_file():
+        raise InvalidInput("no such ONNX file", field=where, value=str(path))
+    if inputs is not None and not isinstance(inputs, Mapping):
+        raise InvalidInput(
+            "must map input names to shapes, e.g. {x: [1, 3, 640, 640]}",
+            field=f"{where}.inputs",
+            value=inputs,
+        )
+    params: dict[str, Any] = {"onnx": str(path.resolve())}
+    if inputs:
+        params["inputs"] = dict(inputs)
+    return ModelRef(path.stem, params)
+
+
+def _task_from_dict(raw: Any, where: str, base_dir: str | None = None) -> Task:
     if not isinstance(raw, Mapping):
         raise InvalidInput("must be a mapping", field=where, value=raw)
     only_known(
@@ -317,6 +346,7 @@ def _task_from_dict(raw: Any, where: str) -> Task:
             "chunk_tokens",
             "known",
             "description",
+            "inputs",
         },
         where,
     )
@@ -328,18 +358,36 @@ def _task_from_dict(raw: Any, where: str) -> Task:
     if not isinstance(raw_models, list):
         raise InvalidInput("must be a list of models", field=f"{where}.models", value=raw_models)
     models = []
+    task_inputs = raw.get("inputs")
     for m_idx, ref in enumerate(raw_models):
         mwhere = f"{where}.models[{m_idx}]"
-        if isinstance(ref, str):
+        if isinstance(ref, str) and ref.lower().endswith(ONNX_SUFFIX):
+            models.append(_onnx_ref(ref, task_inputs, base_dir, mwhere))
+        elif isinstance(ref, str):
             models.append(ModelRef(ref))
         elif isinstance(ref, Mapping):
-            only_known(ref, {"name", "params"}, mwhere)
+            only_known(ref, {"name", "params", "inputs"}, mwhere)
+            name = required(ref, "name", mwhere)
+            if isinstance(name, str) and name.lower().endswith(ONNX_SUFFIX):
+                only_known(ref, {"name", "inputs"}, mwhere)
+                models.append(_onnx_ref(name, ref.get("inputs", task_inputs), base_dir, mwhere))
+                continue
+            if "inputs" in ref:
+                raise InvalidInput(
+                    "applies to ONNX models only", field=f"{mwhere}.inputs", value=ref["inputs"]
+                )
             params = ref.get("params", {})
             if not isinstance(params, Mapping):
                 raise InvalidInput("must be a mapping", field=f"{mwhere}.params", value=params)
-            models.append(ModelRef(required(ref, "name", mwhere), dict(params)))
+            models.append(ModelRef(name, dict(params)))
         else:
             raise InvalidInput("must be a model name or {name, params}", field=mwhere, value=ref)
+    if task_inputs is not None and not any("onnx" in m.params for m in models):
+        raise InvalidInput(
+            "applies to ONNX models only (model: FILE.onnx)",
+            field=f"{where}.inputs",
+            value=task_inputs,
+        )
     known = raw.get("known")
     if known is not None and not isinstance(known, bool):
         raise InvalidInput("must be true or false", field=f"{where}.known", value=known)
@@ -386,6 +434,6 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     """Read a scenario from a YAML file, validated like the built-ins."""
     data = read_yaml(path)
     try:
-        return scenario_from_dict(data)
+        return scenario_from_dict(data, str(Path(path).parent))
     except InvalidInput as exc:
         raise exc.in_file(str(path)) from None

@@ -19,9 +19,12 @@ from xpuplan.models import XpuplanError
 from xpuplan.planner.commands import (
     compare,
     convert,
+    inspect,
     instance,
     listing,
     plan,
+    platform_cmd,
+    profile,
     simulate,
     solve,
     verify,
@@ -36,6 +39,9 @@ COMMANDS: tuple[ModuleType, ...] = (
     simulate,
     compare,
     listing,
+    inspect,
+    profile,
+    platform_cmd,
 )
 
 

@@ -18,7 +18,8 @@ Node = kernel, named after its first op (tiles ``<kernel>/t<i>``, prefill chunks
 
 =================  ===========================================================================
 ``ops``            tuple of the op names it runs, in topological order
-``op_types``       sorted tuple of the distinct op types (what the op-support matrix speaks of)
+``op_types``       sorted tuple of the distinct op types (what the op-support matrix speaks of),
+                   with the ONNX op types of ops imported from ONNX (``onnx_type``)
 ``label``          the distinct op types in order of first appearance, e.g. ``conv+batchnorm+relu``
 ``flops``          arithmetic operations (a multiply-accumulate counts 2)
 ``bytes_read``     activation bytes read from memory (weights excluded)
@@ -33,6 +34,9 @@ Node = kernel, named after its first op (tiles ``<kernel>/t<i>``, prefill chunks
 ``chunk``          optional: the prefill chunk (:func:`llm_prefill_graph`)
 ``tile``           optional: the tile index (:func:`tile`)
 ``measured_us``    optional: when every op carries measured latencies, their sums per entry
+``onnx_nodes``     models imported from ONNX: the nodes it covers (model order), with
+                   ``onnx_inputs`` and ``onnx_outputs``, its boundary tensors
+                   (:mod:`xpuplan.models.onnx.extract`)
 ``modes``          after annotation: tuple of :class:`xpuplan.models.Mode` (see
 :mod:`xpuplan.models.costs`) =================
 ===========================================================================
@@ -72,9 +76,13 @@ from xpuplan.models.kernels.fusion import EPILOGUE_TYPES, GEMM_TYPES, fuse, fuse
 from xpuplan.models.kernels.graph import op_affinity
 from xpuplan.models.kernels.llm import ATTENTION_TYPES, llm_decode_graph, llm_prefill_graph
 from xpuplan.models.kernels.tiling import DEFAULT_TILE_SHARE, tile
+from xpuplan.models.onnx import is_onnx_ref, name_kernels, onnx_params, record_parts
 from xpuplan.models.platform import Platform
 from xpuplan.models.profiles import ProfileTable
 from xpuplan.models.zoo import build_model
+
+# The family of operator graphs imported from ONNX files (:mod:`xpuplan.models.onnx`).
+ONNX_FAMILY = "onnx"
 
 
 def build_kernel_dag(
@@ -90,11 +98,15 @@ def build_kernel_dag(
 ) -> nx.DiGraph:
     """Model -> fused, tiled, coarsened, cost-annotated kernel DAG on ``platform``.
 
-    ``model`` is a zoo name (built with ``model_params``) or an operator graph. With
-    ``chunk_tokens`` an LLM prefill of ``tokens`` tokens is chunked (:func:`llm_prefill_graph`).
-    Then :func:`fuse`, :func:`tile` (default threshold), :func:`coarsen` when ``max_kernels`` is
-    given, and :func:`xpuplan.models.costs.annotate` with ``levels``, ``profile`` and
-    ``resume_cost_us``.
+    ``model`` is a zoo name (built with ``model_params``) or an operator graph; parameters
+    ``onnx`` (a file) and ``inputs`` (shapes) import an ONNX model named ``model`` instead
+    (:func:`xpuplan.models.onnx.onnx_params`; its kernels are not tiled, are named by their
+    content (:func:`xpuplan.models.onnx.name_kernels`) and record their ``onnx_nodes``,
+    ``onnx_inputs`` and ``onnx_outputs``: :func:`xpuplan.models.onnx.record_parts`).
+    With ``chunk_tokens`` an LLM prefill of ``tokens`` tokens is chunked
+    (:func:`llm_prefill_graph`). Then :func:`fuse`, :func:`tile` (default threshold),
+    :func:`coarsen` when ``max_kernels`` is given, and :func:`xpuplan.models.costs.annotate` with
+    ``levels``, ``profile`` and ``resume_cost_us``.
 
     Parameters
     ----------
@@ -113,7 +125,8 @@ def build_kernel_dag(
     resume_cost_us
         The ``resume_cost`` of the prefill edges that cross a chunk or a layer boundary.
     **model_params
-        Parameters of the zoo model (e.g. ``tokens``, ``batch``).
+        Parameters of the zoo model (e.g. ``tokens``, ``batch``), or ``onnx`` (an ONNX file)
+        and ``inputs`` (its input shapes) to import an ONNX model.
 
     Returns
     -------
@@ -128,9 +141,15 @@ def build_kernel_dag(
     >>> dag.number_of_nodes() <= 12 and nx.is_directed_acyclic_graph(dag)
     True
     """
-    graph = tile(_fused_graph(model, platform, chunk_tokens, model_params))
+    fused = _fused_graph(model, platform, chunk_tokens, model_params)
+    # A tile cuts an op along its channels: an imported ONNX node cannot be run cut, so ONNX
+    # models are fused and coarsened only (every kernel stays a set of whole nodes).
+    graph = fused if fused.graph.get("family") == ONNX_FAMILY else tile(fused)
     if max_kernels is not None:
         graph = coarsen(graph, max_kernels, platform)
+    if fused.graph.get("family") == ONNX_FAMILY:
+        graph = name_kernels(graph)
+        record_parts(onnx_params(str(model), model_params), graph)
     return annotate(graph, platform, levels=levels, profile=profile, resume_cost_us=resume_cost_us)
 
 
@@ -149,6 +168,14 @@ def _fused_graph(
                 value=model.graph.get("name"),
             )
         return fuse(model, platform)
+    if is_onnx_ref(model_params):
+        if chunk_tokens is not None:
+            raise InvalidInput(
+                "chunk_tokens applies to an LLM prefill only",
+                field="chunk_tokens",
+                value=chunk_tokens,
+            )
+        return fuse_validated(onnx_params(model, model_params).op_graph, platform)
     if chunk_tokens is None:
         return fuse_validated(build_model(model, **model_params), platform)
     params = dict(model_params)

@@ -95,17 +95,18 @@ def fuse_validated(op_graph: nx.DiGraph, platform: Platform | None = None) -> nx
     op2group: dict[Hashable, int] = {}
     groups: list[_Group] = []
     # Without a measurement an op's devices depend on its type alone.
-    type2affinity: dict[str, Affinity] = {}
+    type2affinity: dict[tuple[str, ...], Affinity] = {}
     for op in nx.topological_sort(op_graph):
         data = op_graph.nodes[op]
         op_type = data["type"]
         measured = data.get("measured_us")
+        support = support_types(data)
         if measured is not None:
-            affinity = op_affinity((op_type,), measured, platform)
-        elif op_type in type2affinity:
-            affinity = type2affinity[op_type]
+            affinity = op_affinity(support, measured, platform)
+        elif support in type2affinity:
+            affinity = type2affinity[support]
         else:
-            affinity = type2affinity[op_type] = op_affinity((op_type,), None, platform)
+            affinity = type2affinity[support] = op_affinity(support, None, platform)
         g_idx = _fusion_target(op_graph, op, op_type, affinity, op2group, groups)
         if g_idx is None:
             g_idx = len(groups)
@@ -141,6 +142,13 @@ def _fusion_target(
             continue
         return g_idx
     return None
+
+
+def support_types(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """The op types the op-support matrix checks for an op: its type, and the ONNX op type of an
+    op imported from ONNX (``onnx_type``, :mod:`xpuplan.models.onnx`)."""
+    onnx_type = data.get("onnx_type")
+    return (data["type"],) if onnx_type is None else (data["type"], str(onnx_type))
 
 
 def _fits(op_type: str, group: _Group) -> bool:
@@ -211,7 +219,7 @@ def _fused_attrs(
     types = [d["type"] for d in datas]
     attrs: dict[str, Any] = {
         "ops": tuple(str(op) for op in ops),
-        "op_types": tuple(sorted(set(types))),
+        "op_types": tuple(sorted({t for d in datas for t in support_types(d)})),
         "label": "+".join(dict.fromkeys(types)),
         "flops": math.fsum(d["flops"] for d in datas),
         "bytes_read": _less([d["bytes_read"] for d in datas], read_saved),

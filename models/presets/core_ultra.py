@@ -32,11 +32,15 @@ Modelling choices
   public; they keep the package's idle power of a few watts.
 * Power modes are Intel's power levels (PL1 = base 28 W by default, the assured range 20-65 W,
   PL2 = 115 W); they set only the budget, and the planner picks DVFS levels under it.
+[ORT-EP]
+    ONNX Runtime bindings (not runnable without the OpenVINO build of onnxruntime): ONNX Runtime
+    documentation, "OpenVINO Execution Provider": provider option ``device_type`` selects ``CPU``,
+    ``GPU`` or ``NPU``, ``precision`` FP16/FP32 on the GPU; ONNX Runtime's CPU provider on the CPU.
 """
 
 from __future__ import annotations
 
-from xpuplan.models.platform import DeviceSpec, Platform, PowerMode
+from xpuplan.models.platform import DeviceSpec, OrtBinding, Platform, PowerMode
 from xpuplan.models.presets.dvfs import scaled_levels
 
 # DDR5-5600, two 64-bit channels: 5600 MT/s x 16 bytes [ARK].
@@ -46,6 +50,8 @@ CPU = DeviceSpec(
     name="cpu",
     kind="cpu",
     units=1,
+    # [ORT-EP] The CPU execution provider on the one unit (all cores).
+    onnxruntime=OrtBinding("CPUExecutionProvider"),
     # Levels by P-core clock, from its 1.2 GHz base to its 4.5 GHz max turbo [ARK]; the E-cores
     # scale with it (one clock domain is an approximation).
     # Top power 58 W: the CPU's highest measured power [AXPU].
@@ -67,6 +73,10 @@ IGPU = DeviceSpec(
     name="igpu",
     kind="gpu",
     units=1,
+    # [ORT-EP] The iGPU through OpenVINO.
+    onnxruntime=OrtBinding(
+        "OpenVINOExecutionProvider", {"device_type": "GPU", "precision": "FP16"}
+    ),
     # Up to 2.2 GHz [ARK]; top power 31 W, the prefill (compute-bound) figure [AXPU].
     levels=scaled_levels((600, 1000, 1400, 1800, 2200), top_power_w=31.0),
     idle_power_w=0.8,
@@ -87,6 +97,8 @@ NPU = DeviceSpec(
     name="npu",
     kind="npu",
     units=1,
+    # [ORT-EP] The NPU through OpenVINO.
+    onnxruntime=OrtBinding("OpenVINOExecutionProvider", {"device_type": "NPU"}),
     # Top clock 1.4 GHz [MTL]; lower steps at 1/4, 1/2, 3/4 (assumed: Intel publishes no NPU
     # clock table). Top power 10 W [AXPU].
     levels=scaled_levels((350, 700, 1050, 1400), top_power_w=10.0),

@@ -37,11 +37,16 @@ Modelling choices
 * Level power follows :mod:`xpuplan.models.presets.dvfs` (``P ~ f V^2``) from the top-level figure
   given for each device; idle power is an assumption (NVIDIA publishes no per-rail idle figures),
   chosen so the module idles at about 3 W.
+[ORT-EP]
+    ONNX Runtime bindings (not runnable without the Jetson build of onnxruntime-gpu): ONNX Runtime
+    documentation, "TensorRT Execution Provider": ``trt_fp16_enable``, ``trt_dla_enable`` and
+    ``trt_dla_core`` select fp16 and a DLA core; the CUDA provider (``CUDAExecutionProvider``)
+    runs the nodes TensorRT does not take; ONNX Runtime's CPU provider on the CPU.
 """
 
 from __future__ import annotations
 
-from xpuplan.models.platform import DeviceSpec, Platform, PowerMode
+from xpuplan.models.platform import DeviceSpec, OrtBinding, Platform, PowerMode
 from xpuplan.models.presets.dvfs import scaled_levels
 
 # Op types Orin's DLA cannot run, from NVIDIA's ONNX support matrix [DLA-SW operators/README.md]:
@@ -73,6 +78,8 @@ CPU = DeviceSpec(
     name="cpu",
     kind="cpu",
     units=2,
+    # [ORT-EP] The CPU execution provider on one 4-core cluster (a unit).
+    onnxruntime=OrtBinding("CPUExecutionProvider", threads=4),
     # 8 of the 26 CPU steps (115.2 + 76.8 k MHz, up to 1984 MHz); nvpmodel keeps the CPU at or above
     # 729.6 MHz in every mode [NVP], so lower steps are never used.
     # Top power 3.7 W per cluster: [FORUM]'s 15.2 W for 12 cores at 2.2 GHz is 5.07 W per 4 cores;
@@ -97,6 +104,8 @@ GPU = DeviceSpec(
     name="gpu",
     kind="gpu",
     units=1,
+    # [ORT-EP] TensorRT on the GPU at fp16 (the CUDA provider runs what TensorRT leaves).
+    onnxruntime=OrtBinding("TensorrtExecutionProvider", {"trt_fp16_enable": True}),
     # The seven GPU clock steps, 306-918 MHz [NVP sysfs available_frequencies; DS max 918 MHz].
     # Top power 10 W: [FORUM]'s 40.4 W for 2048 cores at 1.3 GHz scaled to 1024 cores at 918 MHz
     # with the f V^2 model (40.4 * 0.5 * 0.706 * 0.78 = 11.1 W), less the GPU's 1.5 W idle power
@@ -133,6 +142,11 @@ def _dla(name: str) -> DeviceSpec:
         name=name,
         kind="dla",
         units=1,
+        # [ORT-EP] TensorRT with the DLA core of this device enabled.
+        onnxruntime=OrtBinding(
+            "TensorrtExecutionProvider",
+            {"trt_fp16_enable": True, "trt_dla_enable": True, "trt_dla_core": int(name[-1])},
+        ),
         # No public DLA clock table: levels at the nvpmodel caps (115, 153.6 MHz in the 10W mode;
         # 614.4 MHz in 15W/25W [NVP]) plus 1/2 and 3/4 of the top (assumed steps).
         # Top power 0.9 W: [DLA-SW] measures the DLA 3.9x more energy-efficient than the GPU on

@@ -28,11 +28,16 @@ Modelling choices
 * Idle powers (CPU 1.5 W, iGPU 0.8 W, NPU 0.3 W) are assumptions: no per-device idle figure is
   public; they keep the package's idle power of a few watts.
 * Power modes are AMD's cTDP range: 15 W, the default 28 W, 54 W [AMD]; each sets the budget.
+[ORT-EP]
+    ONNX Runtime bindings (not runnable on a machine without these providers): AMD Ryzen AI
+    Software documentation, "Model deployment with ONNX Runtime": the NPU through the
+    ``VitisAIExecutionProvider`` with a ``config_file`` (vaip_config.json), the iGPU through the
+    DirectML provider (``DmlExecutionProvider``); ONNX Runtime's CPU provider on the CPU.
 """
 
 from __future__ import annotations
 
-from xpuplan.models.platform import DeviceSpec, Platform, PowerMode
+from xpuplan.models.platform import DeviceSpec, OrtBinding, Platform, PowerMode
 from xpuplan.models.presets.dvfs import scaled_levels
 
 # LPDDR5X-7500 on a 128-bit bus: 7500 MT/s x 16 bytes [AMD].
@@ -42,6 +47,8 @@ CPU = DeviceSpec(
     name="cpu",
     kind="cpu",
     units=1,
+    # [ORT-EP] The CPU execution provider on the one unit (all cores).
+    onnxruntime=OrtBinding("CPUExecutionProvider"),
     # Levels by Zen 5 clock, base 2.0 GHz to boost 5.1 GHz [AMD].
     # Top power 45 W: assumption, the 54 W cTDP ceiling [AMD] less ~9 W for the rest of the SoC
     # when only the CPU is busy.
@@ -63,6 +70,8 @@ IGPU = DeviceSpec(
     name="igpu",
     kind="gpu",
     units=1,
+    # [ORT-EP] Ryzen AI Software runs ONNX models on the iGPU through the DirectML provider.
+    onnxruntime=OrtBinding("DmlExecutionProvider", {"device_id": 0}),
     # Up to 2.9 GHz [AMD]; lower steps assumed.
     # Top power 20 W: [HALO]'s 52.2 W package for the 32-CU Strix Halo iGPU, less ~12 W for the SoC
     # and memory, is 1.25 W per CU; 16 CUs give 20 W.
@@ -91,6 +100,8 @@ NPU = DeviceSpec(
     name="npu",
     kind="npu",
     units=1,
+    # [ORT-EP] The NPU through the Vitis AI execution provider and its compiler configuration.
+    onnxruntime=OrtBinding("VitisAIExecutionProvider", {"config_file": "vaip_config.json"}),
     # AMD publishes no NPU clock. Top 1.5 GHz is derived: 32 AIE tiles x 512 INT8 MACs x 2 x
     # 1.5 GHz = 49 TOPS, AMD's 50 [AMD]; lower steps at 1/4, 1/2, 3/4 (assumed).
     # Top power 8 W: [FFLM]'s ~20 W package with the NPU busy, less ~12 W for the SoC and memory.

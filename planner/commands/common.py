@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from xpuplan.models import Instance, InvalidInput
 from xpuplan.models.platform import Platform
 from xpuplan.models.presets import resolve_platform
+from xpuplan.models.profiles import load_profile
 from xpuplan.models.scenario import Scenario
 from xpuplan.models.scenarios import resolve_scenario
 from xpuplan.planner.unroll import PlanningOptions, build_instance, planning_horizon_us
@@ -69,6 +70,40 @@ def add_instance_arguments(
         action="store_true",
         help="also plan unknown (reactive) arrivals: the clairvoyant problem",
     )
+    add_profile_argument(parser)
+
+
+def add_profile_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--profile FILE: measured kernel latencies (``xpuplan profile``) instead of the roofline."""
+    parser.add_argument(
+        "--profile",
+        metavar="CSV",
+        help="measured kernel latencies (from xpuplan profile) used instead of the roofline",
+    )
+
+
+def scenario_from_args(args: argparse.Namespace) -> Scenario:
+    """The scenario of --scenario, its models given the rows of --profile when there is one.
+
+    The profile travels in each model's parameters (``profile``, an argument of
+    :func:`xpuplan.models.kernels.build_kernel_dag`), so every kernel DAG built for the scenario
+    uses it.
+    """
+    scenario = resolve_scenario(args.scenario)
+    path = getattr(args, "profile", None)
+    if not path:
+        return scenario
+    table = load_profile(path)
+    tasks = tuple(
+        replace(
+            task,
+            models=tuple(
+                replace(ref, params={**ref.params, "profile": table}) for ref in task.models
+            ),
+        )
+        for task in scenario.tasks
+    )
+    return replace(scenario, tasks=tasks)
 
 
 def options_from_args(args: argparse.Namespace) -> PlanningOptions:
@@ -118,6 +153,6 @@ class Built:
 def instance_from_args(args: argparse.Namespace) -> Built:
     """Resolve --platform/--scenario/--power-mode and build the instance."""
     platform = resolve_platform(args.platform, args.power_mode)
-    scenario = resolve_scenario(args.scenario)
+    scenario = scenario_from_args(args)
     options = options_from_args(args)
     return Built(platform, scenario, options, build_instance(platform, scenario, options))

@@ -17,8 +17,11 @@ import pandas as pd
 
 from xpuplan.models import Instance, InvalidInput, Objective, load_instance
 from xpuplan.models.presets import resolve_platform
-from xpuplan.models.scenarios import resolve_scenario
-from xpuplan.planner.commands.common import add_instance_arguments, options_from_args
+from xpuplan.planner.commands.common import (
+    add_instance_arguments,
+    options_from_args,
+    scenario_from_args,
+)
 from xpuplan.planner.compare import compare, plot_gaps
 from xpuplan.planner.unroll import build_instance
 
@@ -95,7 +98,7 @@ def _instance(args: argparse.Namespace) -> Instance:
             show_value=False,
         )
     platform = resolve_platform(args.platform, args.power_mode)
-    scenario = resolve_scenario(args.scenario)
+    scenario = scenario_from_args(args)
     return build_instance(platform, scenario, options_from_args(args))
 
 

@@ -17,7 +17,7 @@ from xpuplan.models.plan import Plan, load_plan, plan_settings
 from xpuplan.models.platform import Platform
 from xpuplan.models.presets import resolve_platform
 from xpuplan.models.scenario import Periodic, Scenario
-from xpuplan.models.scenarios import resolve_scenario
+from xpuplan.planner.commands.common import add_profile_argument, scenario_from_args
 from xpuplan.planner.tables import check_csv_target, write_csv
 from xpuplan.planner.unroll import PlanningOptions, build_instance, planning_horizon_us
 from xpuplan.runtime.metrics import SimResult
@@ -48,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--seed", type=int, default=0, help="seed of arrivals and noise (default 0)"
     )
     parser.add_argument("--power-mode", help="a named power mode of the platform")
+    add_profile_argument(parser)
     parser.add_argument(
         "--noise-cv",
         type=float,
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     if args.csv:
         check_csv_target(args.csv)
     platform = resolve_platform(args.platform, args.power_mode)
-    scenario = resolve_scenario(args.scenario)
+    scenario = scenario_from_args(args)
     plan = None
     if args.plan:
         plan = load_plan(args.plan)

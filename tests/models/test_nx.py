@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import tiny_instance
+from tests.onnx_models import residual_block
 from xpuplan.models import (
     Device,
     Instance,
@@ -204,6 +205,19 @@ def test_kernel_dag_from_the_zoo_becomes_an_instance():
     assert first.modes == dag.nodes[first.name]["modes"]
     result = solve(inst, "heft")
     assert check_schedule(inst, result.schedule) == []
+
+
+def test_kernel_dag_from_an_onnx_file_becomes_an_instance(tmp_path):
+    """An imported ONNX model's kernel DAG is a DiGraph too; it becomes an instance the same way."""
+    path, _ = residual_block(tmp_path / "residual.onnx")
+    platform = get_platform("core-ultra-125h")
+    dag = build_kernel_dag("residual", platform, max_kernels=3, onnx=str(path))
+    assert isinstance(dag, nx.DiGraph) and dag.graph["family"] == "onnx"
+    inst = instance_from_networkx(dag, platform, job="residual@0", time_unit="us")
+    assert inst.num_kernels == dag.number_of_nodes() and len(inst.edges) == dag.number_of_edges()
+    result = solve(inst, "heft")
+    assert check_schedule(inst, result.schedule) == []
+    assert instance_from_networkx(inst.to_networkx()) == canonical_edge_order(inst)
 
 
 # ---------------------------------------------------------------------- bad graphs
