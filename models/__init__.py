@@ -4,7 +4,13 @@ This package imports nothing else of the project (solvers, runtime and planner b
 """
 
 from xpuplan.models.checker import Violation, check_schedule
-from xpuplan.models.errors import Infeasible, InvalidInput, Unsupported, XpuplanError
+from xpuplan.models.errors import (
+    Infeasible,
+    InternalError,
+    InvalidInput,
+    Unsupported,
+    XpuplanError,
+)
 from xpuplan.models.instance import (
     Device,
     Edge,
@@ -34,6 +40,7 @@ __all__ = [
     "Edge",
     "Infeasible",
     "Instance",
+    "InternalError",
     "InvalidInput",
     "Job",
     "Kernel",

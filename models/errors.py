@@ -78,6 +78,15 @@ class Unsupported(XpuplanError):
     """A solver (or policy) cannot model part of an instance: it refuses rather than drop it."""
 
 
+class InternalError(Exception):
+    """A bug in xpuplan, never the user's input: e.g. a solver's schedule that the independent
+    checker (:func:`xpuplan.models.check_schedule`) rejects.
+
+    Deliberately not an :class:`XpuplanError`: the command line reports it on one line on stderr
+    with its own exit code (3, see :mod:`xpuplan.planner.cli`), never as bad input (exit 2).
+    """
+
+
 class Infeasible(XpuplanError):
     """A problem provably has no solution; the message says which constraints clash."""
 

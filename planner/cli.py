@@ -3,6 +3,9 @@
 Each command is a module of :mod:`xpuplan.planner.commands` with ``NAME``, ``HELP``,
 ``add_arguments(parser)`` and ``run(args) -> int``. Errors a user can cause
 (:class:`xpuplan.models.XpuplanError`) print one line and exit with code 2, never a traceback.
+A bug found by a check (:class:`xpuplan.models.InternalError`, e.g. a solver's schedule that the
+checker rejects) prints one line on stderr and exits with code 3; an interrupt (Ctrl-C) exits
+with code 130 and writes nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from types import ModuleType
 from typing import NoReturn
 
 from xpuplan import models
-from xpuplan.models import XpuplanError
+from xpuplan.models import InternalError, XpuplanError
 from xpuplan.planner.commands import (
     compare,
     convert,
@@ -76,6 +79,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except XpuplanError as exc:
         print(f"xpuplan {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except InternalError as exc:
+        print(
+            f"xpuplan {args.command}: internal error (a bug; please report it): {exc}",
+            file=sys.stderr,
+        )
+        return 3
     except KeyboardInterrupt:
         print(f"xpuplan {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -233,7 +233,9 @@ def makespan_lower_bound(instance: Instance) -> int:
     return max(best, cumulative_bound(instance))
 
 
-def assignment_lp_bound(instance: Instance, thresholds: int | None = None) -> int:
+def assignment_lp_bound(
+    instance: Instance, thresholds: int | None = None, stop: Callable[[], bool] | None = None
+) -> int:
     """A makespan bound that sees unrelated devices: the assignment LP over head/tail windows.
 
     :func:`work_bound` charges every kernel its fastest duration, which is weak when kernels are
@@ -252,7 +254,9 @@ def assignment_lp_bound(instance: Instance, thresholds: int | None = None) -> in
     tried (by default as many as keep the LPs' total size near 40,000 kernel rows, at least 16),
     each one LP (GLOP); the result never exceeds the optimum because every feasible
     schedule gives a feasible :math:`x` (the share of each kernel's mode, 0 or 1) with
-    :math:`L` its busiest device's load per unit.
+    :math:`L` its busiest device's load per unit. Each threshold's value is a bound of its own, so
+    when ``stop()`` becomes true (a solver's time budget) the thresholds left are skipped and the
+    best so far is returned.
     """
     from ortools.linear_solver import pywraplp
 
@@ -272,6 +276,8 @@ def assignment_lp_bound(instance: Instance, thresholds: int | None = None) -> in
         values = sorted(set(key))
         step = max(1, -(-len(values) // thresholds))
         for t in values[::step]:
+            if stop is not None and stop():
+                return best
             members = [k_idx for k_idx in range(instance.num_kernels) if key[k_idx] >= t]
             solver = pywraplp.Solver.CreateSolver("GLOP")
             load = solver.NumVar(0.0, solver.infinity(), "load")
@@ -296,13 +302,16 @@ def assignment_lp_bound(instance: Instance, thresholds: int | None = None) -> in
     return best
 
 
-def makespan_bound(instance: Instance, *, lp: bool = False) -> int:
+def makespan_bound(
+    instance: Instance, *, lp: bool = False, stop: Callable[[], bool] | None = None
+) -> int:
     """:func:`makespan_lower_bound`, and with ``lp`` also :func:`assignment_lp_bound` (a few LPs,
-    stronger on unrelated devices; one device gives it nothing the cheap bounds miss)."""
+    stronger on unrelated devices; one device gives it nothing the cheap bounds miss; ``stop`` as
+    there)."""
     cheap = makespan_lower_bound(instance)
     if not lp or instance.num_devices < 2:
         return cheap
-    return max(cheap, assignment_lp_bound(instance))
+    return max(cheap, assignment_lp_bound(instance, stop=stop))
 
 
 def dynamic_energy_lower_bound(instance: Instance) -> float:

@@ -1,19 +1,40 @@
 """The solver registry: every exact solver and heuristic is found by name.
 
 A solver is a function ``(instance, *, time_limit, workers, seed, hint, **options) -> Schedule``;
-:func:`solve` times it, recomputes the objective from the schedule and wraps it in a
-:class:`Result`.
+:func:`solve` checks the arguments every solver shares (time limit, workers, a seed CP-SAT can
+hold, times no solver overflows on), times the solver, recomputes the objective from the
+schedule, puts the schedule through :func:`xpuplan.models.check_schedule` (a rejected schedule is
+a bug: :class:`xpuplan.models.InternalError`) and wraps it in a :class:`Result`.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from xpuplan.models import Instance, InvalidInput, Schedule, evaluate
+from xpuplan.models import (
+    Instance,
+    InternalError,
+    InvalidInput,
+    Schedule,
+    Unsupported,
+    check_schedule,
+    evaluate,
+)
+from xpuplan.solvers.bounds import serial_upper_bound
 from xpuplan.solvers.result import Result
+
+# Seeds go to CP-SAT's ``random_seed``, HiGHS's ``random_seed`` and CBC's ``randomCbcSeed``, all
+# 32-bit signed integers; negative seeds mean nothing to any of them.
+MAX_SEED = 2**31 - 1
+# Every time of a schedule (in us) stays below this: 2^40 us is 12.7 days. CP-SAT's integers are
+# 64-bit and its objectives multiply times by scaled weights and powers (see
+# xpuplan.solvers.cpsat.data.MAX_HORIZON); the heuristics' timelines and the time-indexed MILP
+# index arrays by time.
+MAX_TIME = 2**40
 
 
 class SolverFn(Protocol):
@@ -138,10 +159,8 @@ def solve(
     ('optimal', 5, [])
     """
     info = solver_info(solver)
-    if time_limit is not None and not time_limit > 0:
-        raise InvalidInput("must be > 0", field="time_limit", value=time_limit)
-    if workers is not None and workers < 1:
-        raise InvalidInput("must be >= 1", field="workers", value=workers)
+    check_arguments(time_limit=time_limit, workers=workers, seed=seed)
+    check_times(instance)
     began = time.perf_counter()
     schedule = info.fn(
         instance, time_limit=time_limit, workers=workers, seed=seed, hint=hint, **options
@@ -149,4 +168,48 @@ def solve(
     runtime = time.perf_counter() - began
     objective = evaluate(instance, schedule) if schedule.is_solution else None
     schedule = schedule.replace(objective=objective, solve_seconds=round(runtime, 6), solver=solver)
-    return Result(schedule, objective, schedule.lower_bound, schedule.status, runtime)
+    if schedule.is_solution:
+        violations = check_schedule(instance, schedule)
+        if violations:
+            rules = ", ".join(sorted({v.rule for v in violations}))
+            raise InternalError(
+                f"solver {solver!r} returned a schedule of {instance.name!r} that breaks the "
+                f"instance's rules ({len(violations)} violation(s) of {rules}), first: "
+                f"{violations[0]}"
+            )
+    return Result(schedule, runtime)
+
+
+def check_arguments(*, time_limit: float | None, workers: int | None, seed: int) -> None:
+    """Refuse a time limit, worker count or seed no solver can take (:class:`InvalidInput`)."""
+    if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
+        raise InvalidInput(
+            "must be a finite number of seconds > 0", field="time_limit", value=time_limit
+        )
+    if workers is not None and (
+        not isinstance(workers, int) or isinstance(workers, bool) or workers < 1
+    ):
+        raise InvalidInput("must be an integer >= 1", field="workers", value=workers)
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+        raise InvalidInput(
+            f"must be an integer from 0 to {MAX_SEED} (solvers take 32-bit seeds)",
+            field="seed",
+            value=seed,
+        )
+
+
+def check_times(instance: Instance) -> None:
+    """Refuse (:class:`Unsupported`) an instance whose schedules could reach :data:`MAX_TIME`.
+
+    The bound is :func:`xpuplan.solvers.bounds.serial_upper_bound` (some optimal schedule ends by
+    it), checked with the deadlines; computed with Python integers, so it cannot overflow.
+    """
+    horizon = serial_upper_bound(instance)
+    deadlines = [job.deadline for job in instance.jobs if job.deadline is not None]
+    largest = max([horizon, *deadlines])
+    if largest >= MAX_TIME:
+        raise Unsupported(
+            f"instance {instance.name!r} has times up to {largest} us (the sum of its longest "
+            f"durations, delays and latest release, or a deadline), at or above 2^40 us "
+            "(12.7 days), more than the solvers can hold; use smaller durations or fewer kernels"
+        )

@@ -11,19 +11,32 @@ from xpuplan.models.schedule import ObjectiveValue
 
 @dataclass(frozen=True)
 class Result:
-    """A solve's outcome.
+    """A solve's outcome: the schedule and the wall time of the whole solve.
 
-    ``objective`` is recomputed from the schedule by :func:`xpuplan.models.evaluate`, independently
-    of the solver; ``lower_bound`` is the best bound proven (or computed cheaply, for heuristics);
-    ``status`` is ``optimal``, ``feasible``, ``infeasible`` or ``unknown``; ``runtime`` is wall
-    seconds.
+    Everything else lives in the schedule (``status``, ``objective``, ``lower_bound``, ``message``,
+    ``solve_seconds``); the properties below only read it. ``schedule.objective`` is recomputed by
+    :func:`xpuplan.models.evaluate`, independently of the solver; ``schedule.lower_bound`` is the
+    best bound proven (or computed cheaply, for heuristics); ``runtime`` is the unrounded wall
+    time (``schedule.solve_seconds`` is the same, rounded to microseconds).
     """
 
     schedule: Schedule
-    objective: ObjectiveValue | None
-    lower_bound: ObjectiveValue | None
-    status: str
     runtime: float
+
+    @property
+    def status(self) -> str:
+        """``optimal``, ``feasible``, ``infeasible`` or ``unknown`` (the schedule's)."""
+        return self.schedule.status
+
+    @property
+    def objective(self) -> ObjectiveValue | None:
+        """The schedule's objective (None without assignments)."""
+        return self.schedule.objective
+
+    @property
+    def lower_bound(self) -> ObjectiveValue | None:
+        """The schedule's lower bound."""
+        return self.schedule.lower_bound
 
     @property
     def gap(self) -> float | None:

@@ -7,6 +7,8 @@ Notation as in :mod:`xpuplan.solvers.cpsat.variables`: :math:`S_k, E_k` start an
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ortools.sat.python.cp_model import CpModel, IntervalVar, IntVar, LinearExpr
 
 from xpuplan.solvers.cpsat.cliques import disjunctive_cliques
@@ -17,8 +19,15 @@ from xpuplan.solvers.cpsat.variables import Variables
 class Constraints:
     """Adds every constraint family to ``model`` (see :meth:`add_constraints`)."""
 
-    def __init__(self, model: CpModel, data: ModelData, variables: Variables) -> None:
+    def __init__(
+        self,
+        model: CpModel,
+        data: ModelData,
+        variables: Variables,
+        check: Callable[[], None] | None = None,
+    ) -> None:
         self.model = model
+        self.check = check if check is not None else (lambda: None)
         self.data = data
         self.vars = variables
         inst = data.instance
@@ -31,21 +40,28 @@ class Constraints:
                 self.job_sinks[j_idx].append(k_idx)
 
     def add_constraints(self) -> None:
-        """Every rule of the instance, then the redundant constraints that give strong bounds."""
-        self._select_modes()
-        self._device_capacity()
-        self._precedences()
-        self._contiguity()
-        self._resume_energy_links()
-        self._hard_deadlines()
-        self._makespan()
-        self._job_completions()
-        self._soft_deadlines()
-        self._power_cap()
-        self._resources()
-        self._per_device_dvfs()
-        self._work_bounds()
-        self._disjunctive_cliques()
+        """Every rule of the instance, then the redundant constraints that give strong bounds.
+
+        ``check`` (given to the constructor) runs between families: a time budget raises there.
+        """
+        for add in (
+            self._select_modes,
+            self._device_capacity,
+            self._precedences,
+            self._contiguity,
+            self._resume_energy_links,
+            self._hard_deadlines,
+            self._makespan,
+            self._job_completions,
+            self._soft_deadlines,
+            self._power_cap,
+            self._resources,
+            self._per_device_dvfs,
+            self._work_bounds,
+            self._disjunctive_cliques,
+        ):
+            self.check()
+            add()
 
     # ------------------------------------------------------------------ placement
     def _select_modes(self) -> None:

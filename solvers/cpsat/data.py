@@ -6,7 +6,8 @@ Nothing here creates a solver variable; :class:`ModelData` is plain data that
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from xpuplan.models import Instance, InvalidInput, Unsupported
@@ -83,12 +84,19 @@ class ModelData:
     fastest: list[int]
     job_completion_lb: list[int]
     work_subsets: list[frozenset[int]]
+    stop: Callable[[], bool] | None = field(default=None, compare=False)
 
     @classmethod
     def build(
-        cls, instance: Instance, *, unit_model: str = "auto", horizon: int | None = None
+        cls,
+        instance: Instance,
+        *,
+        unit_model: str = "auto",
+        horizon: int | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> ModelData:
-        """Derive everything; ``horizon`` (optional) may only shrink the computed one.
+        """Derive everything; ``horizon`` (optional) may only shrink the computed one; ``stop``
+        (optional) cuts the assignment LP bound short (see :attr:`makespan_lb`).
 
         Raises
         ------
@@ -141,13 +149,14 @@ class ModelData:
             fastest=bounds.fastest_durations(instance),
             job_completion_lb=bounds.job_completion_bounds(instance),
             work_subsets=_work_subsets(instance),
+            stop=stop,
         )
 
     @cached_property
     def makespan_lb(self) -> int:
         """:math:`C_{max}`'s floor, cheap bounds and assignment LP (computed on first use: only a
-        model with a makespan variable reads it)."""
-        return bounds.makespan_bound(self.instance, lp=True)
+        model with a makespan variable reads it). The LPs stop early when ``stop()`` turns true."""
+        return bounds.makespan_bound(self.instance, lp=True, stop=self.stop)
 
     @cached_property
     def cheap_makespan_lb(self) -> int:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ortools.sat.python.cp_model import FEASIBLE, INFEASIBLE, OPTIMAL, CpSolverStatus, IntVar
 
 from xpuplan.models import Instance
+from xpuplan.solvers.cpsat.interrupt import solve_interruptibly
 from xpuplan.solvers.cpsat.model import LARGE_MODEL_INTERVALS, CpsatModel, SolverSettings
 
 
@@ -112,7 +113,7 @@ def _solve(
     cpm.model.clear_assumptions()
     cpm.model.add_assumptions([a.lit for a in assumptions])
     solver = settings.solver(time_limit, large=cpm.num_intervals > LARGE_MODEL_INTERVALS)
-    status = solver.solve(cpm.model)
+    status = solve_interruptibly(solver, cpm.model, None)
     if status != INFEASIBLE:
         return status, []
     blamed = set(solver.sufficient_assumptions_for_infeasibility())

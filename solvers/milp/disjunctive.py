@@ -47,15 +47,19 @@ import pulp
 from xpuplan.models import Instance, Unsupported
 from xpuplan.models.schedule import Assignment, decoded_assignments
 from xpuplan.solvers.bounds import serial_upper_bound
-from xpuplan.solvers.milp.common import (
+from xpuplan.solvers.exact import Deadline
+from xpuplan.solvers.milp.data import contiguous_in_edge, mode_variants
+from xpuplan.solvers.milp.objective import ObjectiveParts, Terms
+from xpuplan.solvers.milp.variables import (
     CHOSEN,
     add_dvfs_levels,
     affine,
-    contiguous_in_edge,
+    level_values,
     new_var,
 )
-from xpuplan.solvers.milp.objectives import ObjectiveParts, Terms
-from xpuplan.solvers.milp.time_indexed import level_values, variants
+
+# Model building checks the time limit every TICK kernel pairs.
+TICK = 256
 
 
 def refusal(instance: Instance) -> str | None:
@@ -77,11 +81,14 @@ def refusal(instance: Instance) -> str | None:
 class DisjunctiveModel(ObjectiveParts):
     """The big-M MILP of one instance (see the module docstring)."""
 
-    def __init__(self, instance: Instance, *, horizon: int | None = None) -> None:
+    def __init__(
+        self, instance: Instance, *, horizon: int | None = None, deadline: Deadline | None = None
+    ) -> None:
         reason = refusal(instance)
         if reason is not None:
             raise Unsupported(reason)
         self.inst = instance
+        self.deadline = Deadline(None) if deadline is None else deadline
         self.horizon = serial_upper_bound(instance) if horizon is None else horizon
         self.prob = pulp.LpProblem(f"disj_{instance.name}", pulp.LpMinimize)
         # choices[k]: (mode, device index, unit, variant edge, duration, variable)
@@ -91,10 +98,15 @@ class DisjunctiveModel(ObjectiveParts):
         self.order_vars: dict[tuple[int, int], pulp.LpVariable] = {}
         self.apart_vars: dict[int, pulp.LpVariable] = {}
         self.gap_vars: dict[int, pulp.LpVariable] = {}
-        self._add_variables()
-        self._add_units()
-        self._add_precedences()
-        self._add_contiguity()
+        for add in (
+            self._add_variables,
+            self._add_units,
+            self._add_precedences,
+            self._add_contiguity,
+        ):
+            self.deadline.check()
+            add()
+        self.deadline.check()
         self.level_vars = add_dvfs_levels(self.prob, self.inst, self._mode_terms)
 
     # ------------------------------------------------------------------ helpers
@@ -116,23 +128,17 @@ class DisjunctiveModel(ObjectiveParts):
     def _add_variables(self) -> None:
         inst = self.inst
         soft = inst.soft_deadlines
-        for k_idx, ker in enumerate(inst.kernels):
+        for k_idx in range(inst.num_kernels):
             job = inst.jobs[inst.kernel2job[k_idx]]
             latest = self.horizon
             if not soft and job.deadline is not None:
                 latest = min(latest, job.deadline)
             items = []
-            for m_idx, mode in enumerate(ker.modes):
-                d_idx = inst.device_idx[mode.device]
-                for variant, resume in variants(inst, k_idx):
-                    if variant is not None:
-                        src = inst.edge_endpoints[variant][0]
-                        if all(m.device != mode.device for m in inst.kernels[src].modes):
-                            continue
-                    for unit in range(inst.devices[d_idx].units):
-                        name = f"a_{k_idx}_{m_idx}_{unit}_{'n' if variant is None else variant}"
-                        var = new_var(self.prob, name, 0, 1, pulp.LpBinary)
-                        items.append((m_idx, d_idx, unit, variant, mode.duration + resume, var))
+            for m_idx, d_idx, variant, duration in mode_variants(inst, k_idx):
+                for unit in range(inst.devices[d_idx].units):
+                    name = f"a_{k_idx}_{m_idx}_{unit}_{'n' if variant is None else variant}"
+                    var = new_var(self.prob, name, 0, 1, pulp.LpBinary)
+                    items.append((m_idx, d_idx, unit, variant, duration, var))
             self.choices.append(items)
             self.start_vars.append(
                 new_var(self.prob, f"start_{k_idx}", job.release, self.horizon, pulp.LpInteger)
@@ -147,7 +153,9 @@ class DisjunctiveModel(ObjectiveParts):
         graph.add_nodes_from(range(inst.num_kernels))
         graph.add_edges_from(inst.edge_endpoints)
         closure = nx.transitive_closure_dag(graph)
-        for first, second in itertools.combinations(range(inst.num_kernels), 2):
+        for p_idx, (first, second) in enumerate(itertools.combinations(range(inst.num_kernels), 2)):
+            if p_idx % TICK == 0:
+                self.deadline.check()
             if closure.has_edge(first, second) or closure.has_edge(second, first):
                 continue  # a path of edges already orders them
             shared = {(d, u) for _, d, u, *_ in self.choices[first]} & {

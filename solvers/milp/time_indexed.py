@@ -60,32 +60,41 @@ minimisation, and every objective is one of these linear expressions.
 
 from __future__ import annotations
 
-import itertools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import networkx as nx
 import pulp
 
 from xpuplan.models import Instance, Unsupported
 from xpuplan.models.schedule import Assignment, decoded_assignments
-from xpuplan.solvers.bounds import heads, serial_upper_bound, tails
-from xpuplan.solvers.milp.common import (
+from xpuplan.solvers.bounds import serial_upper_bound
+from xpuplan.solvers.exact import Deadline
+from xpuplan.solvers.milp.data import (
+    conflict_cliques,
+    contiguous_in_edge,
+    count_time_indexed_starts,
+    mode_variants,
+    start_windows,
+)
+from xpuplan.solvers.milp.objective import ObjectiveParts, Terms
+from xpuplan.solvers.milp.variables import (
     CHOSEN,
     add_dvfs_levels,
     affine,
-    contiguous_in_edge,
+    level_values,
     new_var,
 )
-from xpuplan.solvers.milp.objectives import ObjectiveParts, Terms
 
 # Refuse models with more start variables than this unless told otherwise.
 MAX_VARIABLES = 200_000
 # Conflict cliques added at most (each is a row per instant).
 MAX_CLIQUES = 64
-# Float slack for power and resource sums, as in models.checker.
-_EPS = 1e-9
+# Refuse models whose unit rows would hold more nonzeros than this (each start variable appears
+# in one row per instant it runs: the model's memory grows with starts x durations).
+MAX_NONZEROS = 5_000_000
+# Model building checks the time limit every TICK start variables.
+TICK = 1024
 
 
 @dataclass(frozen=True)
@@ -105,98 +114,44 @@ class _Start:
         return self.time + self.duration
 
 
-def variants(instance: Instance, k_idx: int) -> list[tuple[int | None, int]]:
-    """``(contiguous in-edge or None, resume time)`` for every variant of kernel ``k_idx``."""
-    devices = [{m.device for m in ker.modes} for ker in instance.kernels]
-    resumable = [e_idx for e_idx in instance.in_edges[k_idx] if instance.edges[e_idx].resume_cost]
-    out: list[tuple[int | None, int]] = [
-        (None, max((instance.edges[e].resume_cost for e in resumable), default=0))
-    ]
-    for e_idx in resumable:
-        src = instance.edge_endpoints[e_idx][0]
-        if devices[src] & devices[k_idx]:
-            rest = (instance.edges[f].resume_cost for f in resumable if f != e_idx)
-            out.append((e_idx, max(rest, default=0)))
-    return out
+def check_time_indexed_size(instance: Instance, horizon: int, max_variables: int) -> None:
+    """Refuse (:class:`Unsupported`) a time-indexed model above ``max_variables`` start variables.
 
-
-def conflict_cliques(instance: Instance) -> list[list[tuple[int, int]]]:
-    """Sets of ``(kernel, mode)`` pairs of which at most one can run at any instant.
-
-    Two pairs conflict when they are modes of one kernel, or run on a device with a single unit,
-    or together draw more than the dynamic power cap or demand more than a resource's capacity.
-    Returns the maximal cliques of that conflict graph that span at least two kernels and are
-    not just one single-unit device (which the unit rows already cover), at most
-    :data:`MAX_CLIQUES` of them.
+    Counted with :func:`xpuplan.solvers.milp.data.count_time_indexed_starts` before anything is
+    built, so a refusal costs nothing.
     """
-    nodes = [
-        (k_idx, m_idx)
-        for k_idx, ker in enumerate(instance.kernels)
-        for m_idx in range(len(ker.modes))
-    ]
-    cap = instance.dynamic_power_cap_w
-    units = {dev.name: dev.units for dev in instance.devices}
-
-    def clash(a: tuple[int, int], b: tuple[int, int]) -> bool:
-        if a[0] == b[0]:
-            return True
-        ma, mb = instance.kernels[a[0]].modes[a[1]], instance.kernels[b[0]].modes[b[1]]
-        if ma.device == mb.device and units[ma.device] == 1:
-            return True
-        if cap is not None and ma.power_w + mb.power_w > cap + _EPS * max(1.0, cap):
-            return True
-        return any(
-            ma.demands.get(res.name, 0.0) + mb.demands.get(res.name, 0.0)
-            > res.capacity + _EPS * max(1.0, res.capacity)
-            for res in instance.resources
+    count, nonzeros = count_time_indexed_starts(instance, horizon)
+    if count > max_variables:
+        raise Unsupported(
+            f"the time-indexed MILP of {instance.name!r} needs {count} start "
+            f"variables ({instance.num_kernels} kernels x modes x units x variants over a "
+            f"horizon of {horizon}), above max_variables={max_variables}; use "
+            "solver 'cpsat', or raise max_variables"
         )
-
-    graph = nx.Graph()
-    graph.add_nodes_from(nodes)
-    graph.add_edges_from((a, b) for a, b in itertools.combinations(nodes, 2) if clash(a, b))
-    out = []
-    for clique in nx.find_cliques(graph):
-        kernels = {k_idx for k_idx, _ in clique}
-        devices = {instance.kernels[k].modes[m].device for k, m in clique}
-        one_unit = len(devices) == 1 and units[next(iter(devices))] == 1
-        if len(kernels) > 1 and not one_unit:
-            out.append(sorted(clique))
-            if len(out) == MAX_CLIQUES:
-                break
-    return out
-
-
-def level_values(
-    instance: Instance,
-    level_vars: dict[tuple[int, str], pulp.LpVariable],
-    assignments: Sequence[Assignment],
-) -> dict[pulp.LpVariable, float]:
-    """Values of per-device level binaries at a schedule (an unused device: its first level)."""
-    used = {(instance.device_idx[a.device], a.level) for a in assignments}
-    values = {}
-    for (d_idx, level), var in level_vars.items():
-        levels = instance.levels_by_device[instance.devices[d_idx].name]
-        chosen = next((lvl for lvl in levels if (d_idx, lvl) in used), levels[0])
-        values[var] = float(level == chosen)
-    return values
+    if nonzeros > MAX_NONZEROS:
+        raise Unsupported(
+            f"the time-indexed MILP of {instance.name!r} needs {nonzeros} nonzeros in its unit "
+            f"rows alone ({count} start variables, each in a row per instant it runs), above "
+            f"{MAX_NONZEROS}; use solver 'cpsat' or 'milp'"
+        )
 
 
 class TimeIndexedModel(ObjectiveParts):
     """The time-indexed MILP of one instance (see the module docstring)."""
 
     def __init__(
-        self, instance: Instance, *, horizon: int | None = None, max_variables: int = MAX_VARIABLES
+        self,
+        instance: Instance,
+        *,
+        horizon: int | None = None,
+        max_variables: int = MAX_VARIABLES,
+        deadline: Deadline | None = None,
     ) -> None:
         self.inst = instance
         self.horizon = serial_upper_bound(instance) if horizon is None else horizon
+        self.deadline = Deadline(None) if deadline is None else deadline
+        check_time_indexed_size(instance, self.horizon, max_variables)
         self.starts = self._enumerate_starts()
-        if len(self.starts) > max_variables:
-            raise Unsupported(
-                f"the time-indexed MILP of {instance.name!r} needs {len(self.starts)} start "
-                f"variables ({instance.num_kernels} kernels x modes x units x variants over a "
-                f"horizon of {self.horizon}), above max_variables={max_variables}; use "
-                "solver 'cpsat', or raise max_variables"
-            )
         self.prob = pulp.LpProblem(f"ti_{instance.name}", pulp.LpMinimize)
         self.x_vars = [
             new_var(self.prob, f"x_{s_idx}", 0, 1, pulp.LpBinary)
@@ -211,37 +166,31 @@ class TimeIndexedModel(ObjectiveParts):
             key = (start.kernel, start.mode, start.unit, start.variant, start.time)
             self.start_idx[key] = s_idx
         self._init_objective_parts()
-        self._add_once()
-        self._add_units()
-        self._add_unit_symmetry()
-        self._add_cumulatives()
-        self._add_conflict_cliques()
-        self._add_precedences()
-        self._add_contiguity()
+        for add in (
+            self._add_once,
+            self._add_units,
+            self._add_unit_symmetry,
+            self._add_cumulatives,
+            self._add_conflict_cliques,
+            self._add_precedences,
+            self._add_contiguity,
+        ):
+            self.deadline.check()
+            add()
+        self.deadline.check()
         self.level_vars = add_dvfs_levels(self.prob, self.inst, self._mode_terms)
 
     # ------------------------------------------------------------------ variables
     def _enumerate_starts(self) -> list[_Start]:
+        """Every start variable, in the order :func:`count_time_indexed_starts` counts them."""
         inst = self.inst
-        head, tail = heads(inst), tails(inst)
-        soft = inst.soft_deadlines
         out = []
-        for k_idx, ker in enumerate(inst.kernels):
-            job = inst.jobs[inst.kernel2job[k_idx]]
-            latest_end = self.horizon - tail[k_idx]
-            if not soft and job.deadline is not None:
-                latest_end = min(latest_end, job.deadline)
-            for m_idx, mode in enumerate(ker.modes):
-                d_idx = inst.device_idx[mode.device]
-                for variant, resume in variants(inst, k_idx):
-                    if variant is not None:
-                        src = inst.edge_endpoints[variant][0]
-                        if all(m.device != mode.device for m in inst.kernels[src].modes):
-                            continue
-                    duration = mode.duration + resume
-                    for unit in range(inst.devices[d_idx].units):
-                        for t in range(head[k_idx], latest_end - duration + 1):
-                            out.append(_Start(k_idx, m_idx, d_idx, unit, variant, t, duration))
+        for k_idx, first, latest_end in start_windows(inst, self.horizon):
+            self.deadline.check()
+            for m_idx, d_idx, variant, duration in mode_variants(inst, k_idx):
+                for unit in range(inst.devices[d_idx].units):
+                    for t in range(first, latest_end - duration + 1):
+                        out.append(_Start(k_idx, m_idx, d_idx, unit, variant, t, duration))
         return out
 
     # ------------------------------------------------------------------ constraints
@@ -255,9 +204,12 @@ class TimeIndexedModel(ObjectiveParts):
     def _add_units(self) -> None:
         running: dict[tuple[int, int, int], list[int]] = defaultdict(list)
         for s_idx, start in enumerate(self.starts):
+            if s_idx % TICK == 0:
+                self.deadline.check()
             for t in range(start.time, start.end):
                 running[(start.device, start.unit, t)].append(s_idx)
         for (d_idx, unit, t), s_idcs in running.items():
+            self.deadline.check()
             if len({self.starts[s].kernel for s in s_idcs}) > 1:
                 self.prob += (
                     affine([(self.x_vars[s], 1.0) for s in s_idcs]) <= 1,
@@ -274,6 +226,8 @@ class TimeIndexedModel(ObjectiveParts):
         """
         on: dict[tuple[int, int, int], list[tuple[pulp.LpVariable, float]]] = defaultdict(list)
         for s_idx, start in enumerate(self.starts):
+            if s_idx % TICK == 0:
+                self.deadline.check()
             on[(start.kernel, start.device, start.unit)].append((self.x_vars[s_idx], 1.0))
         for d_idx, dev in enumerate(self.inst.devices):
             for unit in range(1, dev.units):
@@ -313,11 +267,14 @@ class TimeIndexedModel(ObjectiveParts):
                 continue
             running: dict[int, list[tuple[pulp.LpVariable, float]]] = defaultdict(list)
             for s_idx, start in enumerate(self.starts):
+                if s_idx % TICK == 0:
+                    self.deadline.check()
                 rate = rates[start.kernel][start.mode]
                 if rate > 0:
                     for t in range(start.time, start.end):
                         running[t].append((self.x_vars[s_idx], rate))
             for t, terms in running.items():
+                self.deadline.check()
                 if sum(rate for _, rate in terms) > capacity:
                     self.prob += affine(terms) <= capacity, f"{label}_{t}"
 
@@ -328,13 +285,14 @@ class TimeIndexedModel(ObjectiveParts):
         fractional solution can no longer spread two kernels that never fit together over the
         same instants.
         """
-        for c_idx, clique in enumerate(conflict_cliques(self.inst)):
+        for c_idx, clique in enumerate(conflict_cliques(self.inst, MAX_CLIQUES)):
             running: dict[int, list[int]] = defaultdict(list)
             for s_idx in sorted(s for pair in set(clique) for s in self.by_mode.get(pair, ())):
                 start = self.starts[s_idx]
                 for t in range(start.time, start.end):
                     running[t].append(s_idx)
             for t, s_idcs in running.items():
+                self.deadline.check()
                 if len({self.starts[s].kernel for s in s_idcs}) > 1:
                     terms = [(self.x_vars[s], 1.0) for s in s_idcs]
                     self.prob += affine(terms) <= 1, f"clique_{c_idx}_{t}"
@@ -342,6 +300,7 @@ class TimeIndexedModel(ObjectiveParts):
     def _add_precedences(self) -> None:
         inst = self.inst
         for e_idx, (src, dst) in enumerate(inst.edge_endpoints):
+            self.deadline.check()
             delay = inst.edges[e_idx].cross_device_delay
             devices = (
                 sorted({self.starts[s].device for s in self.by_kernel[dst]}) if delay else [None]
@@ -368,6 +327,7 @@ class TimeIndexedModel(ObjectiveParts):
     def _add_contiguity(self) -> None:
         inst = self.inst
         for e_idx, (src, dst) in enumerate(inst.edge_endpoints):
+            self.deadline.check()
             if not inst.edges[e_idx].resume_cost:
                 continue
             ends: dict[tuple[int, int, int], list[int]] = defaultdict(list)

@@ -7,10 +7,17 @@ from dataclasses import replace
 from pathlib import Path
 
 from tests.conftest import tiny_instance
-from xpuplan.models import Job, check_schedule, load_instance, load_schedule, save_instance
+from xpuplan.models import (
+    Instance,
+    Job,
+    Schedule,
+    check_schedule,
+    load_instance,
+    load_schedule,
+    save_instance,
+)
 from xpuplan.planner.cli import main
-from xpuplan.planner.commands import solve as solve_command
-from xpuplan.solvers import Result, solve
+from xpuplan.solvers import registry
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -89,18 +96,20 @@ def test_bad_objective_and_time_limit(tmp_path, capsys):
 
 
 def test_invalid_schedule_is_never_written(tmp_path, capsys, monkeypatch):
-    """A solver bug (here a real schedule shifted to overlap) fails loudly and writes nothing."""
+    """A solver bug (here a real schedule shifted to overlap) is an internal error: one line on
+    stderr, exit code 3, nothing written."""
+    cpsat = registry.solver_info("cpsat")
 
-    def shifted(*args: object, **kwargs: object) -> Result:
-        res = solve(*args, **kwargs)  # type: ignore[arg-type]
-        first = res.schedule.assignments[0]
+    def shifted(instance: Instance, **kwargs: object) -> Schedule:
+        schedule = cpsat.fn(instance, **kwargs)  # type: ignore[arg-type]
+        first = schedule.assignments[0]
         broken = replace(first, start=first.start - 1, end=first.end - 1)
-        schedule = res.schedule.replace(assignments=(broken, *res.schedule.assignments[1:]))
-        return replace(res, schedule=schedule)
+        return schedule.replace(assignments=(broken, *schedule.assignments[1:]))
 
-    monkeypatch.setattr(solve_command, "solve", shifted)
+    monkeypatch.setitem(registry._SOLVERS, "cpsat", replace(cpsat, fn=shifted))
     out_path = tmp_path / "s.json"
-    code, _, err = run(capsys, "solve", str(tiny_file(tmp_path)), "-o", str(out_path))
-    assert code == 1
-    assert "nothing written" in err and "[release]" in err
+    code, out, err = run(capsys, "solve", str(tiny_file(tmp_path)), "-o", str(out_path))
+    assert code == 3 and out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "internal error" in err and "release" in err
     assert not out_path.exists()

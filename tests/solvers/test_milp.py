@@ -39,7 +39,7 @@ from xpuplan.models.generate import layered_dag_instance, random_small_instance
 from xpuplan.models.objectives import value_leq, values_close
 from xpuplan.solvers import solve
 from xpuplan.solvers.bounds import lower_bound
-from xpuplan.solvers.milp.common import BACKENDS, MilpSettings, make_solver
+from xpuplan.solvers.milp.backends import BACKENDS, MilpSettings, make_solver
 from xpuplan.solvers.milp.disjunctive import refusal
 
 RUNS = [

@@ -14,7 +14,8 @@ import pulp
 
 from xpuplan.models import Instance, Objective
 from xpuplan.models.schedule import Assignment
-from xpuplan.solvers.milp.common import affine, new_var, objective_values
+from xpuplan.solvers.milp.data import objective_values
+from xpuplan.solvers.milp.variables import affine, new_var
 
 Terms = list[tuple[pulp.LpVariable, float]]
 
