@@ -28,6 +28,7 @@ from xpuplan.planner.commands import (
     plan,
     platform_cmd,
     profile,
+    run,
     simulate,
     solve,
     verify,
@@ -45,6 +46,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     inspect,
     profile,
     platform_cmd,
+    run,
 )
 
 

@@ -202,10 +202,12 @@ def summary(result: SimResult) -> str:
             text += f"  TTFT {tm.ttft_ms.mean:8.1f} ms  TPS {tm.tps or 0:6.1f}"
         lines.append(text.rstrip())
     budget = "none" if result.power_budget_w is None else f"{result.power_budget_w:g} W"
+    over = f"{result.time_over_budget_s:.3f} s"
+    if result.time_over_budget_s > 0:
+        over += f" (longest {1000 * result.longest_over_budget_s:.1f} ms)"
     lines.append(
         f"  energy {result.energy_j:.1f} J, power avg {result.avg_power_w:.2f} W / peak "
-        f"{result.peak_power_w:.2f} W, budget {budget}, over budget "
-        f"{result.time_over_budget_s:.3f} s"
+        f"{result.peak_power_w:.2f} W, budget {budget}, over budget {over}"
     )
     cons = result.conservation
     lines.append(
