@@ -28,9 +28,11 @@ from xpuplan.planner.commands import (
     plan,
     platform_cmd,
     profile,
+    report,
     run,
     simulate,
     solve,
+    sweep,
     verify,
 )
 
@@ -42,6 +44,8 @@ COMMANDS: tuple[ModuleType, ...] = (
     convert,
     simulate,
     compare,
+    sweep,
+    report,
     listing,
     inspect,
     profile,
