@@ -56,11 +56,30 @@ def check_schedule(
 ) -> list[Violation]:
     """Every violation of the instance's rules by ``schedule``; empty when it is valid.
 
+    The checker trusts no solver: it recomputes every rule of :mod:`xpuplan.models.instance` from
+    the assignments alone, and the objective and preemptions a schedule reports.
+
     With ``measured=True`` the schedule is one that was *executed* (a real run's start and end
     times, :mod:`xpuplan.runtime.ort_exec`): the rule ``end - start == duration + resume`` becomes
     ``end >= start`` (a measured kernel takes the time it took), and every other rule -- coverage,
     modes, release, precedence with its cross-device delays, unit exclusivity, deadlines,
     resources, power, DVFS -- is checked exactly as for a plan.
+
+    Parameters
+    ----------
+    instance
+        The instance.
+    schedule
+        A schedule for it (an infeasible or unknown one without assignments is valid).
+    measured
+        True for an executed schedule (see above).
+
+    Returns
+    -------
+    list[Violation]
+        Each with a ``rule`` (``coverage``, ``mode``, ``duration``, ``precedence``, ``overlap``,
+        ``release``, ``deadline``, ``power``, ``resource``, ``dvfs``, ``reported``...) and a
+        ``message`` saying where and by how much.
 
     Raises
     ------

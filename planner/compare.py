@@ -96,6 +96,16 @@ def compare(
     ------
     InvalidInput
         When a solver name is unknown or the list is empty.
+
+    Examples
+    --------
+    >>> from xpuplan.models.generate import layered_dag_instance
+    >>> inst = layered_dag_instance(seed=0, num_kernels=8, num_devices=2)
+    >>> frame = compare(inst, ["heft", "cpop", "cpsat"], time_limit=5, workers=1)
+    >>> list(frame["solver"]), bool(frame["valid"].all())
+    (['heft', 'cpop', 'cpsat'], True)
+    >>> frame.loc[frame["solver"] == "cpsat", "gap"].item()
+    0.0
     """
     from xpuplan.planner.online import online_policy_names, run_on_instance
 

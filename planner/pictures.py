@@ -253,7 +253,27 @@ def gantt_writer(instance: Instance, schedule: Schedule) -> FileWriter:
 
 
 def save_gantt(path: str | os.PathLike[str], instance: Instance, schedule: Schedule) -> None:
-    """Draw the Gantt chart into ``path`` (atomically)."""
+    """Draw the Gantt chart of the module docstring into ``path`` (atomically).
+
+    Parameters
+    ----------
+    path
+        The picture to write (PNG, SVG, PDF... by its suffix).
+    instance, schedule
+        The instance and a schedule for it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from xpuplan.models.generate import layered_dag_instance
+    >>> from xpuplan.solvers import solve
+    >>> inst = layered_dag_instance(seed=0, num_kernels=10, num_devices=2)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     save_gantt(f"{folder}/gantt.png", inst, solve(inst, "heft").schedule)
+    ...     Path(f"{folder}/gantt.png").read_bytes()[1:4] == b"PNG"
+    True
+    """
     write_files([(path, gantt_writer(instance, schedule))])
 
 

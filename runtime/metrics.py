@@ -33,8 +33,35 @@ import numpy as np
 from xpuplan.models import Schedule
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from xpuplan.runtime.jobs import Job
     from xpuplan.runtime.workload import TaskSpec
+
+
+# The columns of SimResult.to_frame, in order.
+TASK_COLUMNS = (
+    "policy",
+    "seed",
+    "task",
+    "class",
+    "arrived",
+    "completed",
+    "dropped",
+    "in_flight",
+    "late",
+    "decided",
+    "deadline_violation_rate",
+    "latency_mean_ms",
+    "latency_p50_ms",
+    "latency_p90_ms",
+    "latency_p99_ms",
+    "ttft_mean_ms",
+    "ttft_p90_ms",
+    "tbt_mean_ms",
+    "tps",
+    "tokens",
+)
 
 
 class ConservationError(RuntimeError):
@@ -241,6 +268,63 @@ class SimResult:
             "num_events": self.num_events,
             "wall_s": _r(self.wall_s),
         }
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-task figures as a DataFrame, one row per task (times in ms).
+
+        Columns: ``policy`` and ``seed`` (so that frames of several runs concatenate), ``task``,
+        ``class``, ``arrived``, ``completed``, ``dropped``, ``in_flight``, ``late``, ``decided``,
+        ``deadline_violation_rate`` (``late / decided``; NA for a task without deadline), the
+        latency's ``latency_mean_ms``, ``latency_p50_ms``, ``latency_p90_ms``,
+        ``latency_p99_ms``, and for LLM tasks ``ttft_mean_ms``, ``ttft_p90_ms``,
+        ``tbt_mean_ms``, ``tps`` and ``tokens`` (NA elsewhere). Values are unrounded.
+
+        Examples
+        --------
+        >>> from xpuplan.runtime.simulate import simulate
+        >>> result = simulate("ryzen-ai-hx370", "video-call", "edf", duration_s=0.5, seed=0)
+        >>> frame = result.to_frame()
+        >>> list(frame["task"]) == list(result.tasks)
+        True
+        >>> bool((frame["arrived"] == frame["completed"] + frame["dropped"]
+        ...       + frame["in_flight"]).all())
+        True
+        """
+        # Deferred: pandas costs about a second to import and the simulator does not need it.
+        import pandas as pd
+
+        rows = []
+        for name, tm in self.tasks.items():
+            lat, ttft, tbt = tm.latency_ms, tm.ttft_ms, tm.tbt_ms
+            rows.append(
+                {
+                    "policy": self.policy,
+                    "seed": self.seed,
+                    "task": name,
+                    "class": tm.cls,
+                    "arrived": tm.arrived,
+                    "completed": tm.completed,
+                    "dropped": tm.dropped,
+                    "in_flight": tm.in_flight,
+                    "late": tm.late,
+                    "decided": tm.decided,
+                    "deadline_violation_rate": tm.deadline_violation_rate,
+                    "latency_mean_ms": None if lat is None else lat.mean,
+                    "latency_p50_ms": None if lat is None else lat.p50,
+                    "latency_p90_ms": None if lat is None else lat.p90,
+                    "latency_p99_ms": None if lat is None else lat.p99,
+                    "ttft_mean_ms": None if ttft is None else ttft.mean,
+                    "ttft_p90_ms": None if ttft is None else ttft.p90,
+                    "tbt_mean_ms": None if tbt is None else tbt.mean,
+                    "tps": tm.tps,
+                    "tokens": tm.tokens if tm.llm else None,
+                }
+            )
+        frame = pd.DataFrame(rows, columns=list(TASK_COLUMNS))
+        for column in TASK_COLUMNS[10:-1]:
+            frame[column] = frame[column].astype("float64")
+        frame["tokens"] = frame["tokens"].astype("Int64")
+        return frame
 
 
 def task_metrics(

@@ -41,6 +41,7 @@ from xpuplan.planner.limits import (
 )
 from xpuplan.planner.pictures import PANELS, check_picture_path, draw_gantt
 from xpuplan.planner.runview import run_as_schedule, watching
+from xpuplan.planner.tables import check_csv_target, csv_writer
 from xpuplan.planner.unroll import PlanningOptions, planning_horizon_us
 from xpuplan.runtime.metrics import SimResult
 from xpuplan.runtime.policies import policy_names, policy_uses_plan
@@ -106,6 +107,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--power", metavar="PNG", help="draw the power over time of the run")
     add_no_timings(parser)
+    parser.add_argument("--csv", metavar="FILE", help="also write the per-task table as CSV")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -119,9 +121,11 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInput("must be > 0", field="--duration", value=args.duration)
     if args.noise_cv < 0:
         raise InvalidInput("must be >= 0", field="--noise-cv", value=args.noise_cv)
-    check_output_paths([("--gantt", args.gantt), ("--power", args.power)])
+    check_output_paths([("--gantt", args.gantt), ("--power", args.power), ("--csv", args.csv)])
     check_picture_path(args.gantt, "--gantt")
     check_picture_path(args.power, "--power")
+    if args.csv:
+        check_csv_target(args.csv)
     platform = resolve_platform(args.platform, args.power_mode)
     scenario = scenario_from_args(args)
     check_simulation_size(scenario, args.duration)
@@ -160,8 +164,10 @@ def run(args: argparse.Namespace) -> int:
             policy_options=parse_options(args.option),
             prepare=watch.observe,
         )
-    if pictures and watch.sim is not None:
-        write_files(_pictures(args, watch.sim))
+    outputs = _pictures(args, watch.sim) if pictures and watch.sim is not None else []
+    if args.csv:
+        outputs.append((args.csv, csv_writer(result.to_frame())))
+    write_files(outputs)  # all or none
     if args.json:
         doc = result.to_json()
         if args.no_timings:
