@@ -7,7 +7,9 @@ period, the task of every job; :class:`xpuplan.models.plan.Plan`) wherever they 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from xpuplan.models.plan import Plan, plan_settings
 from xpuplan.models.platform import Platform
@@ -35,6 +37,7 @@ def make_plan(
     time_limit: float | None = None,
     workers: int | None = None,
     planned: Planned | None = None,
+    solve_options: Mapping[str, Any] | None = None,
 ) -> Made:
     """Plan ``scenario`` on ``platform``: instance, solve, settings, :class:`Plan`.
 
@@ -50,12 +53,21 @@ def make_plan(
         Passed to :func:`xpuplan.solvers.solve`, with ``options.seed`` as the solver's seed.
     planned
         The instance already built from the same arguments (saves building it twice).
+    solve_options
+        More keyword arguments of :func:`xpuplan.solvers.solve` (e.g. a progress callback).
     """
     options = options or PlanningOptions()
     if planned is None:
         planned = build_planned(platform, scenario, options)
     instance = planned.instance
-    result = solve(instance, solver, time_limit=time_limit, workers=workers, seed=options.seed)
+    result = solve(
+        instance,
+        solver,
+        time_limit=time_limit,
+        workers=workers,
+        seed=options.seed,
+        **dict(solve_options or {}),
+    )
     settings = plan_settings(instance, result.schedule, solver=solver, seed=options.seed)
     plan = Plan(
         instance,

@@ -100,7 +100,19 @@ def register(name: str) -> Callable[[P], P]:
 
 
 def policy_names() -> list[str]:
-    """Names of the registered policies: the online ones, then those that execute a plan."""
+    """Names of the registered policies: the online ones, then those that execute a plan.
+
+    Returns
+    -------
+    list[str]
+        Each accepted by :func:`xpuplan.runtime.simulate.simulate`.
+
+    Examples
+    --------
+    >>> names = policy_names()
+    >>> {"fcfs", "edf", "agent-xpu", "twill"} <= set(names), names[-1]
+    (True, 'hybrid')
+    """
     return sorted(_REGISTRY, key=lambda name: policy_uses_plan(name))
 
 

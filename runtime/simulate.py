@@ -13,7 +13,7 @@ True
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -51,6 +51,8 @@ def simulate(
     workload: Workload | None = None,
     policy_options: Mapping[str, Any] | None = None,
     compile_options: CompileOptions | None = None,
+    simulator_type: type[Simulator] = Simulator,
+    prepare: Callable[[Simulator], None] | None = None,
 ) -> SimResult:
     """Simulate ``scenario`` on ``platform`` for ``duration_s`` under ``policy``.
 
@@ -83,6 +85,24 @@ def simulate(
         Options of the policy (e.g. ``{"mapping": "fixed"}`` for ``fcfs``).
     compile_options
         How models become kernels (when ``workload`` is not given; the planner's defaults).
+    simulator_type, prepare
+        The simulator class, and a call made on the simulator before it runs (the real executor,
+        :mod:`xpuplan.runtime.ort_exec`, runs this way on ONNX Runtime and the wall clock).
+
+    Returns
+    -------
+    SimResult
+        Per-task and global metrics (``to_json()``, ``to_frame()``); ``executed`` holds the
+        schedule a plan ran as, for the checker.
+
+    Examples
+    --------
+    >>> result = simulate("jetson-orin-nx-16gb", "gaming", "edf", duration_s=1.0, seed=0)
+    >>> cons = result.conservation
+    >>> cons["arrived"] == cons["completed"] + cons["dropped"] + cons["in_flight"]
+    True
+    >>> list(result.to_frame()["task"])
+    ['super-resolution', 'hand-tracking', 'npc-dialogue']
     """
     if not duration_s > 0:
         raise InvalidInput("must be > 0", field="duration", value=duration_s)
@@ -120,7 +140,7 @@ def simulate(
     spec = MachineSpec.from_platform(
         plat, power_budget_w=wl.power_budget_w, contention=config.contention
     )
-    sim = Simulator(
+    sim = simulator_type(
         spec,
         wl.tasks,
         pol,
@@ -132,6 +152,8 @@ def simulate(
         handoff_us=wl.handoff_us,
     )
     executed = None
+    if prepare is not None:
+        prepare(sim)
     started = time.perf_counter()
     sim.run()
     wall = time.perf_counter() - started

@@ -143,6 +143,10 @@ class Simulator:
         Delay between two stages of a job that run on different devices (prefill to decode).
     """
 
+    #: The machine model it runs on (the real executor substitutes a subclass whose kernels run
+    #: on ONNX Runtime: :mod:`xpuplan.runtime.ort_exec`).
+    machine_type: type[PlatformSim] = PlatformSim
+
     def __init__(
         self,
         spec: MachineSpec,
@@ -168,7 +172,7 @@ class Simulator:
         if not config.contention:
             spec = replace(spec, contention_bw_gbps=None)
         self.spec = spec
-        self.machine = PlatformSim(
+        self.machine = self.machine_type(
             spec,
             self.engine.rng,
             self._on_end,

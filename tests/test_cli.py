@@ -168,7 +168,7 @@ BAD = [
             "-o",
             "{tmp}/i.json",
         ),
-        "horizon: must be > 0",
+        "argument --horizon: must be a number of seconds",
     ),
     (
         (
@@ -194,7 +194,7 @@ BAD = [
             "-o",
             "{tmp}/no/dir/i.json",
         ),
-        "the folder to write into does not exist",
+        "cannot be written: the folder",
     ),
     (("verify", "{tmp}/missing.json", "{tmp}/s.json"), "missing.json: no such file"),
     (

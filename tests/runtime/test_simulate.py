@@ -135,7 +135,7 @@ def test_cli_hybrid_plans_the_known_tasks_itself(capsys: pytest.CaptureFixture[s
     ("argv", "message"),
     [
         (["--policy", "nope"], "not a known policy"),
-        (["--policy", "edf", "--duration", "0"], "must be > 0"),
+        (["--policy", "edf", "--duration", "0"], "--duration: must be a number of seconds between"),
         (["--policy", "edf", "--option", "colour=red"], "not an option"),
         (["--policy", "edf", "--option", "novalue"], "KEY=VALUE"),
     ],
