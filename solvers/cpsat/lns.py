@@ -36,6 +36,7 @@ from xpuplan.models import (
 )
 from xpuplan.models.objectives import evaluate_part, value_leq, values_close
 from xpuplan.models.schedule import Assignment
+from xpuplan.solvers.bounds import part_lower_bound
 from xpuplan.solvers.cpsat.callback import ProgressFn
 from xpuplan.solvers.cpsat.model import CpsatModel, SolverSettings
 from xpuplan.solvers.cpsat.solve import CpsatStages, default_workers, settled_stage, solve_cpsat
@@ -103,7 +104,8 @@ def window_instance(
 
     The window's jobs keep their kernels and edges; every other kernel that runs inside the
     window's span (the earliest release to the latest deadline of its jobs), or ends last in the
-    whole schedule (so that the window's makespan is the schedule's), becomes a blocker: a kernel
+    whole schedule (so that the window's makespan is the schedule's), or shares an edge with a free
+    kernel, becomes a blocker: a kernel
     with the single mode it runs in, lasting its placement, in a job of its own released at its
     start and due at its end. The objective is ``part`` alone, so deadlines are hard: the caller
     uses windows only when the earlier parts are deadline parts fixed at 0 or parts that a
@@ -117,13 +119,19 @@ def window_instance(
     dues = [instance.jobs[j].deadline for j in jobs_in]
     hi = None if any(d is None for d in dues) else max(d for d in dues if d is not None)
     last = max(range(instance.num_kernels), key=lambda k: _end(by_index[k]))
+    adjacent = {  # kernels an edge links to a free one (a cross-job edge) stay in as blockers
+        k
+        for src, dst in instance.edge_endpoints
+        if (src in free) != (dst in free)
+        for k in (src, dst)
+    }
     jobs = [instance.jobs[j] for j in jobs_in]
     kernels = [instance.kernels[k] for j in jobs_in for k in instance.job2kernels[j]]
     for k_idx, asg in enumerate(by_index):
         if k_idx in free or asg is None:
             continue
         inside = asg.end > lo and (hi is None or asg.start < hi)
-        if not inside and k_idx != last:
+        if not inside and k_idx != last and k_idx not in adjacent:
             continue
         ker = instance.kernels[k_idx]
         mode = ker.modes[ker.mode_index(asg.device, asg.level) or 0]
@@ -267,7 +275,7 @@ class LnsStages:
                 ):
                     continue
                 best, value, improved = found, new, True
-                self._report(value)
+                self._report(stage, value)
         return StageOutcome("feasible", best, None)
 
     def windows_apply(self, stage: int) -> bool:
@@ -288,12 +296,15 @@ class LnsStages:
             for p, fixed in zip(parts[:stage], self.fixed, strict=True)
         )
 
-    def _report(self, value: int | float) -> None:
+    def _report(self, stage: int, value: int | float) -> None:
+        """Tell the progress callback of a better schedule (with the part's cheap bound)."""
         if self.callback is None:
             return
-        lexicographic_objective = self.instance.objective.type == "lexicographic"
-        shown = (*self.fixed, value) if lexicographic_objective else value
-        self.callback(shown, None, self.deadline.elapsed())
+        bound = part_lower_bound(self.instance, self.instance.objective.parts[stage])
+        if self.instance.objective.type == "lexicographic":
+            self.callback((*self.fixed, value), (*self.fixed, bound), self.deadline.elapsed())
+        else:
+            self.callback(value, bound, self.deadline.elapsed())
 
 
 def solve_cpsat_lns(
