@@ -196,12 +196,14 @@ PARTS = {
     "policy: ready queues, keys, decision loop": (
         "QueuePolicy.on_ready",
         "QueuePolicy.decide",
+        "QueuePolicy._decide",
         "_Bucket.push",
         "_Bucket.head",
         "_Bucket.pop_head",
         "Fcfs.key",
+        "MachineView.idle_mask",
     ),
-    "placement: fastest idle unit": ("Simulator.best_idle",),
+    "placement: fastest idle unit": ("DispatchApi.best_idle",),
     "dispatch: checks, data-ready time, DVFS, Run object": (
         "Simulator.start",
         "Simulator._on_start",

@@ -51,8 +51,35 @@ class _Context:
         ]
 
 
-def check_schedule(instance: Instance, schedule: Schedule) -> list[Violation]:
+def check_schedule(
+    instance: Instance, schedule: Schedule, *, measured: bool = False
+) -> list[Violation]:
     """Every violation of the instance's rules by ``schedule``; empty when it is valid.
+
+    The checker trusts no solver: it recomputes every rule of :mod:`xpuplan.models.instance` from
+    the assignments alone, and the objective and preemptions a schedule reports.
+
+    With ``measured=True`` the schedule is one that was *executed* (a real run's start and end
+    times, :mod:`xpuplan.runtime.ort_exec`): the rule ``end - start == duration + resume`` becomes
+    ``end >= start`` (a measured kernel takes the time it took), and every other rule -- coverage,
+    modes, release, precedence with its cross-device delays, unit exclusivity, deadlines,
+    resources, power, DVFS -- is checked exactly as for a plan.
+
+    Parameters
+    ----------
+    instance
+        The instance.
+    schedule
+        A schedule for it (an infeasible or unknown one without assignments is valid).
+    measured
+        True for an executed schedule (see above).
+
+    Returns
+    -------
+    list[Violation]
+        Each with a ``rule`` (``coverage``, ``mode``, ``duration``, ``precedence``, ``overlap``,
+        ``release``, ``deadline``, ``power``, ``resource``, ``dvfs``, ``reported``...) and a
+        ``message`` saying where and by how much.
 
     Raises
     ------
@@ -79,6 +106,8 @@ def check_schedule(instance: Instance, schedule: Schedule) -> list[Violation]:
     ctx = _Context(instance, schedule)
     _check_coverage(ctx)
     for rule in _RULES:
+        if measured and rule is _check_duration:
+            rule = _check_measured_duration
         rule(ctx)
     if not any(v.rule in ("coverage", "mode") for v in ctx.violations):
         _check_reported(ctx)
@@ -127,6 +156,12 @@ def _check_duration(ctx: _Context) -> None:
                 f"kernel {asg.kernel!r} runs {asg.end - asg.start} but its mode takes "
                 f"{mode.duration} + resume {resume}",
             )
+
+
+def _check_measured_duration(ctx: _Context) -> None:
+    for _, asg, _ in ctx.placed():
+        if asg.end < asg.start:
+            ctx.add("duration", f"kernel {asg.kernel!r} ends at {asg.end} before its start")
 
 
 def _check_release(ctx: _Context) -> None:

@@ -30,10 +30,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xpuplan.models.errors import InvalidInput
 from xpuplan.models.fields import require_int
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 INSTANCE_FORMAT = "xpuplan.instance/1"
 TIME_UNITS = ("ns", "us", "ms", "s", "unit")
@@ -543,6 +546,28 @@ class Instance:
     def replace(self, **changes: Any) -> Instance:
         """A copy with some fields changed (validated again)."""
         return replace(self, **changes)
+
+    def to_networkx(self) -> nx.DiGraph:
+        """The instance as a networkx DiGraph, one node per kernel and one edge per precedence.
+
+        See :func:`xpuplan.models.nx.instance_to_networkx` for the schema;
+        :func:`xpuplan.models.nx.instance_from_networkx` reads the graph back.
+
+        Examples
+        --------
+        >>> from xpuplan.models.generate import random_small_instance
+        >>> inst = random_small_instance(3)
+        >>> graph = inst.to_networkx()
+        >>> sorted(graph.nodes) == sorted(k.name for k in inst.kernels)
+        True
+        >>> graph.graph["devices"] == inst.devices and graph.graph["objective"] == inst.objective
+        True
+        """
+        # Deferred: networkx costs most of a second to import and models stays light without it
+        # (xpuplan.models.nx imports this module at its top, never the other way round).
+        from xpuplan.models.nx import instance_to_networkx
+
+        return instance_to_networkx(self)
 
 
 def _check_unique(items: Iterable[Any], where: str, validate: Any) -> None:

@@ -362,10 +362,31 @@ def read_json(path: str | os.PathLike[str]) -> Any:
 def load_instance(path: str | os.PathLike[str]) -> Instance:
     """Read an ``xpuplan.instance/1`` file.
 
+    Parameters
+    ----------
+    path
+        The JSON file (``docs/formats.md`` describes the format).
+
+    Returns
+    -------
+    Instance
+        Validated; equal to the instance :func:`save_instance` wrote.
+
     Raises
     ------
     InvalidInput
         Naming the file, the field and the value at fault.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from xpuplan.models import Device, Instance, Job, Kernel, Mode
+    >>> inst = Instance("tiny", devices=(Device("cpu"),), jobs=(Job("j"),),
+    ...                 kernels=(Kernel("k", "j", (Mode("cpu", "max", 5),)),))
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     save_instance(f"{folder}/tiny.json", inst)
+    ...     load_instance(f"{folder}/tiny.json") == inst
+    True
     """
     data = read_json(path)
     try:
@@ -375,7 +396,32 @@ def load_instance(path: str | os.PathLike[str]) -> Instance:
 
 
 def load_schedule(path: str | os.PathLike[str]) -> Schedule:
-    """Read an ``xpuplan.schedule/1`` file."""
+    """Read an ``xpuplan.schedule/1`` file.
+
+    Parameters
+    ----------
+    path
+        The JSON file (``docs/formats.md`` describes the format).
+
+    Returns
+    -------
+    Schedule
+        Validated as data; :func:`xpuplan.models.check_schedule` checks it against its instance.
+
+    Raises
+    ------
+    InvalidInput
+        Naming the file, the field and the value at fault.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> sched = Schedule("tiny", (Assignment("k", "cpu", 0, "max", 0, 5),), objective=5)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     save_schedule(f"{folder}/sched.json", sched)
+    ...     load_schedule(f"{folder}/sched.json") == sched
+    True
+    """
     data = read_json(path)
     try:
         return schedule_from_json(data)
@@ -414,8 +460,46 @@ def _file_mode(target: Path) -> int:
 
 
 def save_instance(path: str | os.PathLike[str], instance: Instance) -> None:
+    """Write ``instance`` as an ``xpuplan.instance/1`` file, atomically.
+
+    Parameters
+    ----------
+    path
+        The file to write (its folder must exist); a failed write leaves no partial file.
+    instance
+        The instance; :func:`load_instance` reads it back equal.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from xpuplan.models import Device, Instance, Job, Kernel, Mode
+    >>> inst = Instance("tiny", devices=(Device("cpu"),), jobs=(Job("j"),),
+    ...                 kernels=(Kernel("k", "j", (Mode("cpu", "max", 5),)),))
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     save_instance(f"{folder}/tiny.json", inst)
+    ...     load_instance(f"{folder}/tiny.json").name
+    'tiny'
+    """
     write_json(path, instance_to_json(instance))
 
 
 def save_schedule(path: str | os.PathLike[str], schedule: Schedule) -> None:
+    """Write ``schedule`` as an ``xpuplan.schedule/1`` file, atomically.
+
+    Parameters
+    ----------
+    path
+        The file to write (its folder must exist); a failed write leaves no partial file.
+    schedule
+        The schedule; :func:`load_schedule` reads it back equal.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> sched = Schedule("tiny", (Assignment("k", "cpu", 0, "max", 0, 5),), status="optimal")
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     save_schedule(f"{folder}/sched.json", sched)
+    ...     load_schedule(f"{folder}/sched.json").status
+    'optimal'
+    """
     write_json(path, schedule_to_json(schedule))

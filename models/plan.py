@@ -44,6 +44,29 @@ def plan_settings(instance: Instance, schedule: Schedule, **context: Any) -> dic
     ``dvfs_levels`` maps each device to the levels its kernels use (one level per device under
     per-device DVFS: the static setting to apply); ``dispatch`` maps ``"device/unit"`` to the
     ordered kernels of that unit with planned start, end and level.
+
+    Parameters
+    ----------
+    instance, schedule
+        The instance and a schedule for it.
+    **context
+        Recorded as given (e.g. ``platform``, ``power_mode``, ``scenario``, ``solver``, ``seed``,
+        ``horizon_us``: the period after which a plan of periodic tasks repeats).
+
+    Returns
+    -------
+    dict
+        JSON-ready settings, for :class:`Plan`.
+
+    Examples
+    --------
+    >>> from xpuplan.models import Assignment, Device, Instance, Job, Kernel, Mode, Schedule
+    >>> inst = Instance("tiny", devices=(Device("cpu"),), jobs=(Job("j"),),
+    ...                 kernels=(Kernel("k", "j", (Mode("cpu", "max", 5),)),))
+    >>> sched = Schedule("tiny", (Assignment("k", "cpu", 0, "max", 0, 5),), objective=5)
+    >>> settings = plan_settings(inst, sched, platform="my-board")
+    >>> settings["dvfs_levels"], settings["dispatch"]["cpu/0"][0]["kernel"]
+    ({'cpu': ['max']}, 'k')
     """
     levels: dict[str, list[str]] = {dev.name: [] for dev in instance.devices}
     dispatch: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -97,7 +120,36 @@ def plan_from_json(data: Any) -> Plan:
 
 
 def load_plan(path: str | os.PathLike[str]) -> Plan:
-    """Read a plan file; errors name the file and the field (e.g. ``schedule.assignments[3]``)."""
+    """Read a plan file; errors name the file and the field (e.g. ``schedule.assignments[3]``).
+
+    Parameters
+    ----------
+    path
+        An ``xpuplan.plan/1`` file (``xpuplan plan -o``, :func:`save_plan`).
+
+    Returns
+    -------
+    Plan
+        The instance, its schedule and the settings; equal to the plan :func:`save_plan` wrote.
+
+    Raises
+    ------
+    InvalidInput
+        Naming the file, the field and the value at fault.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from xpuplan.models import Assignment, Device, Instance, Job, Kernel, Mode, Schedule
+    >>> inst = Instance("tiny", devices=(Device("cpu"),), jobs=(Job("j"),),
+    ...                 kernels=(Kernel("k", "j", (Mode("cpu", "max", 5),)),))
+    >>> sched = Schedule("tiny", (Assignment("k", "cpu", 0, "max", 0, 5),), objective=5)
+    >>> plan = Plan(inst, sched, plan_settings(inst, sched, platform="my-board"))
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     save_plan(f"{folder}/plan.json", plan)
+    ...     load_plan(f"{folder}/plan.json") == plan
+    True
+    """
     data = read_json(path)
     try:
         return plan_from_json(data)
@@ -106,7 +158,28 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
 
 
 def save_plan(path: str | os.PathLike[str], plan: Plan) -> None:
-    """Write a plan file atomically."""
+    """Write a plan file atomically.
+
+    Parameters
+    ----------
+    path
+        The file to write (its folder must exist); a failed write leaves no partial file.
+    plan
+        The plan; :func:`load_plan` reads it back equal.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from xpuplan.models import Assignment, Device, Instance, Job, Kernel, Mode, Schedule
+    >>> inst = Instance("tiny", devices=(Device("cpu"),), jobs=(Job("j"),),
+    ...                 kernels=(Kernel("k", "j", (Mode("cpu", "max", 5),)),))
+    >>> sched = Schedule("tiny", (Assignment("k", "cpu", 0, "max", 0, 5),), objective=5)
+    >>> plan = Plan(inst, sched, plan_settings(inst, sched, platform="my-board"))
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     save_plan(f"{folder}/plan.json", plan)
+    ...     load_plan(f"{folder}/plan.json").settings["platform"]
+    'my-board'
+    """
     write_json(path, plan_to_json(plan))
 
 

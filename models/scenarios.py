@@ -255,12 +255,44 @@ _BUILTIN = {s.name: s for s in (VIDEO_CALL, GAMING, AGENT_ASSISTANT, COMPOUND_AI
 
 
 def scenario_names() -> list[str]:
-    """Names of the built-in scenarios."""
+    """Names of the built-in scenarios.
+
+    Returns
+    -------
+    list[str]
+        Each accepted by :func:`get_scenario`.
+
+    Examples
+    --------
+    >>> scenario_names()
+    ['video-call', 'gaming', 'agent-assistant', 'compound-ai']
+    """
     return list(_BUILTIN)
 
 
 def get_scenario(name: str) -> Scenario:
-    """A built-in scenario by name."""
+    """A built-in scenario by name.
+
+    Parameters
+    ----------
+    name
+        One of :func:`scenario_names` (:func:`resolve_scenario` also reads YAML files).
+
+    Returns
+    -------
+    Scenario
+        Its tasks (models, arrivals, deadlines, classes, priorities), objective and power budget.
+
+    Raises
+    ------
+    InvalidInput
+        When ``name`` is not a built-in scenario (``field="scenario"``).
+
+    Examples
+    --------
+    >>> [task.name for task in get_scenario("gaming").tasks]
+    ['super-resolution', 'hand-tracking', 'npc-dialogue']
+    """
     try:
         return _BUILTIN[name]
     except KeyError:

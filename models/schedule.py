@@ -9,10 +9,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xpuplan.models.errors import InvalidInput
 from xpuplan.models.instance import Instance
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCHEDULE_FORMAT = "xpuplan.schedule/1"
 STATUSES = ("optimal", "feasible", "infeasible", "unknown")
@@ -103,6 +106,33 @@ class Schedule:
     @property
     def makespan(self) -> int:
         return max((asg.end for asg in self.assignments), default=0)
+
+    def to_frame(self, instance: Instance) -> pd.DataFrame:
+        """One row per kernel: job, task, device, unit, level, start, end, duration, energy.
+
+        See :func:`xpuplan.models.frames.schedule_frame` for every column; ``instance`` is the
+        instance this schedule is for (the source of jobs, tasks and modes).
+
+        Examples
+        --------
+        >>> from xpuplan.models.generate import layered_dag_instance
+        >>> inst = layered_dag_instance(seed=0, num_kernels=3, num_devices=1)
+        >>> order = [inst.kernels[k] for k in inst.topological_order]
+        >>> starts, t = [], 0
+        >>> for ker in order:
+        ...     starts.append(t)
+        ...     t += ker.modes[0].duration
+        >>> asgs = [Assignment(k.name, "dev0", 0, "max", s, s + k.modes[0].duration)
+        ...         for k, s in zip(order, starts)]
+        >>> frame = Schedule(inst.name, asgs).to_frame(inst)
+        >>> list(frame["job"].unique()), list(frame["end"] - frame["start"] == frame["duration"])
+        (['dag'], [True, True, True])
+        """
+        # Deferred: pandas costs about a second to import; frames imports this module for type
+        # checking only.
+        from xpuplan.models.frames import schedule_frame
+
+        return schedule_frame(self, instance)
 
 
 def _validate_value(value: Any, field_: str) -> None:

@@ -28,8 +28,11 @@ from xpuplan.planner.commands import (
     plan,
     platform_cmd,
     profile,
+    report,
+    run,
     simulate,
     solve,
+    sweep,
     verify,
 )
 
@@ -41,10 +44,13 @@ COMMANDS: tuple[ModuleType, ...] = (
     convert,
     simulate,
     compare,
+    sweep,
+    report,
     listing,
     inspect,
     profile,
     platform_cmd,
+    run,
 )
 
 

@@ -16,7 +16,27 @@ def _task_of(instance: Instance, kernel: str) -> str:
 
 
 def save_gantt(path: str | os.PathLike[str], instance: Instance, schedule: Schedule) -> None:
-    """A Gantt chart: one row per device unit, one bar per kernel coloured by task (or job)."""
+    """A Gantt chart: one row per device unit, one bar per kernel coloured by task (or job).
+
+    Parameters
+    ----------
+    path
+        The PNG file to write.
+    instance, schedule
+        The instance and a schedule for it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from xpuplan.models.generate import layered_dag_instance
+    >>> from xpuplan.solvers import solve
+    >>> inst = layered_dag_instance(seed=0, num_kernels=10, num_devices=2)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     save_gantt(f"{folder}/gantt.png", inst, solve(inst, "heft").schedule)
+    ...     Path(f"{folder}/gantt.png").read_bytes()[1:4] == b"PNG"
+    True
+    """
     import matplotlib
 
     matplotlib.use("Agg")

@@ -116,11 +116,34 @@ def build_instance(
 ) -> Instance:
     """The Instance of ``scenario`` on ``platform`` (see the module docstring).
 
+    Parameters
+    ----------
+    platform
+        The platform (:func:`xpuplan.models.presets.get_platform`, or a YAML file's).
+    scenario
+        The scenario (:func:`xpuplan.models.scenarios.get_scenario`, or a YAML file's).
+    options
+        Horizon, seed, objective, power cap, kernel granularity, DVFS levels...
+
+    Returns
+    -------
+    Instance
+        Named ``scenario@platform[power mode]``, times in us; job ``task@i`` is the task's
+        ``i``-th arrival, its kernels ``task@i/<kernel>`` carry the ``task`` attribute.
+
     Raises
     ------
     InvalidInput
         When a model is unknown or unsupported on every device, when the scenario has nothing
         to plan, or when a hard deadline is shorter than the fastest possible run of its task.
+
+    Examples
+    --------
+    >>> from xpuplan.models.presets import get_platform
+    >>> from xpuplan.models.scenarios import get_scenario
+    >>> inst = build_instance(get_platform("jetson-orin-nx-16gb"), get_scenario("gaming"))
+    >>> inst.num_jobs, inst.objective.type, inst.power_cap_w is not None
+    (3, 'lexicographic', True)
     """
     tasks = _planned_tasks(scenario, options)
     if not tasks:

@@ -1,8 +1,11 @@
-"""xpuplan's runtime: a discrete-event simulator that executes plans and online policies.
+"""xpuplan's runtime: a discrete-event simulator that executes plans and online policies, and
+the same policies executing a plan for real on ONNX Runtime.
 
 It imports only :mod:`models`. Entry points: :func:`xpuplan.runtime.simulate.simulate` (a scenario
 on a platform under a policy, optionally with a plan) and
 :func:`xpuplan.runtime.simulate.simulate_plan` (a plan alone);
+:func:`xpuplan.runtime.real_run.run_plan` (a plan run for real, measured against itself; not
+imported here, so that ``import xpuplan.runtime`` does not load ONNX Runtime);
 :func:`xpuplan.runtime.policies.policy_names` lists the policies.
 """
 

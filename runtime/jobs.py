@@ -1,31 +1,61 @@
 """What a run is made of: templates bound to the machine, jobs, and the ready work policies see.
 
 A :class:`BoundTemplate` resolves a :class:`xpuplan.runtime.workload.JobTemplate` against a machine
-once per run into flat per-kernel arrays (modes as :data:`ModeRec` tuples, predecessor counts,
+once per run into flat per-kernel arrays (modes as :class:`ModeRec` tuples, predecessor counts,
 successor lists, in-edges), so the event loop never walks a graph. A :class:`Job` is one arrival
 moving through its stages; a :class:`Ready` item is a kernel (or an LLM decode step) whose
 predecessors are done -- what a policy dispatches.
+
+Policies read jobs and ready items through their public attributes and properties, which are
+documented on each class; every name with a leading underscore is the simulator's bookkeeping
+(it changes as the run goes and is no part of the policy API).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from xpuplan.models import InvalidInput
 from xpuplan.runtime.platform_sim import MachineSpec, Run
 from xpuplan.runtime.workload import MEM_BW, DecodeTable, JobTemplate, TaskSpec
 
-# A mode as the event loop uses it: (duration us, device, level index, power W, bandwidth GB/s,
-# index of the mode in its kernel or decode table). Tuples sort fastest first.
-ModeRec = tuple[float, int, int, float, float, int]
+
+class ModeRec(NamedTuple):
+    """One way to run a kernel (or a decode step) on this machine; modes sort fastest first.
+
+    Attributes
+    ----------
+    duration_us
+        Solo duration at this level (no noise, no contention, no resume cost).
+    dev
+        Index of the device (in :attr:`MachineSpec.devices
+        <xpuplan.runtime.platform_sim.MachineSpec.devices>`).
+    level
+        Index of the DVFS level in the device's ``levels`` (0 is the slowest).
+    power_w
+        Dynamic power drawn while it runs.
+    bw_gbps
+        Memory bandwidth it needs while it runs.
+    mode_idx
+        Index of the mode in its kernel's ``modes`` (or its decode table's).
+    """
+
+    duration_us: float
+    dev: int
+    level: int
+    power_w: float
+    bw_gbps: float
+    mode_idx: int
+
+
 DECODE = -1
 
 
 class BoundTemplate:
     """A :class:`JobTemplate` resolved against a machine: flat per-kernel arrays.
 
-    ``modes[k]`` lists kernel ``k``'s modes as :data:`ModeRec` tuples, fastest first;
+    ``modes[k]`` lists kernel ``k``'s modes as :class:`ModeRec` tuples, fastest first;
     ``dev_mask[k]`` has bit ``d`` set when the kernel has a mode on device ``d``;
     ``in_edges[k]`` holds ``(src, cross_device_delay, resume_cost)`` (``resume_edges[k]`` those
     with a resume cost, as ``(src, resume_cost)``); ``dev_total[d]`` is the
@@ -69,7 +99,7 @@ class BoundTemplate:
                         value=f"{mode.device}/{mode.level}",
                     )
                 recs.append(
-                    (
+                    ModeRec(
                         float(mode.duration),
                         d_idx,
                         level_idx[d_idx][mode.level],
@@ -98,12 +128,13 @@ class BoundTemplate:
         self.in_edges = [tuple(e) for e in in_edges]
         self.resume_edges = [tuple((src, cost) for src, _, cost in e if cost > 0) for e in in_edges]
         self.sources = tuple(k for k in range(num) if self.num_preds[k] == 0)
-        self.dev_total: list[float | None] = []
+        dev_total: list[float | None] = []
         for d_idx in range(len(spec.devices)):
             per_kernel = [
                 min((r[0] for r in recs if r[1] == d_idx), default=None) for recs in self.modes
             ]
-            self.dev_total.append(None if None in per_kernel else sum(per_kernel))  # type: ignore[arg-type]
+            dev_total.append(None if None in per_kernel else sum(per_kernel))  # type: ignore[arg-type]
+        self.dev_total = tuple(dev_total)
         full = 0
         for d_idx, total in enumerate(self.dev_total):
             if total is not None:
@@ -142,46 +173,69 @@ class BoundDecode:
         recs = []
         for m_idx in range(len(self.mode_dev)):
             dur, power, bw = self.table.cost(m_idx, kv_len, batch)
-            recs.append((dur, self.mode_dev[m_idx], self.mode_level[m_idx], power, bw, m_idx))
+            recs.append(
+                ModeRec(dur, self.mode_dev[m_idx], self.mode_level[m_idx], power, bw, m_idx)
+            )
         recs.sort()
         return tuple(recs)
 
 
 class Job:
-    """One arrival of a task, moving through its stages."""
+    """One arrival of a task, moving through its stages.
+
+    Attributes
+    ----------
+    jid
+        The job's number in its run (arrival order).
+    name
+        ``task@n`` for the n-th arrival of a task; a plan's job keeps its instance name.
+    task_idx, spec
+        The task it belongs to (index and :class:`xpuplan.runtime.workload.TaskSpec`).
+    stages
+        What it runs, in order (the task's stages, or a plan job's single DAG stage).
+    arrival, deadline
+        Arrival and absolute deadline in us (None: no deadline).
+    priority
+        The task's priority (higher is more important).
+    tag
+        What injected it: None for a task's arrival, ``(repetition, offset_us)`` for a plan's job.
+
+    Every other slot (a leading underscore) is the simulator's bookkeeping; the properties below
+    give policies what they may read of it.
+    """
 
     __slots__ = (
+        "_bt",
+        "_displaced",
+        "_done_at",
+        "_ext_dev",
+        "_ext_end",
+        "_first_token",
+        "_frozen",
+        "_k_dev",
+        "_k_end",
+        "_k_unit",
+        "_kv",
+        "_last_dev",
+        "_last_unit",
+        "_left",
+        "_npreds",
+        "_num_ready",
+        "_num_running",
+        "_remaining",
+        "_runs",
+        "_stage",
+        "_steps",
+        "_token_times",
         "arrival",
-        "bt",
         "deadline",
-        "displaced",
-        "done_at",
-        "ext_dev",
-        "ext_end",
-        "first_token",
-        "frozen",
         "jid",
-        "k_dev",
-        "k_end",
-        "k_unit",
-        "kv",
-        "last_dev",
-        "last_unit",
-        "left",
         "name",
-        "npreds",
-        "num_ready",
-        "num_running",
         "priority",
-        "remaining",
-        "runs",
         "spec",
-        "stage",
         "stages",
-        "steps",
         "tag",
         "task_idx",
-        "token_times",
     )
 
     def __init__(
@@ -204,42 +258,85 @@ class Job:
         self.deadline = deadline
         self.priority = spec.priority
         self.tag = tag
-        self.stage = -1
-        self.bt: BoundTemplate | None = None
-        self.npreds: list[int] = []
-        self.k_end: list[float] = []
-        self.k_unit: list[int] = []
-        self.k_dev: list[int] = []
-        self.left = 0
-        self.ext_end = arrival
-        self.ext_dev = -1
-        self.steps = 0
-        self.kv = 0
-        self.num_ready = 0
-        self.num_running = 0
-        self.runs: list[Run] = []
-        self.frozen = False
-        self.first_token: float | None = None
-        self.token_times: list[float] = []
-        self.done_at: float | None = None
-        self.last_unit = -1
-        self.last_dev = -1
-        self.displaced = False
-        self.remaining = (
+        self._stage = -1
+        self._bt: BoundTemplate | None = None
+        self._npreds: list[int] = []
+        self._k_end: list[float] = []
+        self._k_unit: list[int] = []
+        self._k_dev: list[int] = []
+        self._left = 0
+        self._ext_end = arrival
+        self._ext_dev = -1
+        self._steps = 0
+        self._kv = 0
+        self._num_ready = 0
+        self._num_running = 0
+        self._runs: list[Run] = []
+        self._frozen = False
+        self._first_token: float | None = None
+        self._token_times: list[float] = []
+        self._done_at: float | None = None
+        self._last_unit = -1
+        self._last_dev = -1
+        self._displaced = False
+        self._remaining = (
             spec.min_work_us if stages is spec.stages else sum(s.min_work_us for s in stages)
         )
 
     @property
     def cls(self) -> str:
+        """The task's class: periodic, reactive or proactive."""
         return self.spec.cls
 
     @property
+    def is_llm(self) -> bool:
+        """True for an LLM request (a task with prefill and decode stages)."""
+        return self.spec.is_llm
+
+    @property
+    def frozen(self) -> bool:
+        """True while a policy holds the job suspended (:meth:`DispatchApi.freeze
+        <xpuplan.runtime.dispatch.DispatchApi.freeze>`)."""
+        return self._frozen
+
+    @property
     def done(self) -> bool:
-        return self.done_at is not None
+        """True once its last stage has ended."""
+        return self._done_at is not None
+
+    @property
+    def remaining_us(self) -> float:
+        """The least work left: the fastest durations of the kernels and decode steps that have
+        not ended (it only shrinks as the job's own work ends)."""
+        return self._remaining
+
+    @property
+    def first_token_at(self) -> float | None:
+        """When an LLM request emitted its first token (None before, and for other tasks)."""
+        return self._first_token
 
 
 class Ready:
-    """A kernel (or a decode step) whose predecessors are done: what a policy dispatches."""
+    """A kernel (or a decode step) whose predecessors are done: what a policy dispatches.
+
+    Attributes (read-only for policies)
+    ----------
+    job
+        The job it belongs to.
+    k
+        The kernel's index in its stage's template; negative (``DECODE``) for a decode step.
+    t
+        When it became ready (its inputs may reach another device later; see
+        :meth:`DispatchApi.data_ready <xpuplan.runtime.dispatch.DispatchApi.data_ready>`).
+    seq
+        Readiness order in the run (a tie-breaker that keeps heaps deterministic).
+    modes
+        Its :class:`ModeRec` tuples, fastest first.
+    dev_mask
+        Bit ``d`` set when it has a mode on device ``d``.
+    taken
+        True once dispatched (a policy drops taken items lazily from its queues).
+    """
 
     __slots__ = ("dev_mask", "job", "k", "modes", "seq", "t", "taken")
 
@@ -260,8 +357,22 @@ class Ready:
 
     @property
     def kernel_name(self) -> str:
-        bt = self.job.bt
+        """The kernel's name in its template (``decode`` for a decode step)."""
+        bt = self.job._bt
         return "decode" if self.k == DECODE or bt is None else bt.names[self.k]
+
+    @property
+    def stage_totals(self) -> tuple[float | None, ...] | None:
+        """Per device, the fastest total duration of this kernel's whole stage when every kernel
+        of it runs on that device (None where one cannot); None for a decode step."""
+        bt = self.job._bt
+        return None if self.k == DECODE or bt is None else bt.dev_total
+
+    @property
+    def stage_mask(self) -> int:
+        """Devices that run this kernel's whole stage, as a bit mask (0: none, or a decode step)."""
+        bt = self.job._bt
+        return 0 if self.k == DECODE or bt is None else bt.full_mask
 
 
 @dataclass(frozen=True)

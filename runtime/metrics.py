@@ -15,9 +15,10 @@ Definitions
 * proactive throughput: completed proactive requests per minute of simulated time.
 * J/token: the run's whole energy (idle included) over every token generated in it.
 * utilisation of a device: time its units spent executing kernels over units x duration.
-* conservation: for every task, arrived = completed + dropped + in flight, where in flight is
-  counted by walking the jobs still alive; drops happen only through the simulator's counted
-  admission control. A mismatch is a bug and raises :class:`ConservationError`.
+* conservation: for every task, arrived = completed + failed + dropped + in flight, where in
+  flight is counted by walking the jobs still alive; drops happen only through the simulator's
+  counted admission control, failures only in a real run (a kernel that raised; a failed job
+  counts as late). A mismatch is a bug and raises :class:`ConservationError`.
 """
 
 from __future__ import annotations
@@ -32,8 +33,35 @@ import numpy as np
 from xpuplan.models import Schedule
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from xpuplan.runtime.jobs import Job
     from xpuplan.runtime.workload import TaskSpec
+
+
+# The columns of SimResult.to_frame, in order.
+TASK_COLUMNS = (
+    "policy",
+    "seed",
+    "task",
+    "class",
+    "arrived",
+    "completed",
+    "dropped",
+    "in_flight",
+    "late",
+    "decided",
+    "deadline_violation_rate",
+    "latency_mean_ms",
+    "latency_p50_ms",
+    "latency_p90_ms",
+    "latency_p99_ms",
+    "ttft_mean_ms",
+    "ttft_p90_ms",
+    "tbt_mean_ms",
+    "tps",
+    "tokens",
+)
 
 
 class ConservationError(RuntimeError):
@@ -77,6 +105,8 @@ class Recorder:
         self.admitted = [0] * num
         self.completed = [0] * num
         self.dropped = [0] * num
+        # Jobs whose kernel failed (the real executor; a simulation never fails a job).
+        self.failed = [0] * num
         self.late = [0] * num
         self.latency_us: list[list[float]] = [[] for _ in range(num)]
         self.ttft_us: list[list[float]] = [[] for _ in range(num)]
@@ -95,8 +125,12 @@ class Recorder:
         """An arrival refused by admission control."""
         self.dropped[t_idx] += 1
 
+    def fail(self, job: Job) -> None:
+        """``job`` ended because one of its kernels failed (it counts as late)."""
+        self.failed[job.task_idx] += 1
+
     def in_flight_count(self, t_idx: int) -> int:
-        return self.admitted[t_idx] - self.completed[t_idx]
+        return self.admitted[t_idx] - self.completed[t_idx] - self.failed[t_idx]
 
     def job_done(self, job: Job, now: float) -> None:
         t_idx = job.task_idx
@@ -104,7 +138,7 @@ class Recorder:
         self.latency_us[t_idx].append(now - job.arrival)
         if job.deadline is not None and now > job.deadline + 1e-6:
             self.late[t_idx] += 1
-        times = job.token_times
+        times = job._token_times
         if len(times) > 1 and times[-1] > times[0]:
             self.tps[t_idx].append((len(times) - 1) / ((times[-1] - times[0]) * 1e-6))
 
@@ -112,7 +146,7 @@ class Recorder:
         """``job`` emitted a token at ``now`` (TTFT and time between tokens count at once, so
         requests still running at the end of a run count too)."""
         t_idx = job.task_idx
-        times = job.token_times
+        times = job._token_times
         if times:
             self.tbt_us[t_idx].append(now - times[-1])
         else:
@@ -127,14 +161,13 @@ class Recorder:
             in_flight[job.task_idx] += 1
         for t_idx, task in enumerate(self.tasks):
             arrived = self.arrived[t_idx]
-            accounted = self.completed[t_idx] + self.dropped[t_idx] + in_flight[t_idx]
-            if (
-                arrived != accounted
-                or self.admitted[t_idx] != self.completed[t_idx] + in_flight[t_idx]
-            ):
+            done = self.completed[t_idx] + self.failed[t_idx]
+            accounted = done + self.dropped[t_idx] + in_flight[t_idx]
+            if arrived != accounted or self.admitted[t_idx] != done + in_flight[t_idx]:
                 raise ConservationError(
                     f"task {task.name!r}: arrived {arrived} != completed {self.completed[t_idx]} + "
-                    f"dropped {self.dropped[t_idx]} + in flight {in_flight[t_idx]}"
+                    f"failed {self.failed[t_idx]} + dropped {self.dropped[t_idx]} + in flight "
+                    f"{in_flight[t_idx]}"
                 )
         self.in_flight = in_flight
         return in_flight
@@ -198,6 +231,7 @@ class SimResult:
     peak_power_w: float
     power_budget_w: float | None
     time_over_budget_s: float
+    longest_over_budget_s: float
     joules_per_token: float | None
     utilisation: dict[str, float]
     preemptions: int
@@ -224,6 +258,7 @@ class SimResult:
             "peak_power_w": _r(self.peak_power_w),
             "power_budget_w": self.power_budget_w,
             "time_over_budget_s": _r(self.time_over_budget_s),
+            "longest_over_budget_s": _r(self.longest_over_budget_s),
             "joules_per_token": _r(self.joules_per_token),
             "utilisation": {dev: _r(u) for dev, u in self.utilisation.items()},
             "preemptions": self.preemptions,
@@ -233,6 +268,63 @@ class SimResult:
             "num_events": self.num_events,
             "wall_s": _r(self.wall_s),
         }
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-task figures as a DataFrame, one row per task (times in ms).
+
+        Columns: ``policy`` and ``seed`` (so that frames of several runs concatenate), ``task``,
+        ``class``, ``arrived``, ``completed``, ``dropped``, ``in_flight``, ``late``, ``decided``,
+        ``deadline_violation_rate`` (``late / decided``; NA for a task without deadline), the
+        latency's ``latency_mean_ms``, ``latency_p50_ms``, ``latency_p90_ms``,
+        ``latency_p99_ms``, and for LLM tasks ``ttft_mean_ms``, ``ttft_p90_ms``,
+        ``tbt_mean_ms``, ``tps`` and ``tokens`` (NA elsewhere). Values are unrounded.
+
+        Examples
+        --------
+        >>> from xpuplan.runtime.simulate import simulate
+        >>> result = simulate("ryzen-ai-hx370", "video-call", "edf", duration_s=0.5, seed=0)
+        >>> frame = result.to_frame()
+        >>> list(frame["task"]) == list(result.tasks)
+        True
+        >>> bool((frame["arrived"] == frame["completed"] + frame["dropped"]
+        ...       + frame["in_flight"]).all())
+        True
+        """
+        # Deferred: pandas costs about a second to import and the simulator does not need it.
+        import pandas as pd
+
+        rows = []
+        for name, tm in self.tasks.items():
+            lat, ttft, tbt = tm.latency_ms, tm.ttft_ms, tm.tbt_ms
+            rows.append(
+                {
+                    "policy": self.policy,
+                    "seed": self.seed,
+                    "task": name,
+                    "class": tm.cls,
+                    "arrived": tm.arrived,
+                    "completed": tm.completed,
+                    "dropped": tm.dropped,
+                    "in_flight": tm.in_flight,
+                    "late": tm.late,
+                    "decided": tm.decided,
+                    "deadline_violation_rate": tm.deadline_violation_rate,
+                    "latency_mean_ms": None if lat is None else lat.mean,
+                    "latency_p50_ms": None if lat is None else lat.p50,
+                    "latency_p90_ms": None if lat is None else lat.p90,
+                    "latency_p99_ms": None if lat is None else lat.p99,
+                    "ttft_mean_ms": None if ttft is None else ttft.mean,
+                    "ttft_p90_ms": None if ttft is None else ttft.p90,
+                    "tbt_mean_ms": None if tbt is None else tbt.mean,
+                    "tps": tm.tps,
+                    "tokens": tm.tokens if tm.llm else None,
+                }
+            )
+        frame = pd.DataFrame(rows, columns=list(TASK_COLUMNS))
+        for column in TASK_COLUMNS[10:-1]:
+            frame[column] = frame[column].astype("float64")
+        frame["tokens"] = frame["tokens"].astype("Int64")
+        return frame
 
 
 def task_metrics(
@@ -247,8 +339,9 @@ def task_metrics(
     out = {}
     for t_idx, task in enumerate(recorder.tasks):
         has_deadline = task.deadline_us is not None
-        decided = recorder.completed[t_idx] + recorder.dropped[t_idx] + overdue[t_idx]
-        late = recorder.late[t_idx] + recorder.dropped[t_idx] + overdue[t_idx]
+        lost = recorder.dropped[t_idx] + recorder.failed[t_idx]
+        decided = recorder.completed[t_idx] + lost + overdue[t_idx]
+        late = recorder.late[t_idx] + lost + overdue[t_idx]
         rate = late / decided if has_deadline and decided else None
         tps = recorder.tps[t_idx]
         out[task.name] = TaskMetrics(

@@ -30,17 +30,21 @@ Power
     :math:`P(t) = \\sum_{units} p^{idle} + \\sum_{running} p_k` is piecewise constant; each
     constant stretch is integrated exactly into energy when it ends, i.e. when a kernel drawing
     power starts, ends, is suspended or resumed or changes level (a kernel drawing no power
-    changes nothing, so its start and end integrate nothing). Its peak and the time with
-    :math:`P(t) > ` budget are recorded.
+    changes nothing, so its start and end integrate nothing). Its peak, the time with
+    :math:`P(t) > ` budget, and the longest such stretch (one excursion) are recorded.
 Governor
     Samples power every ``governor_period_us`` (only while something is over budget or
-    throttled, which gives the same samples as sampling always). Over budget: it lowers the
-    level cap of the device drawing the most dynamic power by one level -- its running kernels
-    switch to their mode at the capped level at once (remaining work scaled by the modes'
-    duration ratio) and new kernels run at most at that level; when no device drawing power can
-    go lower it holds dispatch. Below :data:`GOVERNOR_RELEASE` x budget it releases the hold at
-    once, and raises one cap by one level after :data:`GOVERNOR_RAISE_AFTER` such samples in a
-    row.
+    throttled, which gives the same samples as sampling always). Over budget: it lowers level
+    caps one level at a time, the device drawing the most dynamic power first, until the running
+    kernels at their capped levels fit the budget (:meth:`PlatformSim.capped_draw`) -- running
+    kernels switch to their mode at the capped level at once (remaining work scaled by the
+    modes' duration ratio) and new kernels run at most at that level; when they cannot fit (every
+    device drawing power is at its lowest level) it holds dispatch. So after every sample power
+    is within the budget unless the running kernels' lowest levels exceed it; between samples,
+    work started since the last one can exceed it (the governor is reactive, like a firmware
+    power limit), which a run reports as its peak, time and longest stretch over budget. Below
+    :data:`GOVERNOR_RELEASE` x budget it releases the hold at once, and raises one cap by one
+    level after :data:`GOVERNOR_RAISE_AFTER` such samples in a row.
 """
 
 from __future__ import annotations
@@ -325,6 +329,9 @@ class PlatformSim:
         self.peak_power_w = self.idle_w
         self.energy_j = 0.0
         self.over_budget_us = 0.0
+        # The longest stretch of time with P(t) above the budget, and the current one's length.
+        self.longest_over_budget_us = 0.0
+        self._over_run = 0.0
         self.busy_us = [0.0] * self.num_devices
         self.total_bw = 0.0
         self._streams = 0  # running, not suspended kernels with a bandwidth demand
@@ -376,13 +383,23 @@ class PlatformSim:
 
     # ------------------------------------------------------------------ power
     def account(self, now: float) -> None:
-        """Integrate power over ``[last change, now]`` into energy and time over budget."""
+        """Integrate power over ``[last change, now]`` into energy and time over budget (in total
+        and as the current excursion above it)."""
         dt = now - self._t
         if dt > 0:
             self.energy_j += self.power_w * dt * 1e-6
             if self.power_w > self._over_budget_above:
-                self.over_budget_us += dt
+                self._over(dt)
+            else:
+                self._over_run = 0.0
             self._t = now
+
+    def _over(self, dt: float) -> None:
+        """Count ``dt`` us spent above the budget, extending the current excursion."""
+        self.over_budget_us += dt
+        stretch = self._over_run = self._over_run + dt
+        if stretch > self.longest_over_budget_us:
+            self.longest_over_budget_us = stretch
 
     def _add_power(self, delta: float) -> None:
         self.power_w += delta
@@ -410,7 +427,9 @@ class PlatformSim:
             if dt > 0:
                 self.energy_j += self.power_w * dt * 1e-6
                 if self.power_w > self._over_budget_above:
-                    self.over_budget_us += dt
+                    self._over(dt)
+                else:
+                    self._over_run = 0.0
                 self._t = now
             power = self.power_w = self.power_w + run.power
             if power > self.peak_power_w:
@@ -446,7 +465,9 @@ class PlatformSim:
                 if dt > 0:
                     self.energy_j += self.power_w * dt * 1e-6
                     if self.power_w > self._over_budget_above:
-                        self.over_budget_us += dt
+                        self._over(dt)
+                    else:
+                        self._over_run = 0.0
                     self._t = now
                 self.power_w -= run.power
             if run.bw > 0:
@@ -524,11 +545,11 @@ class PlatformSim:
             out.append((due, self._end_priority, self._on_end, run))
 
     # ------------------------------------------------------------------ governor
-    def governor_step(self) -> tuple[bool, int]:
+    def governor_step(self) -> tuple[bool, list[int]]:
         """One sample of the governor.
 
-        Returns whether it changed a cap or the hold, and the device whose cap it lowered (-1
-        if none): the simulator then moves that device's running kernels to the capped level.
+        Returns whether it changed a cap or the hold, and the devices whose caps it lowered: the
+        simulator then moves those devices' running kernels to their capped levels.
         """
         changed, lowered = self._governor_act()
         self.throttled = self.hold or any(
@@ -536,41 +557,62 @@ class PlatformSim:
         )
         return changed, lowered
 
-    def _governor_act(self) -> tuple[bool, int]:
+    def capped_draw(self) -> list[float]:
+        """Dynamic power per device of the running kernels once each runs at its fastest mode
+        within its device's current cap (its present power when it has no such mode)."""
+        draw = [0.0] * self.num_devices
+        cap = self.cap
+        for run in self.running:
+            if run.suspended:
+                continue
+            dev, power = run.dev, run.power
+            if run.level > cap[dev]:
+                rec = next((r for r in run.modes if r.dev == dev and r.level <= cap[dev]), None)
+                if rec is not None:
+                    power = rec.power_w
+            draw[dev] += power
+        return draw
+
+    def _governor_act(self) -> tuple[bool, list[int]]:
         budget = self.budget_w
         if budget is None:
-            return False, -1
+            return False, []
         if self.power_w > budget + _EPS:
+            # Lower caps, the device drawing the most first, one level at a time, until the
+            # running kernels at their capped levels fit the budget; hold dispatch if they
+            # cannot (every device that draws power is at its lowest level).
             self._calm = 0
-            draw = [0.0] * self.num_devices
-            for run in self.running:
-                if not run.suspended:
-                    draw[run.dev] += run.power
-            candidates = [d for d in range(self.num_devices) if self.cap[d] > 0 and draw[d] > 0]
-            if candidates:
+            lowered: list[int] = []
+            draw = self.capped_draw()
+            while self.idle_w + sum(draw) > budget + _EPS:
+                candidates = [d for d in range(self.num_devices) if self.cap[d] > 0 and draw[d] > 0]
+                if not candidates:
+                    break
                 victim = max(candidates, key=lambda d: (draw[d], -d))
                 self.cap[victim] -= 1
-                return True, victim
-            if not self.hold:
+                if victim not in lowered:
+                    lowered.append(victim)
+                draw = self.capped_draw()
+            if self.idle_w + sum(draw) > budget + _EPS and not self.hold:
                 self.hold = True
-                return True, -1
-            return False, -1
+                return True, lowered
+            return bool(lowered), lowered
         if self.power_w >= budget * GOVERNOR_RELEASE:
             self._calm = 0
-            return False, -1
+            return False, []
         self._calm += 1
         if self.hold:
             self.hold = False
-            return True, -1
+            return True, []
         if self._calm >= GOVERNOR_RAISE_AFTER:
             self._calm = 0
-            lowered = [
+            capped = [
                 d for d, dev in enumerate(self.spec.devices) if self.cap[d] < len(dev.levels) - 1
             ]
-            if lowered:
-                self.cap[min(lowered, key=lambda d: (self.cap[d], d))] += 1
-                return True, -1
-        return False, -1
+            if capped:
+                self.cap[min(capped, key=lambda d: (self.cap[d], d))] += 1
+                return True, []
+        return False, []
 
     def retarget(
         self,

@@ -1,10 +1,17 @@
 """The policy interface and the registry of policies by name.
 
-A policy is told about ready work (:meth:`Policy.on_ready`) and, at each decision point,
-starts some of it on idle units (:meth:`Policy.decide`, calling
-:meth:`xpuplan.runtime.simulator.Simulator.start`). It never reads the simulator's private state.
-Policy modules live in :mod:`xpuplan.runtime.policies` (and the plan executors in
-:mod:`xpuplan.runtime.executors`); importing :mod:`runtime` registers them all.
+A policy is bound to one run's :class:`xpuplan.runtime.dispatch.DispatchApi` (:meth:`Policy.bind`),
+told about arrivals, ready work and ends through its hooks, and at each decision point starts some
+ready work on idle units (:meth:`Policy.decide`, calling
+:attr:`DispatchApi.start <xpuplan.runtime.dispatch.DispatchApi.start>`). It reads the machine only
+through the API's read-only :class:`xpuplan.runtime.dispatch.MachineView`, never the simulator's or
+the platform's state. Policy modules live in :mod:`xpuplan.runtime.policies` (the plan executors
+too); importing :mod:`xpuplan.runtime` registers them all.
+
+Each registered class carries two flags the rest of the runtime reads through the registry
+(:func:`policy_uses_plan`, :func:`policy_plan_only`): ``uses_plan`` (it needs ``plan=``) and
+``plan_only`` (it runs the plan's jobs and nothing else: the scenario's own arrivals are not
+simulated). This module imports neither the simulator nor any policy.
 """
 
 from __future__ import annotations
@@ -16,9 +23,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 from xpuplan.models import InvalidInput
 
 if TYPE_CHECKING:
+    from xpuplan.runtime.dispatch import DispatchApi, RunView
     from xpuplan.runtime.jobs import Job, Ready
-    from xpuplan.runtime.platform_sim import Run
-    from xpuplan.runtime.simulator import Simulator
 
 
 class Policy(Protocol):
@@ -27,9 +33,11 @@ class Policy(Protocol):
     name: str
     #: True for executors and policies that run a static plan (they need ``plan=``).
     uses_plan: bool
+    #: True for plan executors, which run the plan's jobs alone (no other arrivals).
+    plan_only: bool
 
-    def bind(self, sim: Simulator) -> None:
-        """Attach to a simulator before it runs (once)."""
+    def bind(self, api: DispatchApi) -> None:
+        """Attach to a run before it starts (once)."""
 
     def on_arrival(self, job: Job) -> None:
         """A job arrived (before its first kernels become ready)."""
@@ -37,7 +45,7 @@ class Policy(Protocol):
     def on_ready(self, item: Ready) -> None:
         """A kernel or decode step became ready."""
 
-    def on_end(self, run: Run) -> None:
+    def on_end(self, run: RunView) -> None:
         """A run ended (the job's state already reflects it)."""
 
     def on_job_done(self, job: Job) -> None:
@@ -48,13 +56,14 @@ class Policy(Protocol):
 
 
 class BasePolicy:
-    """No-op hooks; subclasses override what they need."""
+    """No-op hooks; subclasses override what they need. :meth:`bind` keeps the API as ``api``."""
 
     name: ClassVar[str] = "base"
     uses_plan: ClassVar[bool] = False
+    plan_only: ClassVar[bool] = False
 
-    def bind(self, sim: Simulator) -> None:
-        self.sim = sim
+    def bind(self, api: DispatchApi) -> None:
+        self.api = api
 
     def on_arrival(self, job: Job) -> None:
         return None
@@ -62,7 +71,7 @@ class BasePolicy:
     def on_ready(self, item: Ready) -> None:
         return None
 
-    def on_end(self, run: Run) -> None:
+    def on_end(self, run: RunView) -> None:
         return None
 
     def on_job_done(self, job: Job) -> None:
@@ -91,7 +100,19 @@ def register(name: str) -> Callable[[P], P]:
 
 
 def policy_names() -> list[str]:
-    """Names of the registered policies: the online ones, then those that execute a plan."""
+    """Names of the registered policies: the online ones, then those that execute a plan.
+
+    Returns
+    -------
+    list[str]
+        Each accepted by :func:`xpuplan.runtime.simulate.simulate`.
+
+    Examples
+    --------
+    >>> names = policy_names()
+    >>> {"fcfs", "edf", "agent-xpu", "twill"} <= set(names), names[-1]
+    (True, 'hybrid')
+    """
     return sorted(_REGISTRY, key=lambda name: policy_uses_plan(name))
 
 
@@ -116,6 +137,7 @@ def policy_info(name: str) -> dict[str, Any]:
         "name": name,
         "description": doc,
         "uses_plan": policy_uses_plan(name),
+        "plan_only": policy_plan_only(name),
         "options": options,
     }
 
@@ -124,6 +146,12 @@ def policy_uses_plan(name: str) -> bool:
     """True when policy ``name`` executes a plan (it takes ``plan=``)."""
     factory = _REGISTRY.get(name)
     return bool(getattr(factory, "uses_plan", False))
+
+
+def policy_plan_only(name: str) -> bool:
+    """True when policy ``name`` is a plan executor: it runs the plan's jobs and nothing else."""
+    factory = _REGISTRY.get(name)
+    return bool(getattr(factory, "plan_only", False))
 
 
 def get_policy(name: str, **options: Any) -> Policy:

@@ -13,7 +13,7 @@ True
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -24,10 +24,10 @@ from xpuplan.models.presets import resolve_platform
 from xpuplan.models.scenario import Periodic, Scenario
 from xpuplan.models.scenarios import resolve_scenario
 from xpuplan.runtime.builder import BuildOptions, build_workload
-from xpuplan.runtime.executors import PlanJobs, executed_schedule
 from xpuplan.runtime.metrics import SimResult, class_summary, task_metrics
+from xpuplan.runtime.plan_jobs import PlanJobs, executed_schedule
 from xpuplan.runtime.platform_sim import MachineSpec
-from xpuplan.runtime.policies import Policy, get_policy, policy_uses_plan
+from xpuplan.runtime.policies import Policy, get_policy, policy_plan_only, policy_uses_plan
 from xpuplan.runtime.simulator import SimConfig, Simulator
 from xpuplan.runtime.workload import DagStage, TaskSpec, Workload
 
@@ -46,6 +46,8 @@ def simulate(
     workload: Workload | None = None,
     policy_options: Mapping[str, Any] | None = None,
     build_options: BuildOptions | None = None,
+    simulator_type: type[Simulator] = Simulator,
+    prepare: Callable[[Simulator], None] | None = None,
 ) -> SimResult:
     """Simulate ``scenario`` on ``platform`` for ``duration_s`` under ``policy``.
 
@@ -77,6 +79,24 @@ def simulate(
         Options of the policy (e.g. ``{"mapping": "fixed"}`` for ``fcfs``).
     build_options
         How models become kernels (when ``workload`` is not given).
+    simulator_type, prepare
+        The simulator class, and a call made on the simulator before it runs (the real executor,
+        :mod:`xpuplan.runtime.ort_exec`, runs this way on ONNX Runtime and the wall clock).
+
+    Returns
+    -------
+    SimResult
+        Per-task and global metrics (``to_json()``, ``to_frame()``); ``executed`` holds the
+        schedule a plan ran as, for the checker.
+
+    Examples
+    --------
+    >>> result = simulate("jetson-orin-nx-16gb", "gaming", "edf", duration_s=1.0, seed=0)
+    >>> cons = result.conservation
+    >>> cons["arrived"] == cons["completed"] + cons["dropped"] + cons["in_flight"]
+    True
+    >>> list(result.to_frame()["task"])
+    ['super-resolution', 'hand-tracking', 'npc-dialogue']
     """
     if not duration_s > 0:
         raise InvalidInput("must be > 0", field="duration", value=duration_s)
@@ -106,7 +126,7 @@ def simulate(
         repeat = plan.settings.get("horizon_us") if periodic else None
         jobs = PlanJobs.of(plan, int(repeat) if repeat else None)
         injected = jobs.injections(task_of_job, horizon_us)
-        executor_only = name in ("time-triggered", "self-timed")
+        executor_only = policy_plan_only(name)
         arrivals = [
             [] if executor_only or t in covered else times for t, times in enumerate(arrivals)
         ]
@@ -115,7 +135,7 @@ def simulate(
     spec = MachineSpec.from_platform(
         plat, power_budget_w=wl.power_budget_w, contention=config.contention
     )
-    sim = Simulator(
+    sim = simulator_type(
         spec,
         wl.tasks,
         pol,
@@ -127,6 +147,8 @@ def simulate(
         handoff_us=wl.handoff_us,
     )
     executed = None
+    if prepare is not None:
+        prepare(sim)
     started = time.perf_counter()
     sim.run()
     wall = time.perf_counter() - started
@@ -266,6 +288,7 @@ def _result(
         peak_power_w=machine.peak_power_w,
         power_budget_w=machine.budget_w,
         time_over_budget_s=machine.over_budget_us * 1e-6,
+        longest_over_budget_s=machine.longest_over_budget_us * 1e-6,
         joules_per_token=machine.energy_j / tokens if tokens else None,
         utilisation={
             dev.name: machine.busy_us[d] / (units[dev.name] * horizon)

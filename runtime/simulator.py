@@ -6,12 +6,17 @@ start something requests one decision at the current instant, which runs after a
 arrivals of that instant, so the policy sees them all; the governor samples the power once the
 instant's decisions are made (never in the gap between a kernel's end and its successor's start).
 
-The policy talks to the simulator through a small public surface: ready work arrives through
-:meth:`Policy.on_ready <xpuplan.runtime.policy.Policy.on_ready>`; the policy starts it with
-:meth:`Simulator.start`, may :meth:`~Simulator.freeze` and :meth:`~Simulator.unfreeze` jobs and
-ask to be woken at a time (:meth:`~Simulator.wake_at`), and reads the machine state
-(:attr:`Simulator.machine`). Everything a template needs per kernel is precomputed once per run in
-a :class:`xpuplan.runtime.jobs.BoundTemplate`, so the event loop never walks a graph.
+The simulator is the event core and the world: it owns the engine (:mod:`xpuplan.runtime.engine`),
+the machine (:mod:`xpuplan.runtime.platform_sim`), the jobs' lifecycle (arrival, admission, stages,
+readiness, completion), the preemption, migration and freeze counts, and the recording of runs
+(:class:`xpuplan.runtime.metrics.Recorder`, :attr:`Simulator.executed`). A policy sees none of it:
+it is bound to a :class:`xpuplan.runtime.dispatch.DispatchApi` (:attr:`Simulator.api`), whose calls
+land in :meth:`Simulator.start`, :meth:`~Simulator.freeze`, :meth:`~Simulator.unfreeze`,
+:meth:`~Simulator.retarget` and :meth:`~Simulator.wake_at`, and reads the machine through its
+read-only :class:`xpuplan.runtime.dispatch.MachineView`. Ready work reaches the policy through its
+hooks (:class:`xpuplan.runtime.policy.Policy`). Everything a template needs per kernel is
+precomputed once per run in a :class:`xpuplan.runtime.jobs.BoundTemplate`, so the event loop never
+walks a graph.
 
 Timing rules are the Instance's (:mod:`xpuplan.models.instance`): a kernel on device ``d`` starts at
 or after each predecessor's end plus the edge's cross-device delay when the predecessor ran on
@@ -24,11 +29,12 @@ durations a schedule for the same instance would have.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from xpuplan.models import InvalidInput
+from xpuplan.runtime.dispatch import DispatchApi, RunView
 from xpuplan.runtime.engine import Engine
 from xpuplan.runtime.jobs import (
     DECODE,
@@ -94,6 +100,18 @@ class SimConfig:
             raise InvalidInput("must be >= 1", field="max_in_flight", value=self.max_in_flight)
 
 
+class ExecutedKernel(NamedTuple):
+    """One kernel (or one job's decode step) as executed (with ``SimConfig(record=True)``)."""
+
+    job: str
+    kernel: str
+    unit: int
+    dev: int
+    level: int
+    start: float
+    end: float
+
+
 def _inherits(policy: Any, hook: str) -> bool:
     """True when ``policy`` keeps the no-op ``hook`` of :class:`BasePolicy` (no need to call it)."""
     from_class = getattr(type(policy), hook, None)
@@ -125,6 +143,10 @@ class Simulator:
         Delay between two stages of a job that run on different devices (prefill to decode).
     """
 
+    #: The machine model it runs on (the real executor substitutes a subclass whose kernels run
+    #: on ONNX Runtime: :mod:`xpuplan.runtime.ort_exec`).
+    machine_type: type[PlatformSim] = PlatformSim
+
     def __init__(
         self,
         spec: MachineSpec,
@@ -150,7 +172,7 @@ class Simulator:
         if not config.contention:
             spec = replace(spec, contention_bw_gbps=None)
         self.spec = spec
-        self.machine = PlatformSim(
+        self.machine = self.machine_type(
             spec,
             self.engine.rng,
             self._on_end,
@@ -163,15 +185,11 @@ class Simulator:
         self.preemptions = 0
         self.migrations = 0
         self.freezes = 0
-        # With config.record: every executed kernel (job, kernel, unit, device, level, start,
-        # end) and every completed job.
-        self.executed: list[tuple[str, str, int, int, int, float, float]] = []
+        # With config.record: every executed kernel and every completed job.
+        self.executed: list[ExecutedKernel] = []
         self.finished_jobs: list[Job] = []
-        self.decode_waiting: dict[int, list[Ready]] = {}
+        self._decode_waiting: dict[int, list[Ready]] = {}
         self._unit_last: list[Job | None] = [None] * self.machine.num_units
-        # Set by a policy that keeps units free for planned work: the latest end allowed for
-        # unplanned work started now on a unit (see runtime.policies.hybrid).
-        self.unit_gate: Callable[[int], float] | None = None
         self._bound: dict[int, BoundTemplate] = {}
         self._bound_decode: dict[int, BoundDecode] = {}
         self._streams: list[tuple[int, list[float], list[InjectedJob | None]]] = []
@@ -193,7 +211,9 @@ class Simulator:
         self._started = False
         self._ran = False
         self.policy = policy
-        policy.bind(self)
+        #: What the policy is bound to: the dispatch API and the read-only machine view.
+        self.api = DispatchApi(self, self.machine)
+        policy.bind(self.api)
         # Hot-path shortcuts: the policy's hooks, and whether runs are recorded.
         self._on_ready = policy.on_ready
         self._decide = policy.decide
@@ -201,9 +221,10 @@ class Simulator:
         self._record_runs = config.record
         self._noisy = config.noise_cv > 0
 
-    # ------------------------------------------------------------------ public API for policies
+    # ------------------------------------------------------------------ what the dispatch API calls
     @property
     def now(self) -> float:
+        """The simulated time, in us."""
         return self.engine.now
 
     def bind_template(self, template: JobTemplate) -> BoundTemplate:
@@ -214,64 +235,34 @@ class Simulator:
         return bound
 
     def bind_decode(self, table: DecodeTable) -> BoundDecode:
+        """The run's bound copy of a decode table (made once per table)."""
         bound = self._bound_decode.get(id(table))
         if bound is None or bound.table is not table:
             bound = self._bound_decode[id(table)] = BoundDecode(table, self.spec)
         return bound
 
-    def mode_on(self, item: Ready, dev: int) -> ModeRec | None:
-        """The fastest mode of ``item`` on device ``dev`` within the governor's level cap."""
-        cap = self.machine.cap[dev]
-        for rec in item.modes:
-            if rec[1] == dev and rec[2] <= cap:
-                return rec
-        return None
-
-    def best_idle(self, item: Ready, mask: int = -1, skip: int = 0) -> tuple[int, ModeRec] | None:
-        """The fastest ``(unit, mode)`` of ``item`` among idle units of the devices in ``mask``
-        (leaving out the units in the bit set ``skip``)."""
-        machine = self.machine
-        allowed = machine.idle_mask & mask & item.dev_mask
-        if not allowed:
-            return None
-        if not (skip or machine.throttled) and (self.unit_gate is None or item.job.tag is not None):
-            # No level cap, gate or excluded unit: the fastest mode on an allowed device wins,
-            # on that device's lowest idle unit.
-            for rec in item.modes:
-                if allowed >> rec[1] & 1:
-                    return machine.idle[rec[1]][0], rec
-        gate = None if item.job.tag is not None else self.unit_gate
-        cap = machine.cap
-        for rec in item.modes:
-            dev = rec[1]
-            if allowed >> dev & 1 and rec[2] <= cap[dev]:
-                if gate is None and not skip:
-                    return machine.idle[dev][0], rec
-                latest = self.engine.now + rec[0]
-                for unit in machine.idle[dev]:
-                    if not skip >> unit & 1 and (gate is None or latest <= gate(unit)):
-                        return unit, rec
-        return None
-
     def data_ready(self, item: Ready, dev: int) -> float:
         """When ``item``'s inputs are available on device ``dev`` (cross-device delays included)."""
         job = item.job
         t = item.t
-        if item.k != DECODE and job.bt is not None and job.bt.in_edges[item.k]:
-            k_end, k_dev = job.k_end, job.k_dev
-            for src, delay, _ in job.bt.in_edges[item.k]:
+        if item.k != DECODE and job._bt is not None and job._bt.in_edges[item.k]:
+            k_end, k_dev = job._k_end, job._k_dev
+            for src, delay, _ in job._bt.in_edges[item.k]:
                 end = k_end[src] + (delay if k_dev[src] != dev else 0.0)
                 if end > t:
                     t = end
-        elif job.ext_dev >= 0 and job.ext_dev != dev:
-            t = max(t, job.ext_end + self.handoff_us)
+        elif job._ext_dev >= 0 and job._ext_dev != dev:
+            t = max(t, job._ext_end + self.handoff_us)
         return t
 
-    def decode_items(self, table: DecodeTable) -> list[Ready]:
-        """Decode steps of ``table``'s model that are ready and not taken, oldest first."""
-        waiting = self.decode_waiting.get(id(table), [])
-        waiting[:] = [item for item in waiting if not item.taken]
-        return waiting
+    def decode_items(self, item: Ready) -> list[Ready]:
+        """Decode steps of ``item``'s model that are ready and not taken, oldest first."""
+        if not item.is_decode:
+            return []
+        table = item.job.stages[item.job._stage].table
+        waiting = self._decode_waiting.get(id(table), [])
+        waiting[:] = [it for it in waiting if not it.taken]
+        return list(waiting)
 
     def start(
         self,
@@ -281,7 +272,7 @@ class Simulator:
         *,
         batch: Sequence[Ready] = (),
         not_before: float | None = None,
-    ) -> Run:
+    ) -> None:
         """Dispatch ``item`` to ``unit`` in ``mode`` (default: the fastest mode on that device).
 
         The unit is held from now; the kernel starts when its inputs are on the device, the unit
@@ -296,7 +287,7 @@ class Simulator:
         """
         machine = self.machine
         job = item.job
-        if item.taken or job.frozen or machine.unit_run[unit] is not None:
+        if item.taken or job._frozen or machine.unit_run[unit] is not None:
             raise RuntimeError(self._refusal(item, unit))
         now = self.engine.now
         dev = machine.unit_dev[unit]
@@ -305,23 +296,24 @@ class Simulator:
         if batch and (len(batch) > 1 or batch[0] is not item):
             items, modes = self._batched(item, batch)
             mode = self._mode_for(item, modes, dev, mode, unit)
+        # mode[1], mode[2]: its device and level (by index on this hot path, which is faster).
         elif mode is None or mode[1] != dev or mode[2] > machine.cap[dev]:
             mode = self._mode_for(item, modes, dev, mode, unit)
         dur, _, level, power, bw, _ = mode
 
         t_start = item.t if item.t > now else now
         k = item.k
-        bt = job.bt
+        bt = job._bt
         resume_edges: tuple[tuple[int, float], ...] = ()
         if k >= 0 and bt.in_edges[k]:  # type: ignore[union-attr]
-            k_end, k_dev = job.k_end, job.k_dev
+            k_end, k_dev = job._k_end, job._k_dev
             for src, delay, _ in bt.in_edges[k]:  # type: ignore[union-attr]
                 end = k_end[src] + delay if k_dev[src] != dev else k_end[src]
                 if end > t_start:
                     t_start = end
             resume_edges = bt.resume_edges[k]  # type: ignore[union-attr]
-        elif job.ext_dev >= 0 and job.ext_dev != dev and job.ext_end + self.handoff_us > t_start:
-            t_start = job.ext_end + self.handoff_us
+        elif job._ext_dev >= 0 and job._ext_dev != dev and job._ext_end + self.handoff_us > t_start:
+            t_start = job._ext_end + self.handoff_us
         if items is not None:
             for other in items[1:]:
                 t_start = max(t_start, self.data_ready(other, dev))
@@ -351,7 +343,6 @@ class Simulator:
             # The governor only needs arming while power is over budget or a cap is active.
             if self._governed and (machine.power_w > self._budget_limit or machine.throttled):
                 self._check_governor()
-        return run
 
     @staticmethod
     def _resume_cost(
@@ -359,7 +350,7 @@ class Simulator:
     ) -> float:
         """The largest resume cost among the kernel's non-contiguous in-edges (0 if none)."""
         resume = 0.0
-        k_end, k_unit = job.k_end, job.k_unit
+        k_end, k_unit = job._k_end, job._k_unit
         for src, cost in resume_edges:
             if cost > resume and not (k_unit[src] == unit and k_end[src] == t_start):
                 resume = cost
@@ -375,32 +366,32 @@ class Simulator:
         """
         item.taken = True
         job = item.job
-        job.num_ready -= 1
-        job.num_running += 1
-        job.runs.append(run)
-        last_dev = job.last_dev
+        job._num_ready -= 1
+        job._num_running += 1
+        job._runs.append(run)
+        last_dev = job._last_dev
         if last_dev != run.dev and last_dev >= 0 and item.dev_mask >> last_dev & 1:
             self.migrations += 1
-        job.displaced = False
+        job._displaced = False
         unit = run.unit
         other = self._unit_last[unit]
         if (
             other is not job
             and other is not None
-            and not other.displaced
-            and other.done_at is None
-            and other.last_unit == unit
-            and other.num_running == 0
-            and other.num_ready > 0
+            and not other._displaced
+            and other._done_at is None
+            and other._last_unit == unit
+            and other._num_running == 0
+            and other._num_ready > 0
         ):
-            other.displaced = True
+            other._displaced = True
             self.preemptions += 1
 
     def _refusal(self, item: Ready, unit: int) -> str:
         name = f"{item.job.name}/{item.kernel_name}"
         if item.taken:
             return f"{name} was already dispatched"
-        if item.job.frozen:
+        if item.job._frozen:
             return f"job {item.job.name} is frozen"
         return f"unit {self.machine.unit_name[unit]} is busy"
 
@@ -408,16 +399,16 @@ class Simulator:
         self, item: Ready, modes: tuple[ModeRec, ...], dev: int, wanted: ModeRec | None, unit: int
     ) -> ModeRec:
         """The fastest mode on ``dev`` at or below the wanted level and the governor's cap."""
-        if wanted is not None and wanted[1] != dev:
+        if wanted is not None and wanted.dev != dev:
             raise RuntimeError(
-                f"mode on device {wanted[1]} given for unit {self.machine.unit_name[unit]}"
+                f"mode on device {wanted.dev} given for unit {self.machine.unit_name[unit]}"
             )
-        top = len(self.spec.devices[dev].levels) - 1 if wanted is None else wanted[2]
+        top = len(self.spec.devices[dev].levels) - 1 if wanted is None else wanted.level
         limit = min(top, self.machine.cap[dev])
-        rec = next((r for r in modes if r[1] == dev and r[2] <= limit), None)
+        rec = next((r for r in modes if r.dev == dev and r.level <= limit), None)
         if rec is None:
             # Every mode on this device is above the cap: the governor cannot throttle it.
-            rec = next((r for r in modes if r[1] == dev and r[2] <= top), None)
+            rec = next((r for r in modes if r.dev == dev and r.level <= top), None)
         if rec is None:
             raise RuntimeError(
                 f"{item.job.name}/{item.kernel_name} has no mode on {self.machine.unit_name[unit]}"
@@ -431,38 +422,39 @@ class Simulator:
         job = item.job
         if not item.is_decode:
             raise RuntimeError("only decode steps can be batched")
-        table = job.stages[job.stage].table
+        table = job.stages[job._stage].table
         items = [item]
         for other in batch:
             if other is item:
                 continue
-            if other.taken or not other.is_decode or other.job.frozen:
+            if other.taken or not other.is_decode or other.job._frozen:
                 raise RuntimeError(f"cannot batch {other.job.name}/{other.kernel_name}")
-            if other.job.stages[other.job.stage].table is not table:
+            if other.job.stages[other.job._stage].table is not table:
                 raise RuntimeError("a decode batch must hold one model")
             items.append(other)
-        kv = sum(it.job.kv for it in items) / len(items)
+        kv = sum(it.job._kv for it in items) / len(items)
         return items, self.bind_decode(table).modes(kv, len(items))
 
     def freeze(self, job: Job) -> None:
         """Suspend ``job``: its running kernels stop (power and progress), nothing new starts."""
-        if job.frozen or job.done:
+        if job._frozen or job.done:
             return
-        job.frozen = True
+        job._frozen = True
         self.freezes += 1
         out = self._out_list()
-        for run in job.runs:
+        for run in job._runs:
             if run.batch is None or len(run.batch) == 1:
                 self.machine.suspend(run, self.engine.now, out)
 
     def unfreeze(self, job: Job) -> None:
         """Let a frozen job continue."""
-        if not job.frozen:
+        if not job._frozen:
             return
-        job.frozen = False
+        job._frozen = False
         out = self._out_list()
-        for run in job.runs:
+        for run in job._runs:
             self.machine.resume(run, self.engine.now, out)
+        self._check_governor()  # resumed kernels draw power again
         self._request_decision()
 
     def wake_at(self, time: float) -> None:
@@ -471,6 +463,7 @@ class Simulator:
 
     @property
     def live_jobs(self) -> list[Job]:
+        """The jobs that arrived, were admitted and have not completed."""
         return list(self.jobs.values())
 
     # ------------------------------------------------------------------ running
@@ -608,49 +601,49 @@ class Simulator:
         return job
 
     def _enter_stage(self, job: Job, stage_idx: int, now: float, dev: int) -> None:
-        job.stage = stage_idx
+        job._stage = stage_idx
         if stage_idx == len(job.stages):
             self._complete(job, now)
             return
         if job.spec.first_token_stage == stage_idx - 1:
-            job.first_token = now
+            job._first_token = now
             self.recorder.token(job, now)
-        job.ext_end, job.ext_dev = now, dev
+        job._ext_end, job._ext_dev = now, dev
         stage = job.stages[stage_idx]
         if isinstance(stage, DagStage):
             bt = self.bind_template(stage.template)
-            job.bt = bt
-            job.npreds = list(bt.num_preds)
-            job.k_end = [0.0] * bt.num_kernels
-            job.k_unit = [-1] * bt.num_kernels
-            job.k_dev = [-1] * bt.num_kernels
-            job.left = bt.num_kernels
+            job._bt = bt
+            job._npreds = list(bt.num_preds)
+            job._k_end = [0.0] * bt.num_kernels
+            job._k_unit = [-1] * bt.num_kernels
+            job._k_dev = [-1] * bt.num_kernels
+            job._left = bt.num_kernels
             for k in bt.sources:
                 self._ready(job, k, now)
         else:
-            job.bt = None
-            job.steps = 0
-            job.kv = stage.kv_start
+            job._bt = None
+            job._steps = 0
+            job._kv = stage.kv_start
             self._ready(job, DECODE, now)
 
     def _ready(self, job: Job, k: int, now: float) -> None:
         self._seq += 1
         if k == DECODE:
-            stage = job.stages[job.stage]
+            stage = job.stages[job._stage]
             bound = self.bind_decode(stage.table)
-            item = Ready(job, k, now, self._seq, bound.modes(job.kv, 1), bound.dev_mask)
-            self.decode_waiting.setdefault(id(stage.table), []).append(item)
+            item = Ready(job, k, now, self._seq, bound.modes(job._kv, 1), bound.dev_mask)
+            self._decode_waiting.setdefault(id(stage.table), []).append(item)
         else:
-            bt = job.bt
+            bt = job._bt
             item = Ready(job, k, now, self._seq, bt.modes[k], bt.dev_mask[k])  # type: ignore[union-attr]
-        job.num_ready += 1
+        job._num_ready += 1
         self._on_ready(item)
         self._decide_wanted = True
 
     def _on_start(self, run: Run) -> list[Any] | None:
         self._out = []
         if run.state == WAITING:
-            run.suspended = run.job.frozen and (run.batch is None or len(run.batch) == 1)
+            run.suspended = run.job._frozen and (run.batch is None or len(run.batch) == 1)
             self.machine.begin(run, self.engine.now, self._out)
             self._check_governor()
         return self._flush()
@@ -667,19 +660,19 @@ class Simulator:
         if run.batch is None:
             job = run.job
             self._unit_last[unit] = job
-            job.num_running -= 1
-            job.runs.remove(run)
-            job.last_unit, job.last_dev = unit, dev
+            job._num_running -= 1
+            job._runs.remove(run)
+            job._last_unit, job._last_dev = unit, dev
             k = run.k
             if k < 0:
                 self._decode_done(job, now, dev)
             else:
-                bt = job.bt
-                job.k_end[k] = now
-                job.k_unit[k] = unit
-                job.k_dev[k] = dev
-                job.remaining -= bt.min_dur[k]
-                npreds = job.npreds
+                bt = job._bt
+                job._k_end[k] = now
+                job._k_unit[k] = unit
+                job._k_dev[k] = dev
+                job._remaining -= bt.min_dur[k]
+                npreds = job._npreds
                 for dst in bt.succs[k]:
                     waiting = npreds[dst] - 1
                     npreds[dst] = waiting
@@ -687,21 +680,21 @@ class Simulator:
                         # _ready, inline: the hot path of every DAG.
                         self._seq += 1
                         item = Ready(job, dst, now, self._seq, bt.modes[dst], bt.dev_mask[dst])
-                        job.num_ready += 1
+                        job._num_ready += 1
                         self._on_ready(item)
-                left = job.left - 1
-                job.left = left
+                left = job._left - 1
+                job._left = left
                 if not left:
-                    self._enter_stage(job, job.stage + 1, now, dev)
+                    self._enter_stage(job, job._stage + 1, now, dev)
         else:
             self._unit_last[unit] = None
             for job in run.batch:
-                job.num_running -= 1
-                job.runs.remove(run)
-                job.last_unit, job.last_dev = unit, dev
+                job._num_running -= 1
+                job._runs.remove(run)
+                job._last_unit, job._last_dev = unit, dev
                 self._decode_done(job, now, dev)
         if self._on_end_hook is not None:
-            self._on_end_hook(run)
+            self._on_end_hook(RunView(run))
         self._decide_wanted = True
         machine = self.machine
         if self._governed and (machine.power_w > self._budget_limit or machine.throttled):
@@ -709,19 +702,19 @@ class Simulator:
         return self._flush()
 
     def _decode_done(self, job: Job, now: float, dev: int) -> None:
-        stage = job.stages[job.stage]
-        job.steps += 1
-        job.kv += 1
-        job.remaining -= stage.min_step_us
+        stage = job.stages[job._stage]
+        job._steps += 1
+        job._kv += 1
+        job._remaining -= stage.min_step_us
         self.recorder.token(job, now)
-        job.ext_end, job.ext_dev = now, dev
-        if job.steps == stage.num_steps:
-            self._enter_stage(job, job.stage + 1, now, dev)
+        job._ext_end, job._ext_dev = now, dev
+        if job._steps == stage.num_steps:
+            self._enter_stage(job, job._stage + 1, now, dev)
         else:
             self._ready(job, DECODE, now)
 
     def _complete(self, job: Job, now: float) -> None:
-        job.done_at = now
+        job._done_at = now
         del self.jobs[job.jid]
         self.recorder.job_done(job, now)
         if self._record_runs:
@@ -740,23 +733,47 @@ class Simulator:
         self._out = []
         self._governor_pending = False
         machine = self.machine
-        changed, lowered = machine.governor_step()
-        if lowered >= 0:
-            self._throttle_running(lowered)
+        changed = self._govern()
         if machine.over_budget or machine.throttled:
             self._check_governor()
         if changed and not machine.hold:
             self._request_decision()
         return self._flush()
 
+    def _govern(self) -> bool:
+        """One governor sample: new caps, and the running kernels moved within them.
+
+        Afterwards the running kernels draw at most the budget, unless those over it run at
+        their devices' lowest levels (then dispatch is held). Returns whether anything changed.
+        """
+        machine = self.machine
+        over = machine.over_budget
+        changed, lowered = machine.governor_step()
+        for dev in lowered:
+            self._throttle_running(dev)
+        if over:
+            # A kernel dispatched before a cap dropped may have begun above it since (it waited
+            # for its inputs or a level switch): move it too.
+            for dev in range(machine.num_devices):
+                if dev not in lowered:
+                    self._throttle_running(dev)
+        return changed
+
     def retarget(self, run: Run, mode: ModeRec) -> None:
         """Switch a started run to another mode of its device (a DVFS change mid-kernel)."""
-        if mode[1] != run.dev:
+        if mode.dev != run.dev:
             raise RuntimeError("a run can change level, not device")
         self.machine.retarget(
-            run, self.engine.now, self._out_list(), mode[0] / run.base, mode[2], mode[3], mode[4]
+            run,
+            self.engine.now,
+            self._out_list(),
+            mode.duration_us / run.base,
+            mode.level,
+            mode.power_w,
+            mode.bw_gbps,
         )
-        run.base = mode[0]
+        run.base = mode.duration_us
+        self._check_governor()  # a policy may raise a level as well as lower it
 
     def _throttle_running(self, dev: int) -> None:
         """Move the kernels running on ``dev`` to their fastest mode within its new level cap."""
@@ -764,12 +781,14 @@ class Simulator:
         for run in list(self.machine.running):
             if run.dev != dev or run.level <= cap:
                 continue
-            rec = next((r for r in run.modes if r[1] == dev and r[2] <= cap), None)
+            rec = next((r for r in run.modes if r.dev == dev and r.level <= cap), None)
             if rec is not None:
                 self.retarget(run, rec)
 
     def _record(self, run: Run, now: float) -> None:
         jobs = run.batch if run.batch is not None else [run.job]
         for job in jobs:
-            name = "decode" if run.k == DECODE else job.bt.names[run.k]
-            self.executed.append((job.name, name, run.unit, run.dev, run.level, run.start, now))
+            name = "decode" if run.k == DECODE else job._bt.names[run.k]
+            self.executed.append(
+                ExecutedKernel(job.name, name, run.unit, run.dev, run.level, run.start, now)
+            )

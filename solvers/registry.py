@@ -76,7 +76,25 @@ def register(name: str, *, kind: str, description: str) -> Callable[[SolverFn], 
 
 
 def solver_names(kind: str | None = None) -> list[str]:
-    """Registered solver names (of one kind, if given), in registration order."""
+    """Registered solver names (of one kind, if given), in registration order.
+
+    Parameters
+    ----------
+    kind
+        ``"exact"``, ``"heuristic"`` or ``"referee"``; None: every solver.
+
+    Returns
+    -------
+    list[str]
+        Each accepted by :func:`solve`.
+
+    Examples
+    --------
+    >>> {"cpsat", "milp", "heft"} <= set(solver_names())
+    True
+    >>> "heft" in solver_names("heuristic") and "cpsat" not in solver_names("heuristic")
+    True
+    """
     return [info.name for info in _SOLVERS.values() if kind is None or info.kind == kind]
 
 
@@ -101,6 +119,35 @@ def solve(
     **options: Any,
 ) -> Result:
     """Solve ``instance`` with the registered solver ``solver``.
+
+    Parameters
+    ----------
+    instance
+        The problem.
+    solver
+        A name of :func:`solver_names`: an exact solver (``cpsat``, ``milp-ti``, ``milp``), the
+        ``brute-force`` referee, or a heuristic (``heft``, ``cpop``, ... and their ``+dvfs``
+        variants).
+    time_limit, workers, seed
+        Wall-clock limit in seconds and threads of an exact solver (heuristics ignore them), and
+        its random seed.
+    hint
+        A schedule to start from (a warm start) where the solver takes one.
+    **options
+        Solver-specific options (e.g. ``backend="highs"`` for ``milp-ti``).
+
+    Returns
+    -------
+    Result
+        ``status``, ``objective`` (recomputed from the schedule, never the solver's word),
+        ``lower_bound``, ``schedule``, ``runtime`` and ``gap``.
+
+    Raises
+    ------
+    InvalidInput
+        On an unknown solver or a bad limit.
+    Unsupported
+        When the solver cannot model a rule the instance uses.
 
     Examples
     --------

@@ -103,11 +103,36 @@ def build_kernel_dag(
     (:func:`xpuplan.models.onnx.onnx_params`; its kernels are not tiled, are named by their
     content (:func:`xpuplan.models.onnx.name_kernels`) and record their ``onnx_nodes``,
     ``onnx_inputs`` and ``onnx_outputs``: :func:`xpuplan.models.onnx.record_parts`).
-    With
-    ``chunk_tokens`` an LLM prefill of ``tokens`` tokens is chunked (:func:`llm_prefill_graph`).
-    Then :func:`fuse`, :func:`tile` (default threshold), :func:`coarsen` when ``max_kernels`` is
-    given, and :func:`xpuplan.models.costs.annotate` with ``levels``, ``profile`` and
-    ``resume_cost_us``.
+    With ``chunk_tokens`` an LLM prefill of ``tokens`` tokens is chunked
+    (:func:`llm_prefill_graph`). Then :func:`fuse`, :func:`tile` (default threshold),
+    :func:`coarsen` when ``max_kernels`` is given, and :func:`xpuplan.models.costs.annotate` with
+    ``levels``, ``profile`` and ``resume_cost_us``.
+
+    Parameters
+    ----------
+    model
+        A zoo model's name (:func:`xpuplan.models.zoo.model_names`) or an operator graph.
+    platform
+        The platform whose devices the kernels get modes on.
+    max_kernels
+        Coarsening target (None: keep every fused kernel).
+    levels
+        DVFS levels per device in the modes: ``"all"``, ``"top"`` or a count.
+    profile
+        Measured kernel rows, used instead of the roofline where they match.
+    chunk_tokens
+        Cut an LLM prefill into chunks of this many tokens.
+    resume_cost_us
+        The ``resume_cost`` of the prefill edges that cross a chunk or a layer boundary.
+    **model_params
+        Parameters of the zoo model (e.g. ``tokens``, ``batch``), or ``onnx`` (an ONNX file)
+        and ``inputs`` (its input shapes) to import an ONNX model.
+
+    Returns
+    -------
+    networkx.DiGraph
+        The kernel DAG (see the module docstring for every node and edge attribute);
+        :func:`xpuplan.models.nx.instance_from_networkx` turns it into an Instance.
 
     Examples
     --------

@@ -38,7 +38,18 @@ _NAME2PLATFORM: dict[str, Platform] = {
 
 
 def platform_names() -> list[str]:
-    """Names of the built-in platforms."""
+    """Names of the built-in platforms.
+
+    Returns
+    -------
+    list[str]
+        Each accepted by :func:`get_platform`.
+
+    Examples
+    --------
+    >>> platform_names()
+    ['jetson-orin-nx-16gb', 'core-ultra-125h', 'ryzen-ai-hx370']
+    """
     return list(_NAME2PLATFORM)
 
 
@@ -53,11 +64,30 @@ def _in_mode(platform: Platform, power_mode: str | None) -> Platform:
 def get_platform(name: str, power_mode: str | None = None) -> Platform:
     """A built-in platform, in ``power_mode`` or else in its default power mode.
 
+    Parameters
+    ----------
+    name
+        One of :func:`platform_names` (:func:`resolve_platform` also reads YAML files).
+    power_mode
+        A named power mode of the platform (e.g. ``"MAXN"`` on the Jetson); default its default.
+
+    Returns
+    -------
+    Platform
+        Devices with DVFS levels, power and roofline parameters, the memory bandwidth, the power
+        budget of the mode.
+
     Raises
     ------
     InvalidInput
         ``name`` is no preset (``field="platform"``), or ``power_mode`` is not one of its modes
         (``field="power_mode"``).
+
+    Examples
+    --------
+    >>> orin = get_platform("jetson-orin-nx-16gb", "MAXN")
+    >>> orin.power_mode, [dev.name for dev in orin.devices]
+    ('MAXN', ['cpu', 'gpu', 'dla0', 'dla1'])
     """
     platform = _NAME2PLATFORM.get(name)
     if platform is None:

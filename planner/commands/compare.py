@@ -1,9 +1,15 @@
-"""``xpuplan compare``: every solver and heuristic on one instance, next to the best known bound.
+"""``xpuplan compare``: solvers, heuristics and online policies on one instance, next to the best
+known bound.
 
 The instance is a file, or is built from ``--platform`` and ``--scenario`` with the same planning
-options as ``xpuplan plan``. Prints the table (or one JSON document with ``--json``), optionally
-writes it as CSV and draws the gaps as a bar chart. Exits 1 when a solver returned a schedule the
-checker rejects (a bug), else 0.
+options as ``xpuplan plan``. ``--policies`` adds online policies, each run on the instance's jobs
+(arriving at their releases); built from a scenario, the instance is then the clairvoyant one
+(``--include-unknown``: every sampled arrival), so the policies and the solvers face the same
+trace. The table ranks every valid schedule by the instance's objective.
+
+Prints the table (or one JSON document with ``--json``), optionally writes it as CSV and draws
+the gaps as a bar chart. Exits 1 when a solver returned a schedule the checker rejects (a bug),
+else 0; a policy's schedule that breaks a rule of the instance is a finding, reported in its row.
 """
 
 from __future__ import annotations
@@ -46,6 +52,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="time limit of each exact solver in seconds (default 10)",
     )
+    parser.add_argument(
+        "--policies",
+        nargs="+",
+        metavar="NAME",
+        default=[],
+        help="online policies to run on the instance's jobs (or: all); implies "
+        "--include-unknown when the instance is built from a scenario",
+    )
     parser.add_argument("--workers", type=int, metavar="N", help="threads of each exact solver")
     out = parser.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print one JSON document")
@@ -58,9 +72,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    policies = _policies(args.policies)
+    if policies and args.instance is None:
+        args.include_unknown = True
     instance = _instance(args)
     frame = compare(
-        instance, args.solvers, time_limit=args.time_limit, workers=args.workers, seed=args.seed
+        instance,
+        args.solvers,
+        time_limit=args.time_limit,
+        workers=args.workers,
+        seed=args.seed,
+        policies=policies,
     )
     if args.csv:
         frame.to_csv(args.csv, index=False)
@@ -71,10 +93,27 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"{instance.name}: {instance.num_kernels} kernels, objective {_objective(instance)}")
         print(_table(frame))
-    invalid = frame[~frame["valid"]]
+    # A policy whose schedule breaks a rule of the instance is a finding, not a bug; a solver's is.
+    invalid = frame[~frame["valid"] & (frame["kind"] != "policy")]
     for _, row in invalid.iterrows():
         print(f"xpuplan compare: {row['solver']}: {row['message']}", file=sys.stderr)
     return 1 if len(invalid) else 0
+
+
+def _policies(names: list[str]) -> list[str]:
+    from xpuplan.planner.online import online_policy_names
+
+    if names == ["all"]:
+        return online_policy_names()
+    known = online_policy_names()
+    for name in names:
+        if name not in known:
+            raise InvalidInput(
+                f"is not an online policy (known: {', '.join(known)}, or all)",
+                field="--policies",
+                value=name,
+            )
+    return list(names)
 
 
 def _instance(args: argparse.Namespace) -> Instance:
@@ -130,9 +169,16 @@ def _text(value: Any) -> str:
 
 
 def _table(frame: pd.DataFrame) -> str:
+    if (frame["kind"] == "policy").any():
+        # One ranking: best valid objective first, then the rows without a valid schedule.
+        ranks = [None if r is None or r != r else int(r) for r in frame["rank"]]
+        order = sorted(range(len(frame)), key=lambda i: (ranks[i] is None, ranks[i] or 0, i))
+        frame = frame.iloc[order].reset_index(drop=True)
     shown = pd.DataFrame(
         {
+            "rank": ["-" if r is None or r != r else str(int(r)) for r in frame["rank"]],
             "solver": frame["solver"],
+            "kind": frame["kind"],
             "status": frame["status"],
             "objective": [_text(v) for v in frame["objective"]],
             "best bound": [_text(v) for v in frame["best_bound"]],

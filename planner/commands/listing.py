@@ -9,6 +9,7 @@ from typing import Any
 from xpuplan.models.presets import get_platform, platform_names, platform_summary
 from xpuplan.models.scenarios import get_scenario, scenario_names
 from xpuplan.models.zoo import model_info, model_names
+from xpuplan.planner.tables import rows_frame, write_csv
 from xpuplan.runtime.policies import policy_info, policy_names
 from xpuplan.solvers import solver_info, solver_names
 
@@ -20,6 +21,7 @@ WHAT = ("platforms", "scenarios", "models", "policies", "solvers")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("what", choices=WHAT)
     parser.add_argument("--json", action="store_true", help="print a JSON array of objects")
+    parser.add_argument("--csv", metavar="FILE", help="also write the rows as CSV")
 
 
 def _rows(what: str) -> list[dict[str, Any]]:
@@ -65,6 +67,8 @@ def _rows(what: str) -> list[dict[str, Any]]:
 
 def run(args: argparse.Namespace) -> int:
     rows = _rows(args.what)
+    if args.csv:
+        write_csv(args.csv, rows_frame(rows))
     if args.json:
         print(json.dumps(rows))
         return 0

@@ -18,6 +18,7 @@ from xpuplan.models.platform import Platform
 from xpuplan.models.presets import resolve_platform
 from xpuplan.models.scenario import Periodic, Scenario
 from xpuplan.planner.commands.common import add_profile_argument, scenario_from_args
+from xpuplan.planner.tables import check_csv_target, write_csv
 from xpuplan.planner.unroll import PlanningOptions, build_instance, planning_horizon_us
 from xpuplan.runtime.metrics import SimResult
 from xpuplan.runtime.policies import policy_names, policy_uses_plan
@@ -78,6 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="solver that plans the known tasks when a plan is needed (default heft)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--csv", metavar="FILE", help="also write the per-task table as CSV")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInput("must be > 0", field="--duration", value=args.duration)
     if args.noise_cv < 0:
         raise InvalidInput("must be >= 0", field="--noise-cv", value=args.noise_cv)
+    if args.csv:
+        check_csv_target(args.csv)
     platform = resolve_platform(args.platform, args.power_mode)
     scenario = scenario_from_args(args)
     plan = None
@@ -111,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
         config=config,
         policy_options=parse_options(args.option),
     )
+    if args.csv:
+        write_csv(args.csv, result.to_frame())
     if args.json:
         print(json.dumps(result.to_json()))
     else:
@@ -196,10 +202,12 @@ def summary(result: SimResult) -> str:
             text += f"  TTFT {tm.ttft_ms.mean:8.1f} ms  TPS {tm.tps or 0:6.1f}"
         lines.append(text.rstrip())
     budget = "none" if result.power_budget_w is None else f"{result.power_budget_w:g} W"
+    over = f"{result.time_over_budget_s:.3f} s"
+    if result.time_over_budget_s > 0:
+        over += f" (longest {1000 * result.longest_over_budget_s:.1f} ms)"
     lines.append(
         f"  energy {result.energy_j:.1f} J, power avg {result.avg_power_w:.2f} W / peak "
-        f"{result.peak_power_w:.2f} W, budget {budget}, over budget "
-        f"{result.time_over_budget_s:.3f} s"
+        f"{result.peak_power_w:.2f} W, budget {budget}, over budget {over}"
     )
     cons = result.conservation
     lines.append(

@@ -1,11 +1,14 @@
 """Online policies and plan executors, one small module each, found by name.
 
+Each module registers its policy class (:func:`register`); a policy uses only the dispatch API
+(:mod:`xpuplan.runtime.dispatch`) and the public attributes of jobs and ready items. See
+docs/policies.md for how to write one.
+
 >>> from runtime.policies import policy_names
 >>> {"fcfs", "edf", "agent-xpu", "twill", "hybrid"} <= set(policy_names())
 True
 """
 
-import xpuplan.runtime.executors  # noqa: F401  (registers time-triggered and self-timed)
 from xpuplan.runtime.policies import (  # noqa: F401  (each module registers its policy)
     agent_xpu,
     dynamic_eft,
@@ -16,6 +19,7 @@ from xpuplan.runtime.policies import (  # noqa: F401  (each module registers its
     llf,
     llm_background,
     online_eft,
+    plan_executors,
     round_robin,
     rr_backends,
     static_best,
@@ -28,6 +32,7 @@ from xpuplan.runtime.policy import (
     get_policy,
     policy_info,
     policy_names,
+    policy_plan_only,
     policy_uses_plan,
     register,
 )
@@ -39,6 +44,7 @@ __all__ = [
     "get_policy",
     "policy_info",
     "policy_names",
+    "policy_plan_only",
     "policy_uses_plan",
     "register",
 ]

@@ -28,10 +28,10 @@ import heapq
 import math
 from typing import Any
 
+from xpuplan.runtime.dispatch import DispatchApi
 from xpuplan.runtime.jobs import ModeRec, Ready
 from xpuplan.runtime.policies.base import earliest_finish
 from xpuplan.runtime.policy import BasePolicy, register
-from xpuplan.runtime.simulator import Simulator
 
 
 @register("agent-xpu")
@@ -52,15 +52,15 @@ class AgentXpu(BasePolicy):
         self.proactive_batch, self.max_batch = proactive_batch, max_batch
         self.aging_us = aging_s * 1e6
 
-    def bind(self, sim: Simulator) -> None:
-        super().bind(sim)
+    def bind(self, api: DispatchApi) -> None:
+        super().bind(api)
         self._urgent: list[tuple[Any, int, Ready]] = []
         self._proactive: list[tuple[Any, int, Ready]] = []
         self._num_urgent_jobs = 0
 
     def _is_urgent(self, item: Ready) -> bool:
         job = item.job
-        return job.cls != "proactive" or self.sim.now - job.arrival >= self.aging_us
+        return job.cls != "proactive" or self.api.now - job.arrival >= self.aging_us
 
     def on_arrival(self, job: Any) -> None:
         self._num_urgent_jobs += job.cls != "proactive"
@@ -72,7 +72,7 @@ class AgentXpu(BasePolicy):
         job = item.job
         if job.cls != "proactive":
             heapq.heappush(self._urgent, ((-job.priority, job.arrival, job.jid), item.seq, item))
-        elif self.sim.now - job.arrival >= self.aging_us:
+        elif self.api.now - job.arrival >= self.aging_us:
             heapq.heappush(self._urgent, self._aged(item))
         else:
             heapq.heappush(self._proactive, ((job.arrival, job.jid), item.seq, item))
@@ -83,36 +83,36 @@ class AgentXpu(BasePolicy):
         return (-math.inf, item.job.arrival, item.job.jid), item.seq, item
 
     def decide(self) -> None:
-        sim = self.sim
+        api = self.api
         # Aging: proactive heads (oldest first) that waited long enough move to the urgent heap.
-        while self._proactive and sim.now - self._proactive[0][2].job.arrival >= self.aging_us:
+        while self._proactive and api.now - self._proactive[0][2].job.arrival >= self.aging_us:
             heapq.heappush(self._urgent, self._aged(heapq.heappop(self._proactive)[2]))
         wanted = self._dispatch_urgent()
-        if sim.machine.idle_mask:
+        if api.machine.idle_mask:
             self._dispatch_proactive(wanted)
 
     def _dispatch_urgent(self) -> int:
         """Start urgent kernels on their earliest-finish units; return the units they wait for."""
-        sim, machine = self.sim, self.sim.machine
-        now, wanted, kept = sim.now, 0, []
+        api, machine = self.api, self.api.machine
+        now, wanted, kept = api.now, 0, []
         while self._urgent and machine.idle_mask:
             entry = heapq.heappop(self._urgent)
             item = entry[2]
             if item.taken:
                 continue
-            best = earliest_finish(sim, item, lambda u: machine.unit_free_at(u, now), wanted)
-            if best is not None and machine.unit_run[best[1]] is None:
-                sim.start(item, best[1], best[2], batch=self._batch(item))
+            best = earliest_finish(api, item, lambda u: machine.unit_free_at(u, now), wanted)
+            if best is not None and machine.is_idle(best.unit):
+                api.start(item, best.unit, best.mode, batch=self._batch(item))
                 continue
             if best is not None:
-                wanted |= 1 << best[1]
+                wanted |= 1 << best.unit
             kept.append(entry)
         for entry in kept:
             heapq.heappush(self._urgent, entry)
         return wanted
 
     def _dispatch_proactive(self, wanted: int) -> None:
-        sim, machine = self.sim, self.sim.machine
+        api, machine = self.api, self.api.machine
         slack_end = math.inf
         if self._num_urgent_jobs:
             urgent_ends = (r.expected_end for r in machine.running if r.job.cls != "proactive")
@@ -123,36 +123,37 @@ class AgentXpu(BasePolicy):
             item = entry[2]
             if item.taken:
                 continue
-            choice = sim.best_idle(item, skip=wanted)
-            if (
-                choice is None
-                or sim.now + choice[1][0] > slack_end
-                or not self._bandwidth_ok(choice[1])
-            ):
+            choice = api.best_idle(item, skip=wanted)
+            if choice is None:
                 kept.append(entry)
                 continue
-            sim.start(item, *choice, batch=self._batch(item))
+            unit, mode = choice
+            if api.now + mode.duration_us > slack_end or not self._bandwidth_ok(mode):
+                kept.append(entry)
+                continue
+            api.start(item, unit, mode, batch=self._batch(item))
         for entry in kept:
             heapq.heappush(self._proactive, entry)
 
     def _bandwidth_ok(self, rec: ModeRec) -> bool:
-        machine = self.sim.machine
-        peak = machine.spec.peak_bw_gbps
-        if not peak or not machine.running:
+        machine = self.api.machine
+        peak = machine.peak_bw_gbps
+        if not peak or not machine.num_running:
             return True
-        pressure = machine.memory_pressure + rec[4] / peak
+        pressure = machine.memory_pressure + rec.bw_gbps / peak
         if pressure < self.low:
             return True
         if pressure <= self.high:
             light = self.low / 2
-            return rec[4] / peak < light or all(r.bw / peak < light for r in machine.running)
+            return rec.bw_gbps / peak < light or all(
+                r.bw_gbps / peak < light for r in machine.running
+            )
         return False
 
     def _batch(self, item: Ready) -> list[Ready]:
         if not item.is_decode:
             return []
-        table = item.job.stages[item.job.stage].table
-        ready = [it for it in self.sim.decode_items(table) if not it.job.frozen]
+        ready = [it for it in self.api.decode_items(item) if not it.job.frozen]
         urgent = [it for it in ready if self._is_urgent(it)]
         proactive = sorted(
             (it for it in ready if not self._is_urgent(it)), key=lambda it: it.job.arrival

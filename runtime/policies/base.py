@@ -1,18 +1,23 @@
-"""The list-scheduling machinery most policies share, and small ranking helpers."""
+"""The list-scheduling machinery most policies share, and small ranking helpers.
+
+Everything here uses only the dispatch API (:mod:`xpuplan.runtime.dispatch`) and the public
+attributes of ready items and jobs.
+"""
 
 from __future__ import annotations
 
 import heapq
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from xpuplan.models import InvalidInput
+from xpuplan.runtime.jobs import ModeRec
 from xpuplan.runtime.policy import BasePolicy
 
 if TYPE_CHECKING:
-    from xpuplan.runtime.jobs import ModeRec, Ready
-    from xpuplan.runtime.simulator import Simulator
+    from xpuplan.runtime.dispatch import DispatchApi
+    from xpuplan.runtime.jobs import Ready
 
 
 class _Bucket:
@@ -56,6 +61,26 @@ class _Bucket:
             self.pop_head()
         return None
 
+    def unpop(self, key: Any, item: Ready) -> None:
+        """Put back ``item``, just removed by :meth:`pop_head`, as the first of its key."""
+        later = self.later
+        if key not in later:
+            later[key] = None
+            heapq.heappush(self.heap, (key, item.seq, item))
+            return
+        # The next item of the key took its heap entry: give the entry back to ``item`` (an
+        # earlier seq, so the entry only moves up) and queue that one first behind it.
+        heap = self.heap
+        idx = next(i for i, entry in enumerate(heap) if entry[0] == key)
+        other = heap[idx][2]
+        heap[idx] = (key, item.seq, item)
+        heapq.heapify(heap)
+        queue = later[key]
+        if queue is None:
+            later[key] = deque((other,))
+        else:
+            queue.appendleft(other)
+
     def pop_head(self) -> None:
         """Remove the head entry; the next item of its key, if any, takes its place."""
         heap = self.heap
@@ -79,6 +104,12 @@ class QueuePolicy(BasePolicy):
     an item back (:meth:`blocked`, which holds its whole bucket for this decision, since
     everything behind the head ranks lower).
 
+    A head that no idle unit takes holds its bucket too (the items behind it may use the same
+    devices, so none of them fits either) -- except under a :meth:`restricted
+    <xpuplan.runtime.dispatch.DispatchApi.restricted>` API, where whether a unit takes an item
+    depends on the item's duration: there a shorter item behind the head may fit, so the
+    decision looks past a head that does not (and puts it back afterwards, in its place).
+
     Parameters
     ----------
     decode_batch
@@ -91,8 +122,8 @@ class QueuePolicy(BasePolicy):
             raise InvalidInput("must be an integer >= 1", field="decode_batch", value=decode_batch)
         self.decode_batch = decode_batch
 
-    def bind(self, sim: Simulator) -> None:
-        super().bind(sim)
+    def bind(self, api: DispatchApi) -> None:
+        super().bind(api)
         self._buckets: list[_Bucket] = []
         self._mask2bucket: dict[int, _Bucket] = {}
         # Hooks a subclass leaves alone are not called on the hot path.
@@ -101,6 +132,7 @@ class QueuePolicy(BasePolicy):
         self._blocking = cls.blocked is not QueuePolicy.blocked
         self._placing = cls.place is not QueuePolicy.place
         self._notified = cls.on_dispatch is not QueuePolicy.on_dispatch
+        self._look_past = api.restricted_placement
 
     def key(self, item: Ready) -> Any:
         raise NotImplementedError
@@ -128,12 +160,26 @@ class QueuePolicy(BasePolicy):
         bucket.push(self.key(item), item)
 
     def decide(self) -> None:
-        sim = self.sim
-        machine = sim.machine
+        if not self._look_past:
+            self._decide([])
+            return
+        passed: list[tuple[_Bucket, Any, Ready]] = []
+        try:
+            self._decide(passed)
+        finally:
+            for bucket, key, item in reversed(passed):
+                bucket.unpop(key, item)
+
+    def _decide(self, passed: list[tuple[_Bucket, Any, Ready]]) -> None:
+        """One decision; heads that did not fit go to ``passed`` (with ``_look_past``)."""
+        api = self.api
+        machine = api.machine
         buckets = self._buckets
         skip = 0  # the buckets held back at this decision (their bits)
-        while machine.idle_mask:
+        while True:
             idle = machine.idle_mask
+            if not idle:
+                return
             best = best_bucket = None
             for bucket in buckets:
                 if bucket.mask & idle and not skip & bucket.bit:
@@ -150,53 +196,64 @@ class QueuePolicy(BasePolicy):
             elif self._placing:
                 choice = self.place(best, mask)
             else:
-                choice = sim.best_idle(best, mask)
+                choice = api.best_idle(best, mask)
             if choice is None:
-                skip |= best_bucket.bit
+                if self._look_past and not (self._blocking and self.blocked(best)):
+                    passed.append((best_bucket, best_bucket.heap[0][0], best))
+                    best_bucket.pop_head()
+                else:
+                    skip |= best_bucket.bit
                 continue
             best_bucket.pop_head()
             unit, rec = choice
-            if best.k < 0:
-                sim.start(best, unit, rec, batch=self.batch_for(best))
+            if best.k < 0:  # a decode step (is_decode, without a property call on the hot path)
+                api.start(best, unit, rec, batch=self.batch_for(best))
             else:
-                sim.start(best, unit, rec)
+                api.start(best, unit, rec)
             if self._notified:
                 self.on_dispatch(best)
 
     def place(self, item: Ready, mask: int) -> tuple[int, ModeRec] | None:
         """Where to start ``item`` among the idle devices in ``mask`` (default: fastest)."""
-        return self.sim.best_idle(item, mask)
+        return self.api.best_idle(item, mask)
 
     def batch_for(self, item: Ready) -> Sequence[Ready]:
         if not item.is_decode or self.decode_batch <= 1:
             return ()
-        table = item.job.stages[item.job.stage].table
-        others = [it for it in self.sim.decode_items(table) if it is not item and not it.job.frozen]
+        others = [it for it in self.api.decode_items(item) if it is not item and not it.job.frozen]
         others.sort(key=self.key)
         return [item, *others[: self.decode_batch - 1]]
 
 
+class Finish(NamedTuple):
+    """Where and how a ready item would end earliest (:func:`earliest_finish`)."""
+
+    finish: float
+    unit: int
+    mode: ModeRec
+
+
 def earliest_finish(
-    sim: Simulator, item: Ready, free_at: Callable[[int], float], skip: int = 0
-) -> tuple[float, int, ModeRec] | None:
-    r"""The ``(finish, unit, mode)`` that ends ``item`` earliest, or None.
+    api: DispatchApi, item: Ready, free_at: Callable[[int], float], skip: int = 0
+) -> Finish | None:
+    r"""The :class:`Finish` ``(finish, unit, mode)`` that ends ``item`` earliest, or None.
 
     Over the units not in the bit set ``skip``, with each device's fastest mode within its
     level cap: :math:`\max(f_u, r_d) + p_d`, where :math:`f_u` = ``free_at(unit)`` and
     :math:`r_d` is when the item's inputs are on device :math:`d`.
     """
-    machine = sim.machine
+    machine = api.machine
     best = None
     for dev in range(machine.num_devices):
-        rec = sim.mode_on(item, dev) if item.dev_mask >> dev & 1 else None
+        rec = api.mode_on(item, dev) if item.dev_mask >> dev & 1 else None
         if rec is None:
             continue
-        ready = sim.data_ready(item, dev)
+        ready = api.data_ready(item, dev)
         for unit in machine.dev_units[dev]:
             if not skip >> unit & 1:
-                finish = max(free_at(unit), ready) + rec[0]
-                if best is None or finish < best[0]:
-                    best = (finish, unit, rec)
+                finish = max(free_at(unit), ready) + rec.duration_us
+                if best is None or finish < best.finish:
+                    best = Finish(finish, unit, rec)
     return best
 
 
@@ -207,11 +264,11 @@ def fastest_device(item: Ready) -> int:
     among the devices that run all of them (the kernel's own fastest device when none does);
     for a decode step, the device of its fastest mode.
     """
-    bt = item.job.bt
-    if item.is_decode or bt is None:
-        return item.modes[0][1]
-    totals = [(total, d) for d, total in enumerate(bt.dev_total) if total is not None]
-    return min(totals)[1] if totals else item.modes[0][1]
+    stage_totals = item.stage_totals
+    if stage_totals is None:
+        return item.modes[0].dev
+    totals = [(total, d) for d, total in enumerate(stage_totals) if total is not None]
+    return min(totals)[1] if totals else item.modes[0].dev
 
 
 def deadline_key(item: Ready) -> tuple[float, float, int]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
+from xpuplan.runtime.dispatch import DispatchApi
 from xpuplan.runtime.jobs import Ready
 from xpuplan.runtime.policies.base import deadline_key, earliest_finish
 from xpuplan.runtime.policy import BasePolicy, register
-from xpuplan.runtime.simulator import Simulator
 
 
 @register("dynamic-eft")
@@ -26,16 +26,16 @@ class DynamicEft(BasePolicy):
     def __init__(self, window: int = 32) -> None:
         self.window = window
 
-    def bind(self, sim: Simulator) -> None:
-        super().bind(sim)
+    def bind(self, api: DispatchApi) -> None:
+        super().bind(api)
         self._heap: list[tuple[Any, int, Ready]] = []
 
     def on_ready(self, item: Ready) -> None:
         heapq.heappush(self._heap, (deadline_key(item), item.seq, item))
 
     def decide(self) -> None:
-        sim, machine, heap = self.sim, self.sim.machine, self._heap
-        now = sim.now
+        api, machine, heap = self.api, self.api.machine, self._heap
+        now = api.now
         free = [machine.unit_free_at(u, now) for u in range(machine.num_units)]
         reserved = [False] * machine.num_units
         kept: list[tuple[Any, int, Ready]] = []
@@ -44,11 +44,11 @@ class DynamicEft(BasePolicy):
             item = entry[2]
             if item.taken:
                 continue
-            best = earliest_finish(sim, item, free.__getitem__)
+            best = earliest_finish(api, item, free.__getitem__)
             assert best is not None
             finish, unit, rec = best
-            if machine.unit_run[unit] is None and not reserved[unit]:
-                sim.start(item, unit, rec)
+            if machine.is_idle(unit) and not reserved[unit]:
+                api.start(item, unit, rec)
             else:
                 reserved[unit] = True
                 kept.append(entry)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from xpuplan.models import InvalidInput
+from xpuplan.runtime.dispatch import DispatchApi
 from xpuplan.runtime.jobs import Ready
 from xpuplan.runtime.policies.base import QueuePolicy, fastest_device
 from xpuplan.runtime.policy import register
-from xpuplan.runtime.simulator import Simulator
 
 MAPPINGS = ("greedy", "fixed")
 
@@ -40,11 +40,11 @@ class Fcfs(QueuePolicy):
         self.mapping = mapping
         self.device = device
 
-    def bind(self, sim: Simulator) -> None:
-        super().bind(sim)
+    def bind(self, api: DispatchApi) -> None:
+        super().bind(api)
         self._pin = -1
         if self.device is not None:
-            idx = sim.spec.device_idx.get(self.device)
+            idx = api.machine.spec.device_idx.get(self.device)
             if idx is None:
                 raise InvalidInput(
                     "names no device of the platform", field="policy.device", value=self.device

@@ -23,5 +23,5 @@ class Llf(QueuePolicy):
 
     def key(self, item: Ready) -> Any:
         job = item.job
-        slack = math.inf if job.deadline is None else job.deadline - job.remaining
+        slack = math.inf if job.deadline is None else job.deadline - job.remaining_us
         return (slack, job.arrival, job.jid)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections import deque
 
+from xpuplan.runtime.dispatch import DispatchApi, RunView
 from xpuplan.runtime.jobs import ModeRec, Ready
-from xpuplan.runtime.platform_sim import Run
 from xpuplan.runtime.policies.base import earliest_finish
 from xpuplan.runtime.policy import BasePolicy, register
-from xpuplan.runtime.simulator import Simulator
 
 
 @register("online-eft")
@@ -18,28 +17,28 @@ class OnlineEft(BasePolicy):
     :math:`u` is free of the work committed to it so far and :math:`r` the data-ready time; each
     unit runs its committed kernels in order. HEFT's insertion step, online."""
 
-    def bind(self, sim: Simulator) -> None:
-        super().bind(sim)
+    def bind(self, api: DispatchApi) -> None:
+        super().bind(api)
         self._queues: list[deque[tuple[Ready, ModeRec]]] = [
-            deque() for _ in range(sim.machine.num_units)
+            deque() for _ in range(api.machine.num_units)
         ]
-        self._avail = [0.0] * sim.machine.num_units
+        self._avail = [0.0] * api.machine.num_units
 
     def on_ready(self, item: Ready) -> None:
-        now, avail = self.sim.now, self._avail
-        best = earliest_finish(self.sim, item, lambda u: max(avail[u], now))
+        now, avail = self.api.now, self._avail
+        best = earliest_finish(self.api, item, lambda u: max(avail[u], now))
         assert best is not None, "a ready item always has a mode"
         finish, unit, rec = best
         avail[unit] = finish
         self._queues[unit].append((item, rec))
 
-    def on_end(self, run: Run) -> None:
+    def on_end(self, run: RunView) -> None:
         if not self._queues[run.unit]:
-            self._avail[run.unit] = self.sim.now
+            self._avail[run.unit] = self.api.now
 
     def decide(self) -> None:
-        sim = self.sim
+        api = self.api
         for unit, queue in enumerate(self._queues):
-            if queue and sim.machine.unit_run[unit] is None:
+            if queue and api.machine.is_idle(unit):
                 item, rec = queue.popleft()
-                sim.start(item, unit, rec)
+                api.start(item, unit, rec)

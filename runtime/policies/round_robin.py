@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import deque
 
+from xpuplan.runtime.dispatch import DispatchApi
 from xpuplan.runtime.jobs import Ready
 from xpuplan.runtime.policy import BasePolicy, register
-from xpuplan.runtime.simulator import Simulator
 
 
 @register("round-robin")
@@ -15,27 +15,27 @@ class RoundRobin(BasePolicy):
     kernel that some idle unit runs (on the fastest such unit); a task with nothing placeable
     passes its turn."""
 
-    def bind(self, sim: Simulator) -> None:
-        super().bind(sim)
-        self._queues: list[deque[Ready]] = [deque() for _ in sim.tasks]
+    def bind(self, api: DispatchApi) -> None:
+        super().bind(api)
+        self._queues: list[deque[Ready]] = [deque() for _ in api.tasks]
         self._turn = 0
 
     def on_ready(self, item: Ready) -> None:
         self._queues[item.job.task_idx].append(item)
 
     def decide(self) -> None:
-        sim, queues = self.sim, self._queues
+        api, queues = self.api, self._queues
         passes = 0
-        while sim.machine.idle_mask and passes < len(queues):
+        while api.machine.idle_mask and passes < len(queues):
             queue = queues[self._turn]
             self._turn = (self._turn + 1) % len(queues)
             passes += 1
             while queue and queue[0].taken:
                 queue.popleft()
             for item in queue:
-                choice = None if item.job.frozen else sim.best_idle(item)
+                choice = None if item.job.frozen else api.best_idle(item)
                 if choice is not None:
                     queue.remove(item)
-                    sim.start(item, *choice)
+                    api.start(item, *choice)
                     passes = 0
                     break

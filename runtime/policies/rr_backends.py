@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from xpuplan.runtime.dispatch import DispatchApi
 from xpuplan.runtime.jobs import Job, Ready
 from xpuplan.runtime.policies.fcfs import Fcfs
 from xpuplan.runtime.policy import register
-from xpuplan.runtime.simulator import Simulator
 
 
 @register("rr-backends")
@@ -17,9 +17,9 @@ class RrBackends(Fcfs):
     def __init__(self, decode_batch: int = 1) -> None:
         super().__init__(decode_batch=decode_batch)
 
-    def bind(self, sim: Simulator) -> None:
-        super().bind(sim)
-        self._turns = [0] * len(sim.tasks)
+    def bind(self, api: DispatchApi) -> None:
+        super().bind(api)
+        self._turns = [0] * len(api.tasks)
         self._job_turn: dict[int, int] = {}
 
     def on_arrival(self, job: Job) -> None:
@@ -30,9 +30,6 @@ class RrBackends(Fcfs):
         self._job_turn.pop(job.jid, None)
 
     def allowed_mask(self, item: Ready) -> int:
-        bt = item.job.bt
-        stage_mask = (
-            item.dev_mask if item.is_decode or bt is None else bt.full_mask or item.dev_mask
-        )
-        backends = [d for d in range(self.sim.machine.num_devices) if stage_mask >> d & 1]
+        stage_mask = item.stage_mask or item.dev_mask
+        backends = [d for d in range(self.api.machine.num_devices) if stage_mask >> d & 1]
         return 1 << backends[self._job_turn[item.job.jid] % len(backends)]

@@ -20,9 +20,9 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
+from xpuplan.runtime.dispatch import DispatchApi
 from xpuplan.runtime.jobs import Job, ModeRec, Ready
 from xpuplan.runtime.policy import BasePolicy, register
-from xpuplan.runtime.simulator import Simulator
 
 
 @register("twill")
@@ -35,11 +35,11 @@ class Twill(BasePolicy):
         self.spread = spread
         self.headroom = headroom
 
-    def bind(self, sim: Simulator) -> None:
-        super().bind(sim)
+    def bind(self, api: DispatchApi) -> None:
+        super().bind(api)
         self._heap: list[tuple[Any, int, Ready]] = []
         self._frozen: list[Job] = []
-        self._rank_cache: dict[int, list[int]] = {}
+        self._rank_cache: dict[tuple[float | None, ...], list[int]] = {}
 
     def on_ready(self, item: Ready) -> None:
         job = item.job
@@ -51,24 +51,24 @@ class Twill(BasePolicy):
 
     def _ranked(self, item: Ready) -> list[int]:
         """Clusters that run the item's whole stage, fastest first (else by the item's modes)."""
-        bt = item.job.bt
-        if item.is_decode or bt is None or not bt.full_mask:
+        stage_totals = item.stage_totals
+        if stage_totals is None or not item.stage_mask:
             fastest: dict[int, float] = {}
             for rec in item.modes:  # fastest first, so the first seen per device is its best
-                fastest.setdefault(rec[1], rec[0])
+                fastest.setdefault(rec.dev, rec.duration_us)
             return sorted(fastest, key=fastest.__getitem__)
-        ranked = self._rank_cache.get(id(bt))
+        ranked = self._rank_cache.get(stage_totals)
         if ranked is None:
-            totals = {d: t for d, t in enumerate(bt.dev_total) if t is not None}
+            totals = {d: t for d, t in enumerate(stage_totals) if t is not None}
             ranked = sorted(totals, key=totals.__getitem__)
-            self._rank_cache[id(bt)] = ranked
+            self._rank_cache[stage_totals] = ranked
         return ranked
 
     def decide(self) -> None:
-        sim = self.sim
+        api = self.api
         self._unfreeze()
         kept = []
-        while self._heap and sim.machine.idle_mask:
+        while self._heap and api.machine.idle_mask:
             entry = heapq.heappop(self._heap)
             item = entry[2]
             if item.taken:
@@ -78,7 +78,7 @@ class Twill(BasePolicy):
             if choice is None or rec is None:
                 kept.append(entry)
                 continue
-            sim.start(item, choice[0], rec)
+            api.start(item, choice[0], rec)
         for entry in kept:
             heapq.heappush(self._heap, entry)
 
@@ -89,45 +89,51 @@ class Twill(BasePolicy):
         fits the budget (else its lowest-power level): the budget can get no better, and a
         frozen inference must not hold its cluster forever.
         """
-        sim, machine = self.sim, self.sim.machine
+        api, machine = self.api, self.api.machine
         budget = machine.budget_w
         for job in sorted(self._frozen, key=lambda j: (-j.priority, j.arrival, j.jid)):
-            need = sum(r.power for r in job.runs)
+            runs = machine.runs_of(job)
+            need = sum(r.power_w for r in runs)
             alone = all(r.suspended for r in machine.running)
             if budget is not None and machine.power_w + need > self.headroom * budget:
                 if not alone:
                     continue
-                for run in job.runs:
-                    on_device = [r for r in run.modes if r[1] == run.dev]
-                    fitting = [r for r in on_device if machine.power_w + r[3] <= budget]
-                    sim.retarget(
-                        run, min(fitting) if fitting else min(on_device, key=lambda r: r[3])
+                for run in runs:
+                    on_device = [r for r in run.modes if r.dev == run.dev]
+                    fitting = [r for r in on_device if machine.power_w + r.power_w <= budget]
+                    api.retarget(
+                        run, min(fitting) if fitting else min(on_device, key=lambda r: r.power_w)
                     )
             self._frozen.remove(job)
-            sim.unfreeze(job)
+            api.unfreeze(job)
 
     def _place(self, item: Ready) -> tuple[int, ModeRec] | None:
-        sim = self.sim
+        api = self.api
         ranked = self._ranked(item)
-        best = sim.mode_on(item, ranked[0])
+        best = api.mode_on(item, ranked[0])
         for dev in ranked:
-            rec = sim.mode_on(item, dev)
-            if rec is None or (best is not None and rec[0] > self.spread * best[0]):
+            rec = api.mode_on(item, dev)
+            if rec is None or (
+                best is not None and rec.duration_us > self.spread * best.duration_us
+            ):
                 continue
-            if sim.machine.idle[dev]:
-                return sim.machine.idle[dev][0], rec
+            unit = api.machine.first_idle(dev)
+            if unit is not None:
+                return unit, rec
         return None
 
     def _fit_power(self, item: Ready, rec: ModeRec) -> ModeRec | None:
         """The mode to start in under the budget (a lower level, or after freezing); None: wait."""
-        machine = self.sim.machine
+        machine = self.api.machine
         budget = machine.budget_w
-        if budget is None or machine.power_w + rec[3] <= budget:
+        if budget is None or machine.power_w + rec.power_w <= budget:
             return rec
         fitting = [
             r
             for r in item.modes
-            if r[1] == rec[1] and r[2] <= machine.cap[r[1]] and machine.power_w + r[3] <= budget
+            if r.dev == rec.dev
+            and r.level <= machine.level_cap(r.dev)
+            and machine.power_w + r.power_w <= budget
         ]
         if fitting:
             return min(fitting)  # the fastest level that fits
@@ -135,23 +141,23 @@ class Twill(BasePolicy):
             {
                 r.job
                 for r in machine.running
-                if not r.suspended and r.batch is None and r.job.priority < item.job.priority
+                if not r.suspended and not r.is_batch and r.job.priority < item.job.priority
             },
             key=lambda j: (j.priority, -j.arrival, -j.jid),
         )
         freed, chosen = 0.0, []
         for job in victims:
-            if machine.power_w - freed + rec[3] <= budget:
+            if machine.power_w - freed + rec.power_w <= budget:
                 break
-            freed += sum(r.power for r in job.runs if not r.suspended)
+            freed += sum(r.power_w for r in machine.runs_of(job) if not r.suspended)
             chosen.append(job)
-        if machine.power_w - freed + rec[3] > budget:
+        if machine.power_w - freed + rec.power_w > budget:
             if all(r.suspended for r in machine.running) and not self._frozen:
                 # Nothing runs and still no level fits: the lowest-power level is the best
                 # the budget can get (waiting would wait forever).
-                return min((r for r in item.modes if r[1] == rec[1]), key=lambda r: r[3])
+                return min((r for r in item.modes if r.dev == rec.dev), key=lambda r: r.power_w)
             return None
         for job in chosen:
-            self.sim.freeze(job)
+            self.api.freeze(job)
             self._frozen.append(job)
         return rec

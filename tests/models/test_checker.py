@@ -187,3 +187,35 @@ def test_lexicographic_value():
     """A lexicographic objective evaluates to a tuple, most important first."""
     inst = tiny_instance(objective=Objective.parse("late_jobs,makespan"))
     assert evaluate(inst, tiny_schedule()) == (0, 13)
+
+
+def measured_rules(instance, schedule) -> list[str]:
+    return sorted({v.rule for v in check_schedule(instance, schedule, measured=True)})
+
+
+def test_measured_mode_accepts_measured_durations(tiny):
+    """An executed schedule: a2 took 7 instead of 6, b1 took 6.5 -> 7 instead of 8."""
+    sched = tiny_schedule(
+        Assignment("a2", "npu", 0, "hi", 5, 12), Assignment("b1", "cpu", 0, "hi", 5, 12)
+    )
+    assert rules(tiny, sched) == ["duration"]
+    assert check_schedule(tiny, sched, measured=True) == []
+
+
+def test_measured_mode_relaxes_nothing_else(tiny):
+    """Overlap on a unit, precedence, release and a backwards interval are still caught."""
+    # a2 starts before a1's measured end on the same unit: overlap and precedence (and a1's
+    # bandwidth, 6, now overlaps b1's, 5, beyond the capacity 10)
+    sched = tiny_schedule(Assignment("a1", "npu", 0, "hi", 0, 7))
+    assert measured_rules(tiny, sched) == ["overlap", "precedence", "resource"]
+    # b1 before its job's release (5)
+    assert "release" in measured_rules(tiny, tiny_schedule(Assignment("b1", "cpu", 0, "hi", 4, 9)))
+    # a kernel that ends before it starts
+    backwards = tiny_schedule(Assignment("b1", "cpu", 0, "hi", 9, 8))
+    assert "duration" in measured_rules(tiny, backwards)
+    # a kernel left out
+    sched = tiny_schedule()
+    assert measured_rules(tiny, sched.replace(assignments=sched.assignments[:2])) == ["coverage"]
+    # b1's measured run past its deadline (50) is a deadline violation, as in a plan
+    late = tiny_schedule(Assignment("b1", "cpu", 0, "hi", 45, 51))
+    assert "deadline" in measured_rules(tiny, late)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from tests.runtime.helpers import assert_valid, machine
 from xpuplan.models import Mode
+from xpuplan.runtime.dispatch import DispatchApi
 from xpuplan.runtime.jobs import Job, ModeRec, Ready
 from xpuplan.runtime.platform_sim import DeviceInfo, MachineSpec
 from xpuplan.runtime.policies import QueuePolicy, get_policy
@@ -116,9 +117,9 @@ class _HeapReference(BasePolicy):
     def __init__(self, policy: QueuePolicy) -> None:
         self.policy = policy
 
-    def bind(self, sim: Simulator) -> None:
-        super().bind(sim)
-        self.policy.bind(sim)
+    def bind(self, api: DispatchApi) -> None:
+        super().bind(api)
+        self.policy.bind(api)
         self.heaps: dict[int, list[tuple[Any, int, Ready]]] = {}
 
     def on_arrival(self, job: Any) -> None:
@@ -134,7 +135,7 @@ class _HeapReference(BasePolicy):
         heapq.heappush(self.heaps.setdefault(mask, []), (policy.key(item), item.seq, item))
 
     def decide(self) -> None:
-        policy, sim, machine = self.policy, self.sim, self.sim.machine
+        policy, api, machine = self.policy, self.api, self.api.machine
         held: set[int] = set()
         while machine.idle_mask:
             idle = machine.idle_mask
@@ -154,8 +155,8 @@ class _HeapReference(BasePolicy):
                 held.add(mask)
                 continue
             heapq.heappop(self.heaps[mask])
-            batch = policy.batch_for(item) if item.k < 0 else ()
-            sim.start(item, choice[0], choice[1], batch=batch)
+            batch = policy.batch_for(item) if item.is_decode else ()
+            api.start(item, choice[0], choice[1], batch=batch)
             policy.on_dispatch(item)
 
 
@@ -187,9 +188,10 @@ def test_list_policies_decide_as_a_plain_heap_per_device_set(
         assert_valid(fast)
 
 
-def _recomputed_power(sim: Simulator, tasks: list[TaskSpec]) -> tuple[float, float, float]:
-    """(energy J, peak W, time over budget us) from the executed runs alone: P(t) is the idle
-    power plus the power of every kernel running at t, integrated piece by piece."""
+def _recomputed_power(sim: Simulator, tasks: list[TaskSpec]) -> tuple[float, float, float, float]:
+    """(energy J, peak W, time over budget us, longest stretch over budget us) from the executed
+    runs alone: P(t) is the idle power plus the power of every kernel running at t, integrated
+    piece by piece."""
     horizon = sim.horizon_us
     power_of: dict[tuple[str, str, str, str], float] = {}
     for task in tasks:
@@ -206,14 +208,18 @@ def _recomputed_power(sim: Simulator, tasks: list[TaskSpec]) -> tuple[float, flo
     cuts = sorted({0.0, horizon, *(t for s, e, _ in intervals for t in (s, e))})
     idle = sim.spec.idle_power_w
     budget = sim.spec.power_budget_w
-    energy, peak, over = 0.0, idle, 0.0
+    energy, peak, over, stretch, longest = 0.0, idle, 0.0, 0.0, 0.0
     for lo, hi in itertools.pairwise(cuts):
         power = idle + sum(p for s, e, p in intervals if s <= lo and hi <= e)
         energy += power * (hi - lo) * 1e-6
         peak = max(peak, power)
         if budget is not None and power > budget + 1e-9:
             over += hi - lo
-    return energy, peak, over
+            stretch += hi - lo
+            longest = max(longest, stretch)
+        else:
+            stretch = 0.0
+    return energy, peak, over, longest
 
 
 @settings(max_examples=40, deadline=None)
@@ -228,17 +234,19 @@ def test_incremental_energy_peak_and_time_over_budget_equal_a_recomputation(
 ) -> None:
     """Power is integrated only where it changes (a kernel drawing no power changes nothing);
     energy, peak power and time over budget equal a from-scratch recomputation over the runs,
-    whatever the share of zero-power kernels, with contention stretching runs or not."""
+    whatever the share of zero-power kernels, with contention stretching runs or not; and so
+    does the longest stretch over budget."""
     tasks, arrivals = _workload(seed, llm=False, zero_power=zero_power)
     spec = MachineSpec("m", DEVICES, 7.0, 100.0, 60.0 if contention else None)
     horizon = random.Random(seed).choice((1500.0, 60_000.0))
     config = SimConfig(noise_cv=0.2, record=True, governor=False)
     sim = Simulator(spec, tasks, get_policy(policy), arrivals, horizon, config=config, seed=seed)
     sim.run()
-    energy, peak, over = _recomputed_power(sim, tasks)
+    energy, peak, over, longest = _recomputed_power(sim, tasks)
     assert sim.machine.energy_j == pytest.approx(energy, rel=1e-9, abs=1e-12)
     assert sim.machine.peak_power_w == pytest.approx(peak, rel=1e-12)
     assert sim.machine.over_budget_us == pytest.approx(over, rel=1e-9, abs=1e-6)
+    assert sim.machine.longest_over_budget_us == pytest.approx(longest, rel=1e-9, abs=1e-6)
 
 
 def _best_idle_by_rule(
@@ -248,8 +256,8 @@ def _best_idle_by_rule(
     idle unit outside ``skip``; the lowest such unit."""
     machine = sim.machine
     for rec in sorted(item.modes):
-        dev = rec[1]
-        if not mask >> dev & 1 or rec[2] > machine.cap[dev]:
+        dev = rec.dev
+        if not mask >> dev & 1 or rec.level > machine.cap[dev]:
             continue
         units = [u for u in machine.idle[dev] if not skip >> u & 1]
         if units:
@@ -283,5 +291,45 @@ def test_best_idle_fast_path_agrees_with_the_general_rule(
     job = Job(0, "j", 0, tasks[0], tasks[0].stages, 0.0, None, None)
     for k in range(bound.num_kernels):
         item = Ready(job, k, 0.0, k, bound.modes[k], bound.dev_mask[k])
-        assert sim.best_idle(item, mask, skip) == _best_idle_by_rule(sim, item, mask, skip)
-        assert sim.best_idle(item, mask) == _best_idle_by_rule(sim, item, mask, 0)
+        api = sim.api
+        assert api.best_idle(item, mask, skip) == _best_idle_by_rule(sim, item, mask, skip)
+        assert api.best_idle(item, mask) == _best_idle_by_rule(sim, item, mask, 0)
+
+
+class _Item:
+    """What a bucket reads of a ready item: its readiness order and whether it is taken."""
+
+    def __init__(self, seq: int) -> None:
+        self.seq, self.taken = seq, False
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 3), min_size=1, max_size=12), st.integers(0, 12))
+def test_bucket_unpop_restores_the_order_a_decision_looked_past(keys: list[int], num: int) -> None:
+    """Popping heads and putting them back (last first) leaves the bucket's order unchanged."""
+    from xpuplan.runtime.policies.base import _Bucket
+
+    def drain(bucket: _Bucket) -> list[Any]:
+        out = []
+        while (head := bucket.head()) is not None:
+            out.append(head)
+            bucket.pop_head()
+        return out
+
+    def filled() -> tuple[_Bucket, list[_Item]]:
+        bucket, items = _Bucket(1, 1), [_Item(seq) for seq in range(len(keys))]
+        for key, item in zip(keys, items, strict=True):
+            bucket.push(key, item)  # type: ignore[arg-type]
+        return bucket, items
+
+    reference, ref_items = filled()
+    expected = [ref_items.index(it) for it in drain(reference)]
+    bucket, items = filled()
+    passed = []
+    for _ in range(min(num, len(keys))):
+        key = bucket.heap[0][0]
+        passed.append((key, bucket.head()))
+        bucket.pop_head()
+    for key, item in reversed(passed):
+        bucket.unpop(key, item)  # type: ignore[arg-type]
+    assert [items.index(it) for it in drain(bucket)] == expected

@@ -145,9 +145,8 @@ def test_plans_repeat_every_hyperperiod() -> None:
     assert result.conservation == {"arrived": 6, "completed": 6, "dropped": 0, "in_flight": 0}
 
 
-def test_hybrid_keeps_the_plan_on_time_and_serves_arrivals_in_its_slack() -> None:
-    """Planned kernels start exactly on time under online load; online work fills the gaps."""
-    vision = chain("v", kernel("a", npu=300), kernel("b", gpu=200))
+def _vision_plan() -> PlanJobs:
+    """Two vision jobs per 2 ms: NPU 0-300 and GPU 300-500 of each millisecond."""
     jobs = tuple(Job(f"vision@{i}", i * 1000, i * 1000 + 1000) for i in range(2))
     kernels = []
     from xpuplan.models import Edge, Kernel
@@ -180,7 +179,14 @@ def test_hybrid_keeps_the_plan_on_time_and_serves_arrivals_in_its_slack() -> Non
         ),
     )
     assert check_schedule(inst, sched.replace(objective=1500)) == []
-    plan_jobs = PlanJobs.of(Plan(inst, sched, {}), repeat_us=2000)
+    return PlanJobs.of(Plan(inst, sched, {}), repeat_us=2000)
+
+
+def test_hybrid_keeps_the_plan_on_time_and_serves_arrivals_in_its_slack() -> None:
+    """Planned kernels start exactly on time under online load; online work fills the gaps."""
+    vision = chain("v", kernel("a", npu=300), kernel("b", gpu=200))
+    spec = machine()
+    plan_jobs = _vision_plan()
     tasks = [
         task("vision", vision, arrival=Periodic(500)),
         task("chat", chain("c", kernel("q", gpu=400, npu=400)), cls="reactive"),
@@ -207,6 +213,35 @@ def test_hybrid_keeps_the_plan_on_time_and_serves_arrivals_in_its_slack() -> Non
             assert start == planned[(job, ker.split("/")[-1])]
     assert sim.recorder.completed == [10, 5]
     assert isinstance(policy.executor, TimeTriggered)
+
+
+def test_hybrid_never_starts_online_work_longer_than_every_gap_of_the_plan() -> None:
+    """Starvation by design: online work runs only in the plan's gaps (800 us on the GPU here),
+    so a 900 us GPU-only kernel never starts under hybrid, while a 600 us one does; the same
+    kernel runs at once under the online policy alone."""
+    vision = chain("v", kernel("a", npu=300), kernel("b", gpu=200))
+    tasks = [
+        task("vision", vision, arrival=Periodic(500)),
+        task("long", chain("l", kernel("x", gpu=900)), cls="reactive"),
+        task("short", chain("s", kernel("y", gpu=600)), cls="reactive"),
+    ]
+    plan_jobs = _vision_plan()
+    config = SimConfig(contention=False, record=True, dvfs_transition_us=0.0)
+    hybrid = Simulator(
+        machine(),
+        tasks,
+        get_policy("hybrid", plan=plan_jobs, online="edf"),
+        [[], [100], [100]],
+        10_000,
+        config=config,
+        injected=plan_jobs.injections([0, 0], 10_000),
+    ).run()
+    assert hybrid.recorder.completed == [10, 0, 1]
+    assert not [e for e in hybrid.executed if e.job.startswith("long")]
+    alone = Simulator(
+        machine(), tasks, get_policy("edf"), [[], [100], [100]], 10_000, config=config
+    ).run()
+    assert alone.recorder.completed[1:] == [1, 1]
 
 
 def test_executors_need_a_plan() -> None:

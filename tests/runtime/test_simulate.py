@@ -11,6 +11,7 @@ from xpuplan.models.scenarios import get_scenario, scenario_names
 from xpuplan.planner.cli import main
 from xpuplan.runtime import policy_names, simulate
 from xpuplan.runtime.builder import BuildOptions, build_workload
+from xpuplan.runtime.policies import policy_uses_plan
 from xpuplan.runtime.workload import Workload
 
 JSON_KEYS = {
@@ -28,7 +29,7 @@ JSON_KEYS = {
     "conservation",
 }
 TASK_KEYS = {"class", "arrived", "completed", "deadline_violation_rate", "latency_ms"}
-ONLINE = [p for p in policy_names() if p not in ("hybrid", "time-triggered", "self-timed")]
+ONLINE = [p for p in policy_names() if not policy_uses_plan(p)]
 # Small builds keep the test fast: fewer kernels per model, fewer decode batch sizes.
 FAST = BuildOptions(max_kernels_per_model=4, kernels_per_chunk=1, levels=2, decode_batches=(1, 8))
 

@@ -7,6 +7,7 @@ import pytest
 from tests.runtime.helpers import EXACT, assert_valid, chain, kernel, machine, run, starts, task
 from xpuplan.models import Mode
 from xpuplan.models.scenario import Periodic, Poisson
+from xpuplan.runtime.dispatch import DispatchApi
 from xpuplan.runtime.metrics import ConservationError
 from xpuplan.runtime.policies import get_policy
 from xpuplan.runtime.simulator import SimConfig, Simulator
@@ -209,8 +210,8 @@ def test_policy_misuse_is_refused() -> None:
     class Greedy:
         name, uses_plan = "greedy", False
 
-        def bind(self, sim: Simulator) -> None:
-            self.sim, self.items = sim, []
+        def bind(self, api: DispatchApi) -> None:
+            self.api, self.items = api, []
 
         def on_arrival(self, job: object) -> None: ...
         def on_end(self, run: object) -> None: ...
@@ -221,7 +222,7 @@ def test_policy_misuse_is_refused() -> None:
 
         def decide(self) -> None:
             for item in self.items:
-                self.sim.start(item, 0)
+                self.api.start(item, 0)
 
     with pytest.raises(RuntimeError, match=r"busy|already"):
         run([task("a", chain("a", kernel("k", cpu=10)))], [[0, 0]], Greedy(), config=EXACT)
