@@ -55,6 +55,8 @@ WINDOW_SECONDS = 8.0
 # CP-SAT parameters of a window's solve: presolve probing and symmetry detection took 60 % of the
 # time a 201-kernel window of the 2,020-kernel video-call instance needs to reach its optimum.
 WINDOW_PARAMS: dict[str, Any] = {"cp_model_probing_level": 0, "symmetry_level": 0}
+# The whole model polishes the windows' schedule when at least this many seconds are left.
+MIN_POLISH_SECONDS = 2.0
 # A job whose window exceeds this many times the median job's is in no LNS window.
 LONG_JOB = 4
 
@@ -186,6 +188,7 @@ class LnsStages:
         self.horizon = horizon
         self.fixed: list[int | float] = []
         self._full: CpsatStages | None = None
+        self.window_seconds = WINDOW_SECONDS
 
     def full(self) -> CpsatStages:
         """The whole model's stages, built on first use with the parts fixed so far.
@@ -248,7 +251,9 @@ class LnsStages:
                 sub = window_instance(instance, part, free, best)
                 names = {instance.kernels[k].name for k in free}
                 hint = Schedule(sub.name, tuple(a for a in best if a.kernel in sub.kernel_idx))
-                limit = WINDOW_SECONDS if left is None else min(WINDOW_SECONDS, left - 0.5)
+                limit = (
+                    self.window_seconds if left is None else min(self.window_seconds, left - 0.5)
+                )
                 try:
                     result = solve_cpsat(
                         sub,
@@ -276,7 +281,29 @@ class LnsStages:
                     continue
                 best, value, improved = found, new, True
                 self._report(stage, value)
-        return StageOutcome("feasible", best, None)
+        return self._polish(stage, stop, Schedule(instance.name, tuple(best)))
+
+    def _polish(self, stage: int, stop: float | None, best: Schedule) -> StageOutcome:
+        """After a pass that improved nothing, the whole model from ``best`` for the time left
+        (its bound may prove the schedule optimal); ``best`` when that finds nothing better."""
+        left = None if stop is None else stop - time.perf_counter()
+        if left is not None and left <= MIN_POLISH_SECONDS:
+            return StageOutcome("feasible", best.assignments, None)
+        try:
+            full = self.full()
+        except OutOfTime:
+            return StageOutcome("feasible", best.assignments, None)
+        left = None if stop is None else stop - time.perf_counter()
+        if left is not None and left <= MIN_POLISH_SECONDS / 2:
+            return StageOutcome("feasible", best.assignments, None)
+        outcome = full.solve_stage(stage, left, best)
+        part = self.instance.objective.parts[stage]
+        if outcome.assignments is None or not value_leq(
+            evaluate_part(self.instance, part, outcome.assignments),
+            evaluate_part(self.instance, part, best.assignments),
+        ):
+            return StageOutcome(outcome.status, best.assignments, outcome.bound)
+        return outcome
 
     def windows_apply(self, stage: int) -> bool:
         """Windows model the stage exactly when every earlier part is a deadline part fixed at
@@ -317,6 +344,7 @@ def solve_cpsat_lns(
     log: bool = False,
     callback: ProgressFn | None = None,
     window_kernels: int = DEFAULT_WINDOW_KERNELS,
+    window_seconds: float = WINDOW_SECONDS,
     params: dict[str, Any] | None = None,
     **options: Any,
 ) -> Schedule:
@@ -324,7 +352,8 @@ def solve_cpsat_lns(
 
     Parameters are those of :func:`xpuplan.solvers.cpsat.solve.solve_cpsat`, and
     ``window_kernels``, the size of a window in kernels (an instance with at most two half
-    windows is solved whole, as ``cpsat`` does).
+    windows is solved whole, as ``cpsat`` does), and ``window_seconds``, the most one window's
+    solve may take.
 
     Raises
     ------
@@ -340,6 +369,10 @@ def solve_cpsat_lns(
         raise InvalidInput(
             "must be a positive integer", field="window_kernels", value=window_kernels
         )
+    if not isinstance(window_seconds, int | float) or not window_seconds > 0:
+        raise InvalidInput(
+            "must be a positive number", field="window_seconds", value=window_seconds
+        )
     deadline = Deadline(time_limit)
     settings = SolverSettings(workers or default_workers(), seed, log, params)
     start = start_schedule(instance, hint, seed=seed, use_heuristics=True, deadline=deadline)
@@ -347,6 +380,7 @@ def solve_cpsat_lns(
     horizon = start.makespan if start is not None and parts[0].type == "makespan" else None
     windows = job_windows(instance, window_kernels)
     stages = LnsStages(instance, settings, callback, deadline, windows, horizon)
+    stages.window_seconds = float(window_seconds)
     if start is None or len(windows) < 2:
         try:
             stages.full()
