@@ -20,10 +20,11 @@ from xpuplan.models import Instance
 
 # Seeds tried per instance, and the most modes for which every mode is a seed candidate.
 MAX_SEEDS = 64
-# Seeds stop once this many (node, clique member) pairs were tested: on a window of the 2,020-kernel
-# video-call instance (about 3,000 modes, cliques of hundreds on one device) 64 seeds took over 40 s.
-MAX_WORK = 3_000_000
 MAX_NODES = 3000
+# Seeds stop once this many (node, clique member) pairs were tested: on a window of the 2,020
+# kernel video-call instance (about 3,000 modes, cliques of hundreds on one device) 64 seeds took
+# over 40 s.
+MAX_WORK = 3_000_000
 
 Node = tuple[int, int]
 """(kernel index, mode index)."""

@@ -6,14 +6,16 @@ each window overlapping the next by half. For each stage of the objective (the l
 driver :func:`xpuplan.solvers.exact.lexicographic`, shared with ``cpsat``) the search starts
 from the best schedule known (the hint or the heuristic warm start) and, window after window,
 re-solves the window's kernels with CP-SAT while every other kernel keeps its start and mode
-(the same full model, with those variables fixed; CP-SAT's presolve removes them), keeping the
-result when it is better; passes repeat until the stage's time is spent or a pass improves
-nothing. Every intermediate schedule is a solution of the full model, so the result is valid.
+(as an instance of its own: :func:`window_instance`), keeping the result when it is better and
+the whole schedule passes :func:`xpuplan.models.check_schedule`;
+passes repeat until the stage's time is spent or a pass improves nothing, and then the whole
+model polishes the result with the time left. Windows are used only where they model the stage
+exactly (:meth:`LnsStages.windows_apply`); elsewhere the stage is the whole model's, as in
+``cpsat``.
 
 The bound is the larger of the cheap bound (:func:`xpuplan.solvers.bounds.part_lower_bound`)
-and, when a stage ends with time left, nothing else: windows prove nothing about the whole
-instance, so the schedule is ``optimal`` only when it meets the cheap bound. On the video-call
-instances the energy gap is the schedule's, not the bound's: a fractional relaxation with
+and CP-SAT's from the polishing solve: windows prove nothing about the whole instance. On the
+video-call instances the energy gap is the schedule's, not the bound's: a fractional relaxation with
 deadlines, device capacity per release/deadline window and the power cap gives the same value as
 the cheap bound (benchmarks/results/scale.md).
 """

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import xpuplan.solvers.cpsat.lns as lns_module
 from xpuplan.models import (
     Device,
     Instance,
@@ -18,9 +19,9 @@ from xpuplan.models import (
     check_schedule,
 )
 from xpuplan.models.generate import random_small_instance
+from xpuplan.models.instance import Edge
 from xpuplan.models.objectives import evaluate_part, value_leq, values_close
 from xpuplan.solvers import solve
-import xpuplan.solvers.cpsat.lns as lns_module
 from xpuplan.solvers.cpsat.lns import job_windows, window_instance
 from xpuplan.solvers.heuristics import best_heuristic_schedule
 
@@ -45,8 +46,6 @@ def periodic(frames: int, objective: str = "energy") -> Instance:
                 edges.append((f"f{i}k{s - 1}", f"f{i}k{s}"))
     jobs.append(Job("long", release=0, deadline=10 * frames + 10, weight=1.0))
     kernels.append(Kernel("long0", "long", (Mode("b", "lo", 3, 1.0), Mode("a", "hi", 1, 9.0))))
-    from xpuplan.models.instance import Edge
-
     return Instance(
         "periodic",
         devices=devices,
@@ -120,6 +119,8 @@ def test_bad_options_are_refused():
     inst = periodic(2)
     with pytest.raises(InvalidInput, match="window_kernels"):
         solve(inst, "cpsat-lns", time_limit=5, window_kernels=0)
+    with pytest.raises(InvalidInput, match="window_seconds"):
+        solve(inst, "cpsat-lns", time_limit=5, window_seconds=-1)
     with pytest.raises(InvalidInput, match="not an option"):
         solve(inst, "cpsat-lns", time_limit=5, windows=3)
 
