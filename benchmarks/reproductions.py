@@ -39,7 +39,7 @@ from typing import Any
 from xpuplan.models.presets import get_platform
 from xpuplan.models.scenario import Poisson, Scenario
 from xpuplan.models.scenarios import get_scenario
-from xpuplan.runtime.builder import build_workload
+from xpuplan.models.workload import compile_workload
 from xpuplan.runtime.metrics import SimResult
 from xpuplan.runtime.simulate import simulate
 
@@ -91,7 +91,7 @@ def rtgen(seeds: Sequence[int], duration: float) -> list[str]:
     spreads = []
     for name in ("video-call", "gaming"):
         scenario = get_scenario(name)
-        workload = build_workload(platform, scenario)
+        workload = compile_workload(platform, scenario)
         rows = []
         rates: dict[str, float] = {}
         for policy in RTGEN_POLICIES:
@@ -138,7 +138,7 @@ def rtgen(seeds: Sequence[int], duration: float) -> list[str]:
 def agent_xpu(seeds: Sequence[int], duration: float) -> list[str]:
     platform = get_platform("core-ultra-125h")
     scenario = get_scenario("agent-assistant")
-    workload = build_workload(platform, scenario)
+    workload = compile_workload(platform, scenario)
     rows, lat_ratios, thr_ratios = [], [], []
     for seed in seeds:
         base = _run(platform, scenario, "fcfs", duration, seed, workload)
@@ -190,7 +190,7 @@ def twill(
     ]
     for load, budget in cases:
         scenario = _scaled(base_scenario, load)
-        workload = build_workload(platform, scenario, power_budget_w=budget)
+        workload = compile_workload(platform, scenario, power_budget_w=budget)
         base_lat, ours_lat, base_over, ours_over, freezes, util = [], [], [], [], [], []
         left = []
         for seed in seeds:

@@ -33,8 +33,8 @@ from xpuplan.models.jsonio import schedule_to_json
 from xpuplan.models.presets import get_platform, platform_names
 from xpuplan.models.scenario import Poisson, Scenario
 from xpuplan.models.scenarios import get_scenario, scenario_names
+from xpuplan.models.workload import CompileOptions, compile_workload
 from xpuplan.planner.commands.simulate import plan_known_tasks
-from xpuplan.runtime.builder import BuildOptions, build_workload
 from xpuplan.runtime.metrics import SimResult
 from xpuplan.runtime.policies import policy_names, policy_uses_plan
 from xpuplan.runtime.simulate import simulate
@@ -44,6 +44,9 @@ from xpuplan.runtime.workload import Workload
 WALL_FIELDS = ("wall_s",)
 # Fields left out on request (--ignore), e.g. one added after a baseline was recorded.
 IGNORED: set[str] = set()
+# How models become kernels (--max-kernels overrides the coarsening: the runtime's default was 8
+# per model before the one-workload refactor made it the planner's 6).
+COMPILE: list[CompileOptions] = [CompileOptions()]
 
 
 def scaled(scenario: Scenario, factor: float) -> Scenario:
@@ -114,7 +117,7 @@ def run_all(duration_s: float, seed: int, only: str | None) -> dict[str, str]:
             scenario = scaled(scenario, load)
         wkey = (platform_name, scenario_name, load)
         if wkey not in workloads:
-            workloads[wkey] = build_workload(platform, scenario, BuildOptions())
+            workloads[wkey] = compile_workload(platform, scenario, COMPILE[0])
         plan = None
         if solver:
             pkey = wkey
@@ -151,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=3.0, help="simulated seconds per run")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-kernels", type=int, help="coarsening per model of the workload")
     parser.add_argument("--only", help="run only the cases whose key contains this text")
     parser.add_argument("--out", type=Path, help="write the fingerprints here (JSON)")
     parser.add_argument("--compare", type=Path, help="compare with fingerprints written before")
@@ -164,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     IGNORED.update(args.ignore)
+    if args.max_kernels is not None:
+        COMPILE[0] = CompileOptions(max_kernels_per_model=args.max_kernels)
     hashes = run_all(args.duration, args.seed, args.only)
     elapsed = time.perf_counter() - started
     print(f"{len(hashes)} runs in {elapsed:.1f} s", file=sys.stderr)

@@ -47,7 +47,7 @@ from xpuplan.models import Instance
 from xpuplan.models.generate import layered_dag_instance
 from xpuplan.models.presets import get_platform
 from xpuplan.models.scenarios import get_scenario
-from xpuplan.runtime.builder import build_workload
+from xpuplan.models.workload import compile_workload
 from xpuplan.runtime.platform_sim import MachineSpec
 from xpuplan.runtime.policies import get_policy
 from xpuplan.runtime.simulate import simulate
@@ -270,7 +270,7 @@ def hour_of(
             for t in scen.tasks
         )
         scen = replace(scen, tasks=tasks)
-    workload = build_workload(plat, scen)
+    workload = compile_workload(plat, scen)
     built = time.process_time()
     result = simulate(plat, scen, "edf", duration_s=seconds, workload=workload, seed=0)
     run_s = time.process_time() - built

@@ -12,6 +12,7 @@ from xpuplan.models.errors import (
     XpuplanError,
 )
 from xpuplan.models.instance import (
+    MEM_BW,
     Device,
     Edge,
     Instance,
@@ -35,6 +36,7 @@ from xpuplan.models.objectives import evaluate, job_completions
 from xpuplan.models.schedule import Assignment, Schedule, build_assignments, preemptions_of
 
 __all__ = [
+    "MEM_BW",
     "Assignment",
     "Device",
     "Edge",

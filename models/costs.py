@@ -47,13 +47,12 @@ from typing import Any
 import networkx as nx
 
 from xpuplan.models.errors import InvalidInput
-from xpuplan.models.fields import require_int
-from xpuplan.models.instance import Mode
+from xpuplan.models.fields import MAX_TIME, require_int
+from xpuplan.models.instance import MEM_BW, Mode
 from xpuplan.models.platform import PRECISIONS, DeviceSpec, DvfsLevel, Platform
 from xpuplan.models.profiles import ProfileTable
 from xpuplan.models.roofline import roofline_cost
 
-MEM_BW_DEMAND = "mem_bw_gbps"
 # The family of op graphs / kernel graphs of a (chunked) LLM prefill.
 LLM_PREFILL_FAMILY = "llm-prefill"
 # Float noise below this many us does not push a duration or delay to the next integer.
@@ -181,7 +180,15 @@ def annotate(
         )
     llm_prefill = kernel_graph.graph.get("family") == LLM_PREFILL_FAMILY
     for src, dst, data in out.edges(data=True):
-        data["cross_device_delay"] = ceil_us(platform.transfer_delay_us(data.get("bytes", 0.0)))
+        delay_us = platform.transfer_delay_us(data.get("bytes", 0.0))
+        if not delay_us <= MAX_TIME:  # also catches inf and nan
+            raise InvalidInput(
+                f"gives a transfer between devices a delay of {delay_us:.3g} us, more than the "
+                "2^40 us an instance holds: check transfer_gbps and sync_overhead_us",
+                field="transfer_gbps",
+                value=platform.transfer_gbps,
+            )
+        data["cross_device_delay"] = ceil_us(delay_us)
         if "resume_cost" not in data:
             boundary = llm_prefill and _crosses_boundary(out.nodes[src], out.nodes[dst])
             data["resume_cost"] = resume_cost_us if boundary else 0
@@ -320,10 +327,20 @@ def _device_modes(
     for level, cost, row, time_us in zip(dev.levels, costs, rows, times, strict=True):
         if level not in wanted:
             continue
+        if not time_us <= MAX_TIME:  # also catches inf and nan
+            raise InvalidInput(
+                f"gives a kernel a duration of {time_us:.3g} us at level {level.name!r}, more "
+                "than the 2^40 us an instance holds: check the device's peak_ops, "
+                "bandwidth_gbps, efficiencies, levels and launch_overhead_us, and the platform's "
+                "mem_bw_gbps",
+                field=f"devices.{dev.name}",
+                value=time_us,
+                show_value=False,
+            )
         duration = max(1, ceil_us(time_us))
         power_w = cost.power_w if row is None or row[1] is None else row[1]
         bandwidth = bytes_moved / (duration * 1e3) if from_measurement else cost.bandwidth_gbps
-        demands = {MEM_BW_DEMAND: round(min(bandwidth, platform.mem_bw_gbps), 3)}
+        demands = {MEM_BW: round(min(bandwidth, platform.mem_bw_gbps), 3)}
         modes.append(Mode(dev.name, level.name, duration, round(power_w, 3), demands))
     return modes
 
@@ -338,7 +355,6 @@ def _profile_row(
 
 __all__ = [
     "LLM_PREFILL_FAMILY",
-    "MEM_BW_DEMAND",
     "annotate",
     "calibrate",
     "ceil_us",

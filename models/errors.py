@@ -54,7 +54,8 @@ class InvalidInput(XpuplanError, ValueError):
         text = f"{where}: {self.message}" if where else self.message
         if self.show_value and self.field is not None:
             text += f" (got {_short_repr(self.value)})"
-        return text
+        # One line, whatever a file's keys or a library's message hold.
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
     def in_file(self, file: str) -> InvalidInput:
         """The same error, attributed to ``file``."""

@@ -33,7 +33,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from xpuplan.models.errors import InvalidInput
-from xpuplan.models.fields import require_int
+from xpuplan.models.fields import MAX_KERNELS, MAX_MODES, MAX_REAL, MAX_UNITS, require_int
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -50,6 +50,9 @@ SIMPLE_OBJECTIVES = (
 )
 OBJECTIVE_TYPES = (*SIMPLE_OBJECTIVES, "lexicographic")
 DEADLINE_OBJECTIVES = frozenset({"weighted_tardiness", "late_jobs"})
+#: The shared memory bandwidth: the name of a mode's demand (GB/s) and of the Instance resource
+#: that caps the sum of the demands of running kernels (``--memory-bandwidth``).
+MEM_BW = "mem_bw_gbps"
 # Attribute values a kernel may carry for provenance (model, op type, task, chunk...).
 AttrValue = str | int | float | bool
 
@@ -64,11 +67,17 @@ def _require_name(value: Any, field_: str) -> None:
 
 
 def _require_float(value: Any, field_: str, minimum: float = 0.0, strict: bool = False) -> None:
-    bad = not _is_number(value) or not math.isfinite(value)
+    """A finite number >= ``minimum`` (> with ``strict``) and at most :data:`MAX_REAL`."""
+    try:
+        bad = not _is_number(value) or not math.isfinite(value)
+    except OverflowError:  # an integer too large for a double
+        bad = True
     bad = bad or (value <= minimum if strict else value < minimum)
     if bad:
         op = ">" if strict else ">="
         raise InvalidInput(f"must be a finite number {op} {minimum:g}", field=field_, value=value)
+    if value > MAX_REAL:
+        raise InvalidInput(f"must be at most {MAX_REAL:g}", field=field_, value=value)
 
 
 @dataclass(frozen=True)
@@ -85,7 +94,7 @@ class Device:
 
     def validate(self, where: str) -> None:
         _require_name(self.name, f"{where}.name")
-        require_int(self.units, f"{where}.units", 1)
+        require_int(self.units, f"{where}.units", 1, MAX_UNITS)
         _require_float(self.idle_power_w, f"{where}.idle_power_w")
         if self.kind is not None and not isinstance(self.kind, str):
             raise InvalidInput("must be a string or null", field=f"{where}.kind", value=self.kind)
@@ -328,6 +337,21 @@ class Instance:
             )
         if not self.devices:
             raise InvalidInput("must list at least one device", field="devices", value=[])
+        if len(self.kernels) > MAX_KERNELS:
+            raise InvalidInput(
+                f"lists more kernels than the tools accept ({MAX_KERNELS:,}); plan a shorter "
+                "horizon or coarser kernels",
+                field="kernels",
+                value=len(self.kernels),
+            )
+        num_modes = sum(len(ker.modes) for ker in self.kernels)
+        if num_modes > MAX_MODES:
+            raise InvalidInput(
+                f"the kernels have more modes together than the tools accept ({MAX_MODES:,}); "
+                "offer fewer DVFS levels or devices",
+                field="kernels",
+                value=num_modes,
+            )
         _check_unique(self.devices, "devices", lambda d_idx, dev: dev.validate(f"devices[{d_idx}]"))
         _check_unique(
             self.resources, "resources", lambda r_idx, res: res.validate(f"resources[{r_idx}]")

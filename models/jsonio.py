@@ -12,7 +12,7 @@ import math
 import os
 import stat
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +150,12 @@ def instance_from_json(data: Any) -> Instance:
             )
         )
     objective = _objective_from_json(doc.get("objective", {"type": "makespan"}), "objective")
+    # An empty problem is legal in memory (a run in which nothing completed) but a file with
+    # nothing to schedule is a mistake the solvers should not meet.
+    if not jobs:
+        raise InvalidInput("must list at least one job", field="jobs", value=[])
+    if not kernels:
+        raise InvalidInput("must list at least one kernel", field="kernels", value=[])
     return Instance(
         name=doc.get("name"),
         devices=tuple(devices),
@@ -349,13 +355,26 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InvalidInput("no such file", file=str(path)) from None
+    except IsADirectoryError:
+        raise InvalidInput("is a folder, not a file", file=str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"cannot be read: {exc}", file=str(path)) from None
+    return parse_json(text, str(path))
+
+
+def parse_json(text: str, source: str) -> Any:
+    """Parse JSON text; errors name ``source`` (``NaN`` is left to the field checks)."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInput(
-            f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", file=str(path)
+            f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", file=source
+        ) from None
+    except RecursionError:
+        raise InvalidInput("is nested too deeply to read", file=source) from None
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise InvalidInput(
+            f"holds a number that cannot be read ({str(exc).split(';')[0]})", file=source
         ) from None
 
 
@@ -429,24 +448,114 @@ def load_schedule(path: str | os.PathLike[str]) -> Schedule:
         raise exc.in_file(str(path)) from None
 
 
-def write_json(path: str | os.PathLike[str], data: Any, *, indent: int | None = 1) -> None:
-    """Write JSON atomically: to a temporary file in the same folder, then rename."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise InvalidInput("the folder to write into does not exist", file=str(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+#: What writes one output file: called with the temporary path to write, in the target's folder.
+FileWriter = Callable[[Path], None]
+
+
+def check_output_path(path: str | os.PathLike[str], field: str = "-o") -> Path:
+    """The file a write to ``path`` lands in, checked before any work is done.
+
+    A symbolic link is followed (the link stays, its target is written). The target must be a
+    regular file or not exist yet, and its folder must exist and be writable.
+
+    Raises
+    ------
+    InvalidInput
+        Naming ``field`` (the option that gave the path) and the path.
+    """
+    text = os.fspath(path)
+    if not text:
+        raise InvalidInput("must be a file name", field=field, value=text)
+    target = Path(os.path.realpath(text))
     try:
-        # mkstemp makes the file private (0600); give it the permissions the file would have had
-        # if written in place: those of the file it replaces, or the umask's for a new one.
-        os.chmod(tmp, _file_mode(target))
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=indent, allow_nan=False)
-            handle.write("\n")
-        os.replace(tmp, target)
+        st = target.stat()
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise InvalidInput(f"cannot be written: {exc.strerror}", field=field, value=text) from None
+    if st is not None:
+        if stat.S_ISDIR(st.st_mode):
+            raise InvalidInput("is a folder; give a file name inside it", field=field, value=text)
+        if not stat.S_ISREG(st.st_mode):
+            raise InvalidInput(
+                "is not a regular file (a device, pipe or socket); give a file name",
+                field=field,
+                value=text,
+            )
+        if not os.access(target, os.W_OK):
+            raise InvalidInput("is a read-only file", field=field, value=text)
+    folder = target.parent
+    if not folder.is_dir():
+        raise InvalidInput(
+            f"cannot be written: the folder {str(folder)!r} does not exist",
+            field=field,
+            value=text,
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InvalidInput(
+            f"cannot be written: the folder {str(folder)!r} is not writable",
+            field=field,
+            value=text,
+        )
+    return target
+
+
+def check_output_paths(outputs: Sequence[tuple[str, str | os.PathLike[str] | None]]) -> None:
+    """Check every ``(option, path)`` (None: not asked for) and that no two name one file."""
+    seen: dict[Path, str] = {}
+    for field, path in outputs:
+        if path is None:
+            continue
+        target = check_output_path(path, field)
+        if target in seen:
+            raise InvalidInput(
+                f"names the same file as {seen[target]}", field=field, value=os.fspath(path)
+            )
+        seen[target] = field
+
+
+def write_files(items: Sequence[tuple[str | os.PathLike[str], FileWriter]]) -> None:
+    """Write several files, all or none.
+
+    Each writer fills a temporary file in its target's folder; only when every one succeeded are
+    they renamed onto their targets (symbolic links followed, see :func:`check_output_path`).
+    A failure removes the temporary files and leaves every target as it was.
+    """
+    targets = [check_output_path(path, "output") for path, _ in items]
+    temps: list[Path] = []
+    try:
+        for target, (_, writer) in zip(targets, items, strict=True):
+            fd, tmp_name = tempfile.mkstemp(
+                prefix=f".{target.name}.", suffix=target.suffix, dir=target.parent
+            )
+            os.close(fd)
+            tmp = Path(tmp_name)
+            temps.append(tmp)
+            # mkstemp makes the file private (0600); give it the permissions the file would
+            # have had if written in place: those of the file it replaces, or the umask's.
+            os.chmod(tmp, _file_mode(target))
+            writer(tmp)
+        for tmp, target in zip(temps, targets, strict=True):
+            os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
         raise
+
+
+def json_writer(data: Any, *, indent: int | None = 1) -> FileWriter:
+    """A :data:`FileWriter` of ``data`` as strict JSON (serialised now, so errors come first)."""
+    text = json.dumps(data, indent=indent, allow_nan=False) + "\n"
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    return write
+
+
+def write_json(path: str | os.PathLike[str], data: Any, *, indent: int | None = 1) -> None:
+    """Write JSON atomically (see :func:`write_files`)."""
+    write_files([(path, json_writer(data, indent=indent))])
 
 
 def _file_mode(target: Path) -> int:

@@ -53,9 +53,9 @@ from typing import Any
 
 import networkx as nx
 
-from xpuplan.models.costs import MEM_BW_DEMAND
 from xpuplan.models.errors import InvalidInput, Unsupported
 from xpuplan.models.instance import (
+    MEM_BW,
     Device,
     Edge,
     Instance,
@@ -325,8 +325,8 @@ def _platform_resources(devices: Any, kernels: Sequence[Kernel]) -> list[Resourc
     """The platform's memory bandwidth, when ``devices`` is a platform and a mode demands it."""
     if not isinstance(devices, Platform):
         return []
-    demanded = any(MEM_BW_DEMAND in mode.demands for ker in kernels for mode in ker.modes)
-    return [Resource(MEM_BW_DEMAND, devices.mem_bw_gbps)] if demanded else []
+    demanded = any(MEM_BW in mode.demands for ker in kernels for mode in ker.modes)
+    return [Resource(MEM_BW, devices.mem_bw_gbps)] if demanded else []
 
 
 def _jobs(

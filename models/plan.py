@@ -1,17 +1,27 @@
-"""Plan files (``xpuplan.plan/1``): an instance, its schedule and the settings they assume.
+"""Plan files (``xpuplan.plan/1``): an instance, its schedule, where they come from and the
+settings they assume.
 
 A plan is self-contained: it can be checked (``xpuplan verify PLAN``) and executed by the runtime
-without the scenario or platform files it came from. ``settings`` records what a deployment must
-configure for the schedule to hold: the power mode, the DVFS level(s) each device runs at, the
-preemption points chosen, and per-unit dispatch tables (the kernels of each device unit in order,
-with their planned offsets).
+without the scenario or platform files it came from. Its typed fields say what it is a plan of
+(:class:`Plan`: platform, power mode, scenario, the task of every job, the repeat period);
+``settings`` records what a deployment must configure for the schedule to hold: the DVFS
+level(s) each device runs at, the power cap, the preemption points chosen, and per-unit dispatch
+tables (the kernels of each device unit in order, with their planned offsets).
+
+Settings are derived from the schedule (:func:`plan_settings`); a plan file whose settings
+disagree with its schedule (a dispatch table edited by hand, a malformed value) is refused when
+it is read (:func:`validate_settings`).
 """
 
 from __future__ import annotations
 
+import copy
+import math
 import os
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from xpuplan.models.errors import InvalidInput
@@ -27,19 +37,78 @@ from xpuplan.models.jsonio import (
 from xpuplan.models.schedule import Schedule, preemptions_of
 
 PLAN_FORMAT = "xpuplan.plan/1"
+# Settings derived from the schedule: a plan file must agree with its schedule on each of these.
+DERIVED_SETTINGS = ("dvfs", "dvfs_levels", "power_cap_w", "preemption_points", "dispatch")
+_FIELDS = (
+    "format",
+    "instance",
+    "schedule",
+    "settings",
+    "platform",
+    "power_mode",
+    "scenario",
+    "period_us",
+    "job_tasks",
+)
 
 
 @dataclass(frozen=True)
 class Plan:
-    """An instance, a schedule for it, and the platform settings the schedule assumes."""
+    """An instance, a schedule for it, where they come from and the settings they assume.
+
+    Parameters
+    ----------
+    instance, schedule
+        The problem and its solution.
+    settings
+        What a deployment configures (:func:`plan_settings`), plus provenance such as the solver
+        and the seed.
+    platform, power_mode, scenario
+        Names of what the instance was built from (None when unknown, e.g. a plan made from an
+        instance file).
+    period_us
+        The plan repeats every ``period_us`` (its instance covers one hyperperiod of periodic
+        tasks); None when it runs once.
+    job_tasks
+        The scenario task of every job of the instance, by job name. Jobs it does not name are
+        tasks of their own (:meth:`task_of`).
+    """
 
     instance: Instance
     schedule: Schedule
     settings: dict[str, Any] = field(default_factory=dict)
+    platform: str | None = None
+    power_mode: str | None = None
+    scenario: str | None = None
+    period_us: int | None = None
+    job_tasks: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.job_tasks, MappingProxyType):
+            object.__setattr__(self, "job_tasks", MappingProxyType(dict(self.job_tasks)))
+        if self.period_us is not None:
+            _require_period(self.period_us)
+        unknown = sorted(set(self.job_tasks) - set(self.instance.job_idx))
+        if unknown:
+            raise InvalidInput("names no job of the instance", field="job_tasks", value=unknown[0])
+
+    def task_of(self, job: str) -> str:
+        """The task of job ``job``: from :attr:`job_tasks`, else the job itself."""
+        return self.job_tasks.get(job, job)
+
+    @property
+    def tasks(self) -> list[str]:
+        """The plan's tasks, in the order of their first job."""
+        return list(dict.fromkeys(self.task_of(job.name) for job in self.instance.jobs))
+
+
+def _require_period(value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInput("must be an integer number of us >= 1", field="period_us", value=value)
 
 
 def plan_settings(instance: Instance, schedule: Schedule, **context: Any) -> dict[str, Any]:
-    """The settings a schedule assumes, derived from it (plus ``context``: platform, mode...).
+    """The settings a schedule assumes, derived from it (plus ``context``: solver, seed...).
 
     ``dvfs_levels`` maps each device to the levels its kernels use (one level per device under
     per-device DVFS: the static setting to apply); ``dispatch`` maps ``"device/unit"`` to the
@@ -86,21 +155,93 @@ def plan_settings(instance: Instance, schedule: Schedule, **context: Any) -> dic
     }
 
 
+def validate_settings(plan: Plan) -> None:
+    """Check the plan's settings against its schedule.
+
+    Every derived setting present (:data:`DERIVED_SETTINGS`) must equal what
+    :func:`plan_settings` derives from the schedule: a dispatch table edited to overlap, a level
+    the schedule does not use, a malformed value are refused.
+
+    Raises
+    ------
+    InvalidInput
+        Naming the first setting that disagrees (``settings.dispatch.gpu/0[3].start``).
+    """
+    settings = plan.settings
+    if not plan.schedule.assignments:
+        return  # no schedule to derive settings from (an infeasible or unknown result)
+    derived = plan_settings(plan.instance, plan.schedule)
+    for key in DERIVED_SETTINGS:
+        if key in settings:
+            _same(settings[key], derived[key], f"settings.{key}")
+
+
+def _same(value: Any, expected: Any, where: str) -> None:
+    """Raise naming the first place where ``value`` (read from JSON) differs from ``expected``."""
+    if isinstance(expected, dict):
+        if not isinstance(value, dict):
+            raise InvalidInput("must be a JSON object", field=where, value=value)
+        for key in sorted(set(value) | set(expected), key=str):
+            if key not in expected:
+                raise InvalidInput(
+                    "is not in the schedule", field=f"{where}.{key}", value=value[key]
+                )
+            if key not in value:
+                raise InvalidInput(
+                    "is missing (the schedule has it)", field=f"{where}.{key}", value=None
+                )
+            _same(value[key], expected[key], f"{where}.{key}")
+        return
+    if isinstance(expected, list):
+        if not isinstance(value, list):
+            raise InvalidInput("must be a JSON list", field=where, value=value)
+        for i, (got, want) in enumerate(zip(value, expected, strict=False)):
+            _same(got, want, f"{where}[{i}]")
+        if len(value) != len(expected):
+            raise InvalidInput(
+                f"has {len(value)} entries, the schedule {len(expected)}",
+                field=where,
+                value=len(value),
+            )
+        return
+    if isinstance(expected, float | int) and not isinstance(expected, bool):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidInput("must be a number", field=where, value=value)
+        if not math.isclose(float(value), float(expected), rel_tol=1e-12, abs_tol=0.0):
+            raise InvalidInput(
+                f"disagrees with the schedule ({expected!r})", field=where, value=value
+            )
+        return
+    if value != expected or type(value) is not type(expected):
+        raise InvalidInput(f"disagrees with the schedule ({expected!r})", field=where, value=value)
+
+
 def plan_to_json(plan: Plan) -> dict[str, Any]:
     return {
         "format": PLAN_FORMAT,
+        "platform": plan.platform,
+        "power_mode": plan.power_mode,
+        "scenario": plan.scenario,
+        "period_us": plan.period_us,
+        "job_tasks": dict(plan.job_tasks),
         "instance": instance_to_json(plan.instance),
         "schedule": schedule_to_json(plan.schedule),
-        "settings": plan.settings,
+        "settings": copy.deepcopy(plan.settings),
     }
 
 
 def plan_from_json(data: Any) -> Plan:
+    """A plan from its JSON document, its settings checked against its schedule.
+
+    Plans written before the typed fields existed (their context in ``settings``: ``platform``,
+    ``power_mode``, ``scenario``, ``horizon_us``) are read too: the context fills the fields and
+    each job's task is the part of its name before ``@``, as those plans named jobs.
+    """
     if not isinstance(data, dict):
         raise InvalidInput("must be a JSON object", field="(document)", value=data)
     if data.get("format") != PLAN_FORMAT:
         raise InvalidInput(f"must be {PLAN_FORMAT!r}", field="format", value=data.get("format"))
-    unknown = set(data) - {"format", "instance", "schedule", "settings"}
+    unknown = set(data) - set(_FIELDS)
     if unknown:
         raise InvalidInput(
             "is not a known field", field=sorted(unknown)[0], value=None, show_value=False
@@ -116,7 +257,44 @@ def plan_from_json(data: Any) -> Plan:
     settings = data.get("settings", {})
     if not isinstance(settings, dict):
         raise InvalidInput("must be a JSON object", field="settings", value=settings)
-    return Plan(instance, schedule, settings)
+    legacy = "job_tasks" not in data
+    names = {}
+    for key in ("platform", "power_mode", "scenario"):
+        value = data.get(key, settings.get(key) if legacy else None)
+        if value is not None and not isinstance(value, str):
+            raise InvalidInput("must be a string or null", field=key, value=value)
+        names[key] = value
+    period = data.get("period_us") if not legacy else settings.get("horizon_us")
+    if period is not None:
+        _require_period(period)
+    if legacy:
+        job_tasks = {job.name: job.name.split("@", 1)[0] for job in instance.jobs}
+    else:
+        job_tasks = data["job_tasks"]
+        if not isinstance(job_tasks, dict) or not all(
+            isinstance(v, str) and v for v in job_tasks.values()
+        ):
+            raise InvalidInput(
+                "must map job names to task names", field="job_tasks", value=job_tasks
+            )
+    plan = Plan(
+        instance,
+        schedule,
+        settings,
+        names["platform"],
+        names["power_mode"],
+        names["scenario"],
+        period,
+        job_tasks,
+    )
+    if plan.schedule.instance != instance.name:
+        raise InvalidInput(
+            f"is for another instance than the plan's ({instance.name!r})",
+            field="schedule.instance",
+            value=plan.schedule.instance,
+        )
+    validate_settings(plan)
+    return plan
 
 
 def load_plan(path: str | os.PathLike[str]) -> Plan:

@@ -26,7 +26,14 @@ from types import MappingProxyType
 from typing import Any
 
 from xpuplan.models.errors import InvalidInput
-from xpuplan.models.fields import only_known, require_int, require_positive, required
+from xpuplan.models.fields import (
+    MAX_REAL,
+    MAX_UNITS,
+    only_known,
+    require_int,
+    require_positive,
+    required,
+)
 from xpuplan.models.yamlio import read_yaml
 
 DEVICE_KINDS = ("cpu", "gpu", "npu", "dla")
@@ -69,7 +76,7 @@ class DvfsLevel:
                 field=f"{where}.speed",
                 value=self.speed,
             )
-        require_positive(self.power_w, f"{where}.power_w", allow_zero=True)
+        require_positive(self.power_w, f"{where}.power_w", allow_zero=True, maximum=MAX_REAL)
 
 
 # Execution providers of ONNX Runtime (``onnxruntime.get_all_providers()`` of onnxruntime 1.32, and
@@ -194,7 +201,7 @@ class DeviceSpec:
             raise InvalidInput(
                 f"must be one of {', '.join(DEVICE_KINDS)}", field=f"{where}.kind", value=self.kind
             )
-        require_int(self.units, f"{where}.units", 1)
+        require_int(self.units, f"{where}.units", 1, MAX_UNITS)
         if not self.levels:
             raise InvalidInput(
                 "must list at least one DVFS level", field=f"{where}.levels", value=[]
@@ -226,7 +233,9 @@ class DeviceSpec:
                         field=f"{where}.levels[{l_idx}].{attr}",
                         value=getattr(higher, attr),
                     )
-        require_positive(self.idle_power_w, f"{where}.idle_power_w", allow_zero=True)
+        require_positive(
+            self.idle_power_w, f"{where}.idle_power_w", allow_zero=True, maximum=MAX_REAL
+        )
         if not self.peak_ops:
             raise InvalidInput(
                 "must give the peak throughput of at least one precision",
@@ -247,7 +256,9 @@ class DeviceSpec:
             require_positive(value, f"{where}.{attr}")
             if value > 1:
                 raise InvalidInput("must be at most 1", field=f"{where}.{attr}", value=value)
-        require_positive(self.launch_overhead_us, f"{where}.launch_overhead_us", allow_zero=True)
+        require_positive(
+            self.launch_overhead_us, f"{where}.launch_overhead_us", allow_zero=True, maximum=1e9
+        )
         if self.onnxruntime is not None:
             if not isinstance(self.onnxruntime, OrtBinding):
                 raise InvalidInput(
@@ -359,15 +370,15 @@ class Platform:
             names.add(dev.name)
         require_positive(self.mem_bw_gbps, "mem_bw_gbps")
         require_positive(self.transfer_gbps, "transfer_gbps", allow_zero=True)
-        if not self.unified_memory and self.transfer_gbps <= 0:
+        if not self.unified_memory and self.transfer_gbps < 1e-3:
             raise InvalidInput(
-                "must be > 0 when memory is not unified",
+                "must be at least 0.001 (GB/s) when memory is not unified",
                 field="transfer_gbps",
                 value=self.transfer_gbps,
             )
-        require_positive(self.sync_overhead_us, "sync_overhead_us", allow_zero=True)
+        require_positive(self.sync_overhead_us, "sync_overhead_us", allow_zero=True, maximum=1e9)
         if self.power_budget_w is not None:
-            require_positive(self.power_budget_w, "power_budget_w")
+            require_positive(self.power_budget_w, "power_budget_w", maximum=MAX_REAL)
             if self.power_budget_w < self.idle_power_w:
                 raise InvalidInput(
                     f"is below the platform's idle power ({self.idle_power_w:g} W)",
@@ -531,6 +542,9 @@ def platform_from_dict(data: Any) -> Platform:
         "power_mode",
     }
     only_known(data, allowed, "")
+    for key in ("name", "default_power_mode", "power_mode"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise InvalidInput("must be a string", field=key, value=data[key])
     devices = []
     raw_devices = data.get("devices")
     if not isinstance(raw_devices, list):

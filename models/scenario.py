@@ -27,11 +27,31 @@ from types import MappingProxyType
 from typing import Any
 
 from xpuplan.models.errors import InvalidInput
-from xpuplan.models.fields import only_known, require_int, require_positive, required
+from xpuplan.models.fields import (
+    MAX_COUNT,
+    MAX_REAL,
+    MAX_TIME,
+    only_known,
+    require_int,
+    require_positive,
+    require_range,
+    required,
+)
 from xpuplan.models.instance import Objective
 from xpuplan.models.yamlio import read_yaml
 
 TASK_CLASSES = ("periodic", "reactive", "proactive")
+# Periodic rates: a period between 10 us and 1,000 s. The period is kept as a fraction with a
+# denominator of at most 10,000 (see Periodic.period), exact for every rate in this range.
+MIN_RATE_HZ = 1e-3
+MAX_RATE_HZ = 1e5
+# Poisson rates in requests per minute: from one in about two years to 100,000 a second.
+MIN_RATE_PER_MIN = 1e-6
+MAX_RATE_PER_MIN = 6e6
+# Times in milliseconds (offsets, deadlines, traces): the largest instance time, MAX_TIME us.
+MAX_MS = MAX_TIME / 1000
+# Horizons in seconds: the largest instance time, MAX_TIME us.
+MAX_HORIZON_S = MAX_TIME / 1_000_000
 # A model named by a file with this suffix is an ONNX model (:mod:`xpuplan.models.onnx`).
 ONNX_SUFFIX = ".onnx"
 
@@ -44,8 +64,8 @@ class Periodic:
     offset_ms: float = 0.0
 
     def validate(self, where: str) -> None:
-        require_positive(self.rate_hz, f"{where}.rate_hz")
-        require_positive(self.offset_ms, f"{where}.offset_ms", allow_zero=True)
+        require_range(self.rate_hz, f"{where}.rate_hz", MIN_RATE_HZ, MAX_RATE_HZ)
+        require_positive(self.offset_ms, f"{where}.offset_ms", allow_zero=True, maximum=MAX_MS)
 
     @property
     def period(self) -> Fraction:
@@ -60,7 +80,9 @@ class Poisson:
     rate_per_min: float
 
     def validate(self, where: str) -> None:
-        require_positive(self.rate_per_min, f"{where}.rate_per_min")
+        require_range(
+            self.rate_per_min, f"{where}.rate_per_min", MIN_RATE_PER_MIN, MAX_RATE_PER_MIN
+        )
 
 
 @dataclass(frozen=True)
@@ -76,7 +98,7 @@ class Trace:
         if not self.times_ms:
             raise InvalidInput("must list at least one time", field=f"{where}.times_ms", value=[])
         for t_idx, time in enumerate(self.times_ms):
-            require_positive(time, f"{where}.times_ms[{t_idx}]", allow_zero=True)
+            require_positive(time, f"{where}.times_ms[{t_idx}]", allow_zero=True, maximum=MAX_MS)
         if list(self.times_ms) != sorted(self.times_ms):
             raise InvalidInput(
                 "must be in increasing order", field=f"{where}.times_ms", value=list(self.times_ms)
@@ -157,13 +179,13 @@ class Task:
                 f"must be one of {', '.join(TASK_CLASSES)}", field=f"{where}.class", value=self.cls
             )
         self.arrival.validate(f"{where}.arrival")
-        require_int(self.priority, f"{where}.priority", 0)
+        require_int(self.priority, f"{where}.priority", 0, MAX_COUNT)
         if self.deadline_ms is not None:
-            require_positive(self.deadline_ms, f"{where}.deadline_ms")
+            require_positive(self.deadline_ms, f"{where}.deadline_ms", maximum=MAX_MS)
         for attr in ("prompt_tokens", "output_tokens", "chunk_tokens"):
             value = getattr(self, attr)
             if value is not None:
-                require_int(value, f"{where}.{attr}", 1)
+                require_int(value, f"{where}.{attr}", 1, MAX_COUNT)
 
     @property
     def relative_deadline_ms(self) -> float | None:
@@ -214,9 +236,9 @@ class Scenario:
                 )
             seen.add(task.name)
         if self.power_budget_w is not None:
-            require_positive(self.power_budget_w, "power_budget_w")
+            require_positive(self.power_budget_w, "power_budget_w", maximum=MAX_REAL)
         if self.horizon_s is not None:
-            require_positive(self.horizon_s, "horizon_s")
+            require_positive(self.horizon_s, "horizon_s", maximum=MAX_HORIZON_S)
         if not isinstance(self.objective, str):
             raise InvalidInput(
                 "must be a string such as 'late_jobs,energy'",

@@ -79,12 +79,22 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``xpuplan`` console script; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad option (already reported)
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     try:
         return int(args.run(args))
     except XpuplanError as exc:
         print(f"xpuplan {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print(
+            f"xpuplan {args.command}: error: out of memory; plan a shorter horizon or fewer "
+            "kernels (--horizon, --max-kernels)",
+            file=sys.stderr,
+        )
+        return 1
     except InternalError as exc:
         print(
             f"xpuplan {args.command}: internal error (a bug; please report it): {exc}",

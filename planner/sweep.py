@@ -56,6 +56,7 @@ from xpuplan.models.objectives import dynamic_energy, job_completions
 from xpuplan.models.presets import resolve_platform
 from xpuplan.models.scenarios import resolve_scenario
 from xpuplan.models.schedule import ObjectiveValue
+from xpuplan.models.workload import CompileOptions, compile_workload
 from xpuplan.planner.sweep_grid import Cell, Grid, cell_from_spec, load_grid, scaled_scenario
 from xpuplan.planner.unroll import PlanningOptions, build_instance
 
@@ -164,9 +165,8 @@ def cell_instance(cell: Cell) -> tuple[Instance, ObjectiveValue]:
             horizon_s=cell.horizon_s,
             seed=cell.seed,
             objective=cell.objective,
-            max_kernels_per_model=cell.max_kernels,
-            levels=cell.levels,
             include_unknown=cell.include_unknown,
+            workload=CompileOptions(max_kernels_per_model=cell.max_kernels, levels=cell.levels),
         )
         instance = build_instance(platform, scenario, options)
         if cell.power_cap_w == "none":
@@ -386,11 +386,10 @@ def _simulation_metrics(cell: Cell) -> dict[str, Any]:
     # The policy, wrapped to record every completed job's latency (the result keeps percentiles
     # per task only; the report's CDFs need the pooled distribution).
     policy = _LatencyRecorder(get_policy(cell.name, **dict(cell.options)))
-    from xpuplan.runtime.builder import build_workload
     from xpuplan.runtime.simulator import SimConfig
 
     cap = cell.power_cap_w
-    workload = build_workload(
+    workload = compile_workload(
         platform, scenario, power_budget_w=cap if isinstance(cap, float) else None
     )
     # Without a cap the governor is off; the time over the platform's budget is still measured.

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from xpuplan.models import InvalidInput
+from xpuplan.models.jsonio import FileWriter, check_output_path, write_files
 
 
 def rows_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -32,29 +31,31 @@ def rows_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def check_csv_target(path: str | os.PathLike[str], *, option: str = "--csv") -> Path:
-    """The folder ``path`` will be written into; raises before any work when it does not exist.
+    """The folder ``path`` will be written into; raises before any work when it cannot be written
+    (see :func:`xpuplan.models.jsonio.check_output_path`: a missing or read-only folder, a path
+    that is a folder or a device).
 
     Raises
     ------
     InvalidInput
-        When the folder of ``path`` does not exist (``field=option``).
+        Naming ``option`` and the path.
     """
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise InvalidInput("the folder to write into does not exist", field=option, value=str(path))
-    return folder
+    return check_output_path(path, option).parent
+
+
+def csv_writer(frame: pd.DataFrame) -> FileWriter:
+    """A :data:`~xpuplan.models.jsonio.FileWriter` of ``frame`` as CSV (no index)."""
+    text = frame.to_csv(index=False)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+
+    return write
 
 
 def write_csv(path: str | os.PathLike[str], frame: pd.DataFrame, *, option: str = "--csv") -> None:
-    """Write ``frame`` to ``path`` as CSV (no index), atomically (see :func:`check_csv_target`)."""
-    target = Path(path)
-    folder = check_csv_target(path, option=option)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".csv", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            frame.to_csv(handle, index=False)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``frame`` to ``path`` as CSV (no index), atomically (see :func:`check_csv_target`;
+    a symbolic link is written through)."""
+    check_csv_target(path, option=option)
+    write_files([(path, csv_writer(frame))])

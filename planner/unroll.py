@@ -1,7 +1,8 @@
-"""From a platform and a scenario to a problem Instance.
+"""From a platform and a scenario to a problem Instance: the workload, unrolled over a horizon.
 
-Each known task becomes a *job template* once (its models' kernel DAGs, chained, with modes on
-every device that supports them), then one job per arrival over the planning horizon:
+The scenario is compiled once into job templates (:func:`xpuplan.models.workload.compile_workload`,
+the compiler the runtime simulates too), then each known task gets one job per arrival over the
+planning horizon:
 
 * periodic tasks over their hyperperiod (the least common multiple of the exact rational periods:
   30 FPS and 50 Hz align every 100 ms), or over the horizon the user gives;
@@ -9,21 +10,19 @@ every device that supports them), then one job per arrival over the planning hor
 * unknown arrivals (reactive requests) are left to the runtime, unless ``include_unknown`` asks
   for the clairvoyant problem (every arrival of a sampled trace known in advance).
 
-LLM requests become the chunked prefill DAG followed by the decode steps, grouped
-``decode_tokens_per_kernel`` tokens to a kernel (each group costed at its middle KV length) so
-that an answer of 128 tokens is 8 kernels, not 128.
+A job is its task's whole template (:attr:`xpuplan.models.workload.TaskSpec.job_template`): an
+LLM request is the chunked prefill, which yields the first token, then its ``output_tokens - 1``
+decode steps grouped ``decode_tokens_per_kernel`` to a kernel.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
-from typing import Any
-
-import networkx as nx
+from dataclasses import dataclass, field
 
 from xpuplan.models import (
+    MEM_BW,
     Device,
     Edge,
     Instance,
@@ -34,11 +33,10 @@ from xpuplan.models import (
     Objective,
     Resource,
 )
-from xpuplan.models.kernels import build_kernel_dag
 from xpuplan.models.platform import Platform
 from xpuplan.models.scenario import Periodic, Scenario, Task, arrival_times_us, hyperperiod
+from xpuplan.models.workload import CompileOptions, JobTemplate, Workload, compile_workload
 
-MEM_BW_RESOURCE = "mem_bw_gbps"
 # Without periodic tasks and without a scenario horizon, plan one minute of arrivals.
 DEFAULT_HORIZON_S = 60.0
 
@@ -57,45 +55,25 @@ class PlanningOptions:
         Overrides the scenario's objective (e.g. ``"late_jobs,energy"``).
     power_cap_w
         Overrides the power cap (default: the scenario's budget, else the platform's).
-    max_kernels_per_model
-        Coarsening target per model, to keep solver instances small.
-    kernels_per_chunk
-        Coarsening target per LLM prefill chunk.
-    levels
-        DVFS levels per device in the modes: ``"all"``, ``"top"`` or a count.
-    decode_tokens_per_kernel
-        Decode steps grouped into one kernel.
     dvfs
         ``"per-kernel"`` or ``"per-device"`` (a static level per device).
     memory_bandwidth
         Add the shared memory bandwidth as a renewable resource.
     include_unknown
         Plan unknown arrivals too (the clairvoyant problem).
-    resume_cost_us
-        Price of breaking an LLM prefill between chunks (checkpointing its state).
+    workload
+        How models become kernels (coarsening, levels, decode grouping, resume cost): the
+        compiler's options, with the defaults the runtime uses too.
     """
 
     horizon_s: float | None = None
     seed: int = 0
     objective: str | None = None
     power_cap_w: float | None = None
-    max_kernels_per_model: int = 6
-    kernels_per_chunk: int = 2
-    levels: str | int = 3
-    decode_tokens_per_kernel: int = 16
     dvfs: str = "per-kernel"
     memory_bandwidth: bool = False
     include_unknown: bool = False
-    resume_cost_us: int = 0
-
-
-@dataclass(frozen=True)
-class _Template:
-    """One job of a task, with kernel names local to the job."""
-
-    kernels: tuple[tuple[str, tuple[Mode, ...], dict[str, str | int | float | bool]], ...]
-    edges: tuple[tuple[str, str, int, int], ...]
-    fastest_us: int  # critical path with the fastest modes: no job of the task can be faster
+    workload: CompileOptions = field(default_factory=CompileOptions)
 
 
 def planning_horizon_us(scenario: Scenario, options: PlanningOptions) -> int:
@@ -135,7 +113,8 @@ def build_instance(
     ------
     InvalidInput
         When a model is unknown or unsupported on every device, when the scenario has nothing
-        to plan, or when a hard deadline is shorter than the fastest possible run of its task.
+        to plan (no planned task, or no arrival within the horizon), or when a hard deadline
+        is shorter than the fastest possible run of its task.
 
     Examples
     --------
@@ -145,6 +124,25 @@ def build_instance(
     >>> inst.num_jobs, inst.objective.type, inst.power_cap_w is not None
     (3, 'lexicographic', True)
     """
+    return build_planned(platform, scenario, options).instance
+
+
+@dataclass(frozen=True)
+class Planned:
+    """An Instance with what it was built from: the workload, each job's task, the period."""
+
+    instance: Instance
+    workload: Workload
+    job_tasks: dict[str, str]
+    horizon_us: int
+    #: The horizon when every planned task is periodic (the plan repeats), else None.
+    period_us: int | None
+
+
+def build_planned(
+    platform: Platform, scenario: Scenario, options: PlanningOptions = PlanningOptions()
+) -> Planned:
+    """:func:`build_instance`, keeping the workload, the task of every job and the period."""
     tasks = _planned_tasks(scenario, options)
     if not tasks:
         raise InvalidInput(
@@ -153,48 +151,82 @@ def build_instance(
             field="scenario",
             value=scenario.name,
         )
+    workload = compile_workload(
+        platform,
+        scenario,
+        options.workload,
+        tasks={t.name for t in tasks},
+        power_budget_w=options.power_cap_w,
+    )
+    instance, job_tasks = unroll(workload, platform, scenario, options)
+    horizon_us = planning_horizon_us(scenario, options)
+    if not instance.jobs:
+        raise InvalidInput(
+            f"no arrival of the planned tasks of {scenario.name!r} falls within the horizon "
+            f"({horizon_us / 1e6:g} s, seed {options.seed}); plan a longer horizon",
+            field="horizon",
+            value=horizon_us / 1e6,
+        )
+    periodic = all(isinstance(t.arrival, Periodic) for t in tasks)
+    return Planned(instance, workload, job_tasks, horizon_us, horizon_us if periodic else None)
+
+
+def unroll(
+    workload: Workload, platform: Platform, scenario: Scenario, options: PlanningOptions
+) -> tuple[Instance, dict[str, str]]:
+    """The jobs of ``workload``'s tasks released over the planning horizon, as an Instance.
+
+    Also the task of every job, by job name (jobs are named ``<task>@<arrival index>``, but
+    nothing should parse that).
+
+    Arrivals are drawn for every task of the scenario in order, planned or not, with one
+    :class:`random.Random` seeded with ``options.seed``, so a task's trace does not depend on
+    which other tasks are planned: the runtime draws the same traces with the same seed
+    (:meth:`xpuplan.models.workload.Workload.arrival_times_us`). Tasks that ``workload`` lacks
+    are not planned.
+    """
     objective = Objective.parse(options.objective or scenario.objective)
     horizon_us = planning_horizon_us(scenario, options)
     rng = random.Random(options.seed)
+    compiled = {spec.name: spec for spec in workload.tasks}
 
     jobs: list[Job] = []
+    job_tasks: dict[str, str] = {}
     kernels: list[Kernel] = []
     edges: list[Edge] = []
     for task in scenario.tasks:
-        # Draw every task's arrivals, planned or not, so a task's trace does not depend on
-        # which other tasks are planned (the runtime draws the same traces with the same seed).
         times = arrival_times_us(task, horizon_us, rng)
-        if task not in tasks or not times:
+        spec = compiled.get(task.name)
+        if spec is None or not times:
             continue
-        template = _template(platform, task, options)
-        deadline_us = task.relative_deadline_ms
-        if deadline_us is not None and not objective.soft_deadlines:
-            _check_deadline_possible(task, deadline_us, template, platform)
+        template = spec.job_template
+        relative_us = spec.deadline_us
+        if relative_us is not None and not objective.soft_deadlines:
+            _check_deadline_possible(task, template, platform)
         for arr_idx, release in enumerate(times):
             job = f"{task.name}@{arr_idx}"
-            deadline = None if deadline_us is None else release + math.floor(deadline_us * 1000)
+            deadline = None if relative_us is None else release + math.floor(relative_us)
             jobs.append(Job(job, release, deadline, float(task.priority)))
-            for local, modes, attrs in template.kernels:
-                kernels.append(Kernel(f"{job}/{local}", job, modes, attrs))
-            for src, dst, delay, resume in template.edges:
-                edges.append(Edge(f"{job}/{src}", f"{job}/{dst}", delay, resume))
+            job_tasks[job] = task.name
+            for ker in template.kernels:
+                kernels.append(Kernel(f"{job}/{ker.name}", job, ker.modes, dict(ker.attrs)))
+            for edge in template.edges:
+                edges.append(
+                    Edge(
+                        f"{job}/{template.kernels[edge.src].name}",
+                        f"{job}/{template.kernels[edge.dst].name}",
+                        edge.cross_device_delay,
+                        edge.resume_cost,
+                    )
+                )
 
-    power_cap = options.power_cap_w
-    if power_cap is None:
-        power_cap = (
-            scenario.power_budget_w
-            if scenario.power_budget_w is not None
-            else platform.power_budget_w
-        )
-    resources = (
-        (Resource(MEM_BW_RESOURCE, platform.mem_bw_gbps),) if options.memory_bandwidth else ()
-    )
+    resources = (Resource(MEM_BW, platform.mem_bw_gbps),) if options.memory_bandwidth else ()
     if not options.memory_bandwidth:
         kernels = [_without_demands(k) for k in kernels]
     name = f"{scenario.name}@{platform.name}"
     if platform.power_mode:
         name += f"[{platform.power_mode}]"
-    return Instance(
+    instance = Instance(
         name=name,
         devices=tuple(Device(d.name, d.units, d.idle_power_w, d.kind) for d in platform.devices),
         jobs=tuple(jobs),
@@ -202,10 +234,11 @@ def build_instance(
         edges=tuple(edges),
         objective=objective,
         resources=resources,
-        power_cap_w=power_cap,
+        power_cap_w=workload.power_budget_w,
         dvfs=options.dvfs,
         time_unit="us",
     )
+    return instance, job_tasks
 
 
 def _planned_tasks(scenario: Scenario, options: PlanningOptions) -> list[Task]:
@@ -219,145 +252,12 @@ def _without_demands(kernel: Kernel) -> Kernel:
     return Kernel(kernel.name, kernel.job, modes, kernel.attrs)
 
 
-def _check_deadline_possible(
-    task: Task, deadline_ms: float, template: _Template, platform: Platform
-) -> None:
-    if template.fastest_us > deadline_ms * 1000:
+def _check_deadline_possible(task: Task, template: JobTemplate, platform: Platform) -> None:
+    deadline_ms = task.relative_deadline_ms
+    if deadline_ms is not None and template.fastest_us > deadline_ms * 1000:
         raise InvalidInput(
             f"task {task.name!r}: the deadline {deadline_ms:g} ms is shorter than the fastest "
             f"possible run of its models on {platform.name} ({template.fastest_us / 1000:g} ms)",
             field=f"tasks.{task.name}.deadline_ms",
             value=round(deadline_ms, 3),
         )
-
-
-# ---------------------------------------------------------------------- job templates
-def _template(platform: Platform, task: Task, options: PlanningOptions) -> _Template:
-    """Kernel DAGs of the task's model chain, joined last kernels -> first kernels."""
-    parts: list[nx.DiGraph] = []
-    for m_idx, ref in enumerate(task.models):
-        try:
-            if task.is_llm and m_idx == 0:
-                parts.append(_llm_graph(platform, task, ref.name, dict(ref.params), options))
-            else:
-                parts.append(
-                    build_kernel_dag(
-                        ref.name,
-                        platform,
-                        max_kernels=options.max_kernels_per_model,
-                        levels=options.levels,
-                        **dict(ref.params),
-                    )
-                )
-        except InvalidInput as exc:
-            raise exc.under(f"tasks.{task.name}.models[{m_idx}]") from None
-
-    kernels: list[tuple[str, tuple[Mode, ...], dict[str, str | int | float | bool]]] = []
-    edges: list[tuple[str, str, int, int]] = []
-    previous_sinks: list[str] = []
-    chain = len(parts) > 1
-    for p_idx, graph in enumerate(parts):
-        prefix = f"m{p_idx}." if chain else ""
-        ref = task.models[p_idx]
-        for node in nx.topological_sort(graph):
-            data = graph.nodes[node]
-            attrs: dict[str, str | int | float | bool] = {
-                "task": task.name,
-                "model": ref.name,
-                "class": task.cls,
-            }
-            for key in ("label", "layer", "chunk", "phase"):
-                if key in data and isinstance(data[key], str | int | float | bool):
-                    attrs[key] = data[key]
-            kernels.append((f"{prefix}{node}", tuple(data["modes"]), attrs))
-        for src, dst, data in graph.edges(data=True):
-            edges.append(
-                (
-                    f"{prefix}{src}",
-                    f"{prefix}{dst}",
-                    int(data.get("cross_device_delay", 0)),
-                    int(data.get("resume_cost", 0)),
-                )
-            )
-        sources = [f"{prefix}{n}" for n in graph.nodes if graph.in_degree(n) == 0]
-        delay = math.ceil(platform.transfer_delay_us(0.0))
-        for src in previous_sinks:
-            for dst in sources:
-                edges.append((src, dst, delay, 0))
-        previous_sinks = [f"{prefix}{n}" for n in graph.nodes if graph.out_degree(n) == 0]
-    return _Template(tuple(kernels), tuple(edges), _fastest_path_us(kernels, edges))
-
-
-def _llm_graph(
-    platform: Platform, task: Task, model: str, params: dict[str, Any], options: PlanningOptions
-) -> nx.DiGraph:
-    """Chunked prefill, then the decode steps grouped into kernels, as one kernel DAG."""
-    assert task.prompt_tokens is not None
-    chunk = task.chunk_tokens or task.prompt_tokens
-    num_chunks = math.ceil(task.prompt_tokens / chunk)
-    prefill = build_kernel_dag(
-        model,
-        platform,
-        phase="prefill",
-        tokens=task.prompt_tokens,
-        chunk_tokens=task.chunk_tokens,
-        max_kernels=num_chunks * options.kernels_per_chunk,
-        levels=options.levels,
-        resume_cost_us=options.resume_cost_us,
-        **params,
-    )
-    graph = nx.relabel_nodes(prefill, {n: f"prefill.{n}" for n in prefill.nodes})
-    for node in graph.nodes:
-        graph.nodes[node]["phase"] = "prefill"
-    tails = [n for n in graph.nodes if graph.out_degree(n) == 0]
-    output = task.output_tokens or 0
-    group = max(1, options.decode_tokens_per_kernel)
-    done = 0
-    g_idx = 0
-    while done < output:
-        size = min(group, output - done)
-        kv_mid = task.prompt_tokens + done + size // 2
-        step = build_kernel_dag(
-            model,
-            platform,
-            phase="decode",
-            kv_len=kv_mid,
-            batch=1,
-            max_kernels=1,
-            levels=options.levels,
-            **params,
-        )
-        (node,) = step.nodes
-        modes = tuple(
-            Mode(m.device, m.level, m.duration * size, m.power_w, dict(m.demands))
-            for m in step.nodes[node]["modes"]
-        )
-        name = f"decode.{g_idx}"
-        graph.add_node(name, modes=modes, label=f"decode x{size}", phase="decode", chunk=g_idx)
-        for tail in tails:
-            graph.add_edge(
-                tail,
-                name,
-                cross_device_delay=math.ceil(platform.transfer_delay_us(0.0)),
-                resume_cost=0,
-            )
-        tails = [name]
-        done += size
-        g_idx += 1
-    return graph
-
-
-def _fastest_path_us(
-    kernels: list[tuple[str, tuple[Mode, ...], dict[str, str | int | float | bool]]],
-    edges: list[tuple[str, str, int, int]],
-) -> int:
-    fastest = {name: min(m.duration for m in modes) for name, modes, _ in kernels}
-    preds: dict[str, list[str]] = {name: [] for name in fastest}
-    for src, dst, _, _ in edges:
-        preds[dst].append(src)
-    finish: dict[str, int] = {}
-    for name, _, _ in kernels:  # kernels are listed in topological order per model
-        finish[name] = (
-            max((finish[p] for p in preds[name] if p in finish), default=0) + fastest[name]
-        )
-    return max(finish.values(), default=0)

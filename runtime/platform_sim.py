@@ -58,7 +58,7 @@ from typing import Any
 
 import numpy as np
 
-from xpuplan.models import Instance, InvalidInput
+from xpuplan.models import MEM_BW, Instance, InvalidInput
 from xpuplan.models.platform import Platform
 
 # Agent.xpu (arXiv 2506.24045): concurrent NPU + iGPU memory-bound GEMVs slow down by up to 1.59x.
@@ -171,7 +171,7 @@ class MachineSpec:
                     dev.name, dev.kind, dev.units, dev.idle_power_w, tuple(ordered) or ("default",)
                 )
             )
-        bandwidth = next((r.capacity for r in instance.resources if r.name == "mem_bw_gbps"), None)
+        bandwidth = next((r.capacity for r in instance.resources if r.name == MEM_BW), None)
         capacity = contention_bw_gbps if contention_bw_gbps is not None else bandwidth
         return cls(instance.name, tuple(devices), instance.power_cap_w, bandwidth, capacity)
 

@@ -23,13 +23,18 @@ from xpuplan.models.platform import Platform
 from xpuplan.models.presets import resolve_platform
 from xpuplan.models.scenario import Periodic, Scenario
 from xpuplan.models.scenarios import resolve_scenario
-from xpuplan.runtime.builder import BuildOptions, build_workload
+from xpuplan.models.workload import (
+    CompileOptions,
+    DagStage,
+    TaskSpec,
+    Workload,
+    compile_workload,
+)
 from xpuplan.runtime.metrics import SimResult, class_summary, task_metrics
 from xpuplan.runtime.plan_jobs import PlanJobs, executed_schedule
 from xpuplan.runtime.platform_sim import MachineSpec
 from xpuplan.runtime.policies import Policy, get_policy, policy_plan_only, policy_uses_plan
 from xpuplan.runtime.simulator import SimConfig, Simulator
-from xpuplan.runtime.workload import DagStage, TaskSpec, Workload
 
 
 def simulate(
@@ -45,7 +50,7 @@ def simulate(
     config: SimConfig | None = None,
     workload: Workload | None = None,
     policy_options: Mapping[str, Any] | None = None,
-    build_options: BuildOptions | None = None,
+    compile_options: CompileOptions | None = None,
     simulator_type: type[Simulator] = Simulator,
     prepare: Callable[[Simulator], None] | None = None,
 ) -> SimResult:
@@ -60,8 +65,9 @@ def simulate(
     plan
         A static plan, for ``hybrid`` (its jobs replace the arrivals of the tasks it covers and
         the online policy serves the others) and for ``time-triggered`` / ``self-timed`` (which
-        run the plan alone). A plan whose tasks are all periodic repeats every
-        ``settings["horizon_us"]`` (its hyperperiod).
+        run the plan alone). Each plan job belongs to the task :meth:`Plan.task_of` names; a
+        plan whose tasks are all periodic repeats every :attr:`Plan.period_us` (its
+        hyperperiod).
     duration_s
         Simulated time; arrivals are drawn in ``[0, duration)``; jobs still running at the end
         count as in flight.
@@ -77,8 +83,8 @@ def simulate(
         A workload already built for this platform and scenario (reuse across policies).
     policy_options
         Options of the policy (e.g. ``{"mapping": "fixed"}`` for ``fcfs``).
-    build_options
-        How models become kernels (when ``workload`` is not given).
+    compile_options
+        How models become kernels (when ``workload`` is not given; the planner's defaults).
     simulator_type, prepare
         The simulator class, and a call made on the simulator before it runs (the real executor,
         :mod:`xpuplan.runtime.ort_exec`, runs this way on ONNX Runtime and the wall clock).
@@ -106,7 +112,7 @@ def simulate(
     if noise_cv is not None:
         config = replace(config, noise_cv=noise_cv)
     if workload is None:
-        workload = build_workload(plat, scen, build_options or BuildOptions())
+        workload = compile_workload(plat, scen, compile_options or CompileOptions())
     wl = workload
     horizon_us = round(duration_s * 1e6)
     arrivals = wl.arrival_times_us(seed, horizon_us)
@@ -123,8 +129,7 @@ def simulate(
         task_of_job = _plan_tasks(plan, wl)
         covered = set(task_of_job)
         periodic = all(isinstance(wl.tasks[t].arrival, Periodic) for t in covered)
-        repeat = plan.settings.get("horizon_us") if periodic else None
-        jobs = PlanJobs.of(plan, int(repeat) if repeat else None)
+        jobs = PlanJobs.of(plan, plan.period_us if periodic else None)
         injected = jobs.injections(task_of_job, horizon_us)
         executor_only = policy_plan_only(name)
         arrivals = [
@@ -174,18 +179,18 @@ def simulate_plan(
     bandwidth contends only through the instance's ``mem_bw_gbps`` resource, if it has one; pass
     ``config`` to add switching delays or governor settings.
 
-    Jobs are grouped into tasks by the part of their name before ``@`` (``seg@3`` belongs to
-    ``seg``). The run is recorded: :attr:`SimResult.executed` is repetition 0 as a schedule of
+    Jobs are grouped into tasks by :meth:`Plan.task_of` (a job the plan gives no task is a task
+    of its own). The run is recorded: :attr:`SimResult.executed` is repetition 0 as a schedule of
     the plan's instance. ``duration_s`` defaults to twice the plan's span (its makespan or
     latest deadline), so every job can finish.
     """
     inst = plan.instance
     config = replace(config or SimConfig(dvfs_transition_us=0.0), noise_cv=noise_cv, record=True)
-    names = sorted({_task_name(job.name) for job in inst.jobs})
+    names = sorted(set(plan.tasks))
     templates = PlanJobs.of(plan, repeat_us)
     first_job: dict[str, int] = {}
     for j_idx, job in enumerate(inst.jobs):
-        first_job.setdefault(_task_name(job.name), j_idx)
+        first_job.setdefault(plan.task_of(job.name), j_idx)
     tasks = []
     for name in names:
         job = inst.jobs[first_job[name]]
@@ -199,7 +204,7 @@ def simulate_plan(
             )
         )
     task_idx = {name: t for t, name in enumerate(names)}
-    task_of_job = [task_idx[_task_name(job.name)] for job in inst.jobs]
+    task_of_job = [task_idx[plan.task_of(job.name)] for job in inst.jobs]
     if duration_s is not None:
         horizon = duration_s * 1e6
     else:
@@ -234,15 +239,11 @@ def _platform(platform: Platform | str, power_mode: str | None) -> Platform:
     return platform
 
 
-def _task_name(job_name: str) -> str:
-    return job_name.split("@", 1)[0]
-
-
 def _plan_tasks(plan: Plan, workload: Workload) -> list[int]:
-    """The workload task of every plan job (by the job name's prefix before ``@``)."""
+    """The workload task of every plan job (:meth:`Plan.task_of`)."""
     out = []
     for job in plan.instance.jobs:
-        name = _task_name(job.name)
+        name = plan.task_of(job.name)
         try:
             out.append(workload.task_idx(name))
         except InvalidInput:

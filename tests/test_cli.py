@@ -86,7 +86,12 @@ def test_instance_then_plan_then_verify(capsys, tmp_path):
     summary = json.loads(out)
     assert code == 0 and summary["status"] in ("optimal", "feasible")
     plan = load_plan(plan_path)
-    assert plan.settings["platform"] == "core-ultra-125h"
+    assert (plan.platform, plan.power_mode, plan.scenario) == ("core-ultra-125h", "28W", "gaming")
+    assert plan.period_us == 33333  # the hyperperiod of 60 FPS and 30 FPS
+    assert {plan.task_of(j.name) for j in plan.instance.jobs} == {
+        "super-resolution",
+        "hand-tracking",
+    }
     assert set(plan.settings["dvfs_levels"]) == {"cpu", "igpu", "npu"}
     assert (tmp_path / "g.png").stat().st_size > 0
     assert json.loads((tmp_path / "t.json").read_text())["traceEvents"]
@@ -163,7 +168,7 @@ BAD = [
             "-o",
             "{tmp}/i.json",
         ),
-        "horizon: must be > 0",
+        "argument --horizon: must be a number of seconds",
     ),
     (
         (
@@ -189,7 +194,7 @@ BAD = [
             "-o",
             "{tmp}/no/dir/i.json",
         ),
-        "the folder to write into does not exist",
+        "cannot be written: the folder",
     ),
     (("verify", "{tmp}/missing.json", "{tmp}/s.json"), "missing.json: no such file"),
     (

@@ -3,15 +3,45 @@
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 from xpuplan.models import Instance, InvalidInput
+from xpuplan.models.fields import MAX_COUNT, MAX_REAL
 from xpuplan.models.platform import Platform
-from xpuplan.models.presets import resolve_platform
+from xpuplan.models.presets import platform_names, resolve_platform
 from xpuplan.models.profiles import load_profile
-from xpuplan.models.scenario import Scenario
-from xpuplan.models.scenarios import resolve_scenario
-from xpuplan.planner.unroll import PlanningOptions, build_instance, planning_horizon_us
+from xpuplan.models.scenario import MAX_HORIZON_S, Scenario
+from xpuplan.models.scenarios import resolve_scenario, scenario_names
+from xpuplan.models.workload import CompileOptions
+from xpuplan.planner.limits import (
+    MAX_TIME_LIMIT_S,
+    MIN_HORIZON_S,
+    check_plan_size,
+    count_arg,
+    number_arg,
+    seconds_arg,
+    seed_arg,
+)
+from xpuplan.planner.unroll import (
+    DEFAULT_HORIZON_S,
+    Planned,
+    PlanningOptions,
+    build_planned,
+)
+
+T = TypeVar("T")
+#: What ``xpuplan plan`` plans when given no platform and no scenario (the README's example).
+DEFAULT_PLATFORM = "ryzen-ai-hx370"
+DEFAULT_SCENARIO = "video-call"
+#: The workload compiler's defaults (one set for planner and runtime).
+DEFAULTS = CompileOptions()
 
 
 def add_instance_arguments(
@@ -23,15 +53,17 @@ def add_instance_arguments(
     parser.add_argument("--power-mode", help="a named power mode of the platform (e.g. 15W)")
     parser.add_argument(
         "--horizon",
-        type=float,
+        type=seconds_arg(MIN_HORIZON_S, MAX_HORIZON_S),
         metavar="SECONDS",
         help="planning horizon (default: hyperperiod, else the scenario's)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of sampled arrivals (default 0)")
+    parser.add_argument(
+        "--seed", type=seed_arg, default=0, help="seed of sampled arrivals and solvers (default 0)"
+    )
     parser.add_argument("--objective", help="e.g. makespan, energy, late_jobs,energy")
     parser.add_argument(
         "--power-cap",
-        type=float,
+        type=number_arg(0.0, MAX_REAL, "watts"),
         metavar="WATTS",
         help="power cap (default: the scenario's, else the platform's budget)",
     )
@@ -43,22 +75,22 @@ def add_instance_arguments(
     )
     parser.add_argument(
         "--levels",
-        default="3",
+        default=str(DEFAULTS.levels),
         help="DVFS levels per device offered to the solver: all, top or a count",
     )
     parser.add_argument(
         "--max-kernels",
-        type=int,
-        default=6,
+        type=count_arg(1, 10_000),
+        default=DEFAULTS.max_kernels_per_model,
         metavar="N",
-        help="coarsen each model to at most N kernels (default 6)",
+        help=f"coarsen each model to at most N kernels (default {DEFAULTS.max_kernels_per_model})",
     )
     parser.add_argument(
         "--decode-group",
-        type=int,
-        default=16,
+        type=count_arg(1, MAX_COUNT),
+        default=DEFAULTS.decode_tokens_per_kernel,
         metavar="TOKENS",
-        help="LLM decode steps per kernel (default 16)",
+        help=f"LLM decode steps per kernel (default {DEFAULTS.decode_tokens_per_kernel})",
     )
     parser.add_argument(
         "--memory-bandwidth",
@@ -127,12 +159,14 @@ def options_from_args(args: argparse.Namespace) -> PlanningOptions:
         seed=args.seed,
         objective=args.objective,
         power_cap_w=args.power_cap,
-        max_kernels_per_model=args.max_kernels,
-        levels=levels,
-        decode_tokens_per_kernel=args.decode_group,
         dvfs=args.dvfs,
         memory_bandwidth=args.memory_bandwidth,
         include_unknown=args.include_unknown,
+        workload=CompileOptions(
+            max_kernels_per_model=args.max_kernels,
+            levels=levels,
+            decode_tokens_per_kernel=args.decode_group,
+        ),
     )
 
 
@@ -143,16 +177,172 @@ class Built:
     platform: Platform
     scenario: Scenario
     options: PlanningOptions
-    instance: Instance
+    planned: Planned
+
+    @property
+    def instance(self) -> Instance:
+        return self.planned.instance
 
     @property
     def horizon_us(self) -> int:
-        return planning_horizon_us(self.scenario, self.options)
+        return self.planned.horizon_us
 
 
 def instance_from_args(args: argparse.Namespace) -> Built:
-    """Resolve --platform/--scenario/--power-mode and build the instance."""
+    """Resolve --platform/--scenario/--power-mode, check the size, and build the instance."""
     platform = resolve_platform(args.platform, args.power_mode)
     scenario = scenario_from_args(args)
     options = options_from_args(args)
-    return Built(platform, scenario, options, build_instance(platform, scenario, options))
+    planned = build_checked_planned(platform, scenario, options, args.platform, args.scenario)
+    return Built(platform, scenario, options, planned)
+
+
+def build_checked(
+    platform: Platform,
+    scenario: Scenario,
+    options: PlanningOptions,
+    platform_arg: str,
+    scenario_arg: str,
+) -> Instance:
+    """:func:`build_instance` after the size check, with errors naming the user's files."""
+    return build_checked_planned(platform, scenario, options, platform_arg, scenario_arg).instance
+
+
+def build_checked_planned(
+    platform: Platform,
+    scenario: Scenario,
+    options: PlanningOptions,
+    platform_arg: str,
+    scenario_arg: str,
+) -> Planned:
+    """:func:`build_planned` after the size check, with errors naming the user's files."""
+    check_plan_size(
+        scenario,
+        horizon_s=options.horizon_s,
+        include_unknown=options.include_unknown,
+        max_kernels_per_model=options.workload.max_kernels_per_model,
+        decode_group=options.workload.decode_tokens_per_kernel,
+        fallback_horizon_s=DEFAULT_HORIZON_S,
+    )
+    with naming_sources(platform, scenario, platform_arg, scenario_arg):
+        return build_planned(platform, scenario, options)
+
+
+@contextmanager
+def naming_sources(
+    platform: Platform, scenario: Scenario, platform_arg: str, scenario_arg: str
+) -> Iterator[None]:
+    """Errors raised while compiling a scenario on a platform name the file (or built-in) and
+    the field as the user wrote them: ``tasks.chat.models[0].tokens`` becomes
+    ``chat.yaml: tasks[0].prompt_tokens``."""
+    try:
+        yield
+    except InvalidInput as exc:
+        if exc.file is not None:
+            raise
+        raise user_fields(exc, platform, scenario, platform_arg, scenario_arg) from None
+
+
+_TASK_FIELD = re.compile(r"^tasks\.(?P<name>[^.\[]+)(?P<rest>.*)$")
+_MODEL_FIELD = re.compile(r"^\.models\[(?P<idx>\d+)\](?:\.(?P<key>\w+))?(?P<tail>.*)$")
+_PLATFORM_FIELD = re.compile(r"(?:^|\.)(?P<key>transfer_gbps|sync_overhead_us|mem_bw_gbps)$")
+_DEVICE_FIELD = re.compile(r"(?:^|\.)devices\.(?P<name>[^.\[]+)(?P<rest>.*)$")
+
+
+def user_fields(
+    exc: InvalidInput,
+    platform: Platform,
+    scenario: Scenario,
+    platform_arg: str,
+    scenario_arg: str,
+) -> InvalidInput:
+    """``exc`` with its field rewritten to the user's document and the document named."""
+    field = exc.field or ""
+    devices = [d.name for d in platform.devices]
+    match = _DEVICE_FIELD.search(field)
+    if match and match["name"] in devices:
+        # A platform's number that makes a kernel impossible (found while costing a task's model).
+        source = _source(platform_arg, platform_names(), "platform")
+        return InvalidInput(
+            exc.message,
+            field=f"devices[{devices.index(match['name'])}]{match['rest']}",
+            value=exc.value,
+            file=source,
+            show_value=exc.show_value,
+        )
+    match = _PLATFORM_FIELD.search(field)
+    if match:
+        return InvalidInput(
+            exc.message,
+            field=match["key"],
+            value=exc.value,
+            file=_source(platform_arg, platform_names(), "platform"),
+            show_value=exc.show_value,
+        )
+    match = _TASK_FIELD.match(field)
+    names = [t.name for t in scenario.tasks]
+    if match and match["name"] in names:
+        t_idx = names.index(match["name"])
+        task = scenario.tasks[t_idx]
+        rest = match["rest"]
+        model = _MODEL_FIELD.match(rest)
+        if model:
+            m_idx = int(model["idx"])
+            key = model["key"]
+            if key is None or key == "model":
+                rest = f".models[{m_idx}]"
+            elif task.is_llm and m_idx == 0 and key in ("tokens", "chunk_tokens"):
+                rest = ".prompt_tokens" if key == "tokens" else ".chunk_tokens"
+            elif task.is_llm and m_idx == 0 and key in ("kv_len", "past_tokens"):
+                rest = ".output_tokens"
+            else:
+                rest = f".models[{m_idx}].params.{key}{model['tail']}"
+        source = _source(scenario_arg, scenario_names(), "scenario")
+        return InvalidInput(
+            exc.message,
+            field=f"tasks[{t_idx}]{rest}",
+            value=exc.value,
+            file=source,
+            show_value=exc.show_value,
+        )
+    return exc
+
+
+def _source(arg: str, builtins: Any, kind: str) -> str:
+    return f"{kind} {arg}" if arg in builtins else arg
+
+
+# ---------------------------------------------------------------------- output helpers
+def print_json(doc: Any) -> None:
+    """One strict JSON document on stdout: a value that is not a finite number (which Python
+    would print as the non-standard ``NaN`` or ``Infinity``) is printed as ``null``."""
+    print(json.dumps(_finite(doc), allow_nan=False))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
+def add_no_timings(parser: argparse.ArgumentParser) -> None:
+    """``--no-timings``: leave wall-clock fields out, so equal runs print equal bytes."""
+    parser.add_argument(
+        "--no-timings",
+        action="store_true",
+        help="leave out wall-clock times (output is then byte-identical from run to run)",
+    )
+
+
+def time_limit_arg() -> Callable[[str], float]:
+    """The argparse type of ``--time-limit``."""
+    return seconds_arg(0.001, MAX_TIME_LIMIT_S)
+
+
+def on_terminal(args: argparse.Namespace) -> bool:
+    """Whether live progress may be shown: stdout is a terminal and no ``--json``."""
+    return sys.stdout.isatty() and not getattr(args, "json", False)

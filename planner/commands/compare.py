@@ -15,21 +15,28 @@ else 0; a policy's schedule that breaks a rule of the instance is a finding, rep
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from xpuplan.models import Instance, InvalidInput, Objective, load_instance
+from xpuplan.models.jsonio import FileWriter, check_output_paths, write_files
 from xpuplan.models.presets import resolve_platform
 from xpuplan.planner.commands.common import (
     add_instance_arguments,
+    add_no_timings,
+    build_checked,
     options_from_args,
+    print_json,
     scenario_from_args,
+    time_limit_arg,
 )
 from xpuplan.planner.compare import compare, plot_gaps
-from xpuplan.planner.unroll import build_instance
+from xpuplan.planner.limits import count_arg
+from xpuplan.planner.pictures import check_picture_path
+from xpuplan.planner.report import objective_units, quantities_text
 
 NAME = "compare"
 HELP = "run solvers and heuristics on one instance and show each one's gap to the best bound"
@@ -47,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--time-limit",
-        type=float,
+        type=time_limit_arg(),
         default=10.0,
         metavar="S",
         help="time limit of each exact solver in seconds (default 10)",
@@ -60,11 +67,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="online policies to run on the instance's jobs (or: all); implies "
         "--include-unknown when the instance is built from a scenario",
     )
-    parser.add_argument("--workers", type=int, metavar="N", help="threads of each exact solver")
+    parser.add_argument(
+        "--workers", type=count_arg(1, 1024), metavar="N", help="threads of each exact solver"
+    )
     out = parser.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print one JSON document")
     out.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
     parser.add_argument("--plot", metavar="PNG", help="draw the gaps as a bar chart")
+    add_no_timings(parser)
     built = parser.add_argument_group("building the instance from a platform and a scenario")
     # The planning options of `xpuplan plan`; --platform and --scenario are optional here because
     # an instance file can be given instead.
@@ -72,6 +82,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_paths([("--csv", args.csv), ("--plot", args.plot)])
+    check_picture_path(args.plot, "--plot")
     policies = _policies(args.policies)
     if policies and args.instance is None:
         args.include_unknown = True
@@ -84,15 +96,32 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         policies=policies,
     )
+    if args.no_timings:
+        frame = frame.drop(columns=["seconds"])
+    outputs: list[tuple[str, FileWriter]] = []
     if args.csv:
-        frame.to_csv(args.csv, index=False)
+        text = frame.to_csv(index=False)
+
+        def write_csv(tmp: Path) -> None:
+            tmp.write_text(text, encoding="utf-8")
+
+        outputs.append((args.csv, write_csv))
     if args.plot:
-        plot_gaps(frame, args.plot, title=instance.name)
+        title = instance.name
+        outputs.append((args.plot, lambda tmp: plot_gaps(frame, tmp, title=title)))
+    write_files(outputs)
     if args.json:
-        print(json.dumps({"instance": instance.name, "rows": _json_rows(frame)}))
+        print_json(
+            {
+                "instance": instance.name,
+                "objective_parts": [part.type for part in instance.objective.parts],
+                "objective_units": objective_units(instance),
+                "rows": _json_rows(frame),
+            }
+        )
     else:
         print(f"{instance.name}: {instance.num_kernels} kernels, objective {_objective(instance)}")
-        print(_table(frame))
+        print(_table(frame, instance))
     # A policy whose schedule breaks a rule of the instance is a finding, not a bug; a solver's is.
     invalid = frame[~frame["valid"] & (frame["kind"] != "policy")]
     for _, row in invalid.iterrows():
@@ -138,10 +167,11 @@ def _instance(args: argparse.Namespace) -> Instance:
         )
     platform = resolve_platform(args.platform, args.power_mode)
     scenario = scenario_from_args(args)
-    return build_instance(platform, scenario, options_from_args(args))
+    return build_checked(platform, scenario, options_from_args(args), args.platform, args.scenario)
 
 
 def _objective(instance: Instance) -> str:
+    """``late_jobs,energy``: the parts (the table shows each with its unit)."""
     return ",".join(part.type for part in instance.objective.parts)
 
 
@@ -168,7 +198,7 @@ def _text(value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
-def _table(frame: pd.DataFrame) -> str:
+def _table(frame: pd.DataFrame, instance: Instance) -> str:
     if (frame["kind"] == "policy").any():
         # One ranking: best valid objective first, then the rows without a valid schedule.
         ranks = [None if r is None or r != r else int(r) for r in frame["rank"]]
@@ -180,11 +210,12 @@ def _table(frame: pd.DataFrame) -> str:
             "solver": frame["solver"],
             "kind": frame["kind"],
             "status": frame["status"],
-            "objective": [_text(v) for v in frame["objective"]],
-            "best bound": [_text(v) for v in frame["best_bound"]],
+            "objective": [quantities_text(instance, v) for v in frame["objective"]],
+            "best bound": [quantities_text(instance, v) for v in frame["best_bound"]],
             "gap": ["-" if g is None or g != g else f"{100 * g:.2f}%" for g in frame["gap"]],
-            "seconds": [f"{s:.2f}" for s in frame["seconds"]],
             "note": [m if isinstance(m, str) else "" for m in frame["message"]],
         }
     )
+    if "seconds" in frame:
+        shown.insert(len(shown.columns) - 1, "seconds", [f"{s:.2f}" for s in frame["seconds"]])
     return shown.to_string(index=False)

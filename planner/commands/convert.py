@@ -7,12 +7,15 @@ import json
 import sys
 
 from xpuplan.models import Instance, InvalidInput, instance_to_json, save_instance
+from xpuplan.models.fields import MAX_COUNT, MAX_TIME, MAX_UNITS
 from xpuplan.models.formats import (
     dnn_graph_to_instance,
     fjsp_to_instance,
     psplib_to_instance,
     stg_to_instance,
 )
+from xpuplan.models.jsonio import check_output_paths
+from xpuplan.planner.limits import int_at_most
 
 NAME = "convert"
 HELP = "convert a benchmark file (STG, FJSP, PSPLIB, profiled DNN graph) to an xpuplan instance"
@@ -48,31 +51,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--name", help="the instance's name (default: from the file name)")
     parser.add_argument(
-        "--processors", type=int, metavar="M", help="stg: number of identical processors (required)"
+        "--processors",
+        type=int_at_most(MAX_UNITS),
+        metavar="M",
+        help="stg: number of identical processors (required)",
     )
     parser.add_argument(
         "--inferences",
-        type=int,
+        type=int_at_most(MAX_COUNT),
         metavar="N",
         help="dnn-graph: copies of the graph, one job each (default 1)",
     )
     parser.add_argument(
         "--period-us",
-        type=int,
+        type=int_at_most(MAX_TIME),
         metavar="T",
         help="dnn-graph: job i is released at i x T us (default: all at 0)",
     )
     parser.add_argument(
         "--deadline-us",
-        type=int,
+        type=int_at_most(MAX_TIME),
         metavar="D",
         help="dnn-graph: relative deadline of each job in us (default: none)",
     )
     parser.add_argument(
-        "--cpu-units", type=int, metavar="N", help="dnn-graph: CPU units (default 1)"
+        "--cpu-units",
+        type=int_at_most(MAX_UNITS),
+        metavar="N",
+        help="dnn-graph: CPU units (default 1)",
     )
     parser.add_argument(
-        "--accel-units", type=int, metavar="N", help="dnn-graph: accelerator units (default 1)"
+        "--accel-units",
+        type=int_at_most(MAX_UNITS),
+        metavar="N",
+        help="dnn-graph: accelerator units (default 1)",
     )
 
 
@@ -80,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     for attr, (flag, fmt) in _OPTION_FORMATS.items():
         if getattr(args, attr) is not None and args.format != fmt:
             raise InvalidInput(f"only applies to {fmt}", field=flag, value=getattr(args, attr))
+    check_output_paths([("-o", args.output)])
     try:
         instance = _convert(args)
     except InvalidInput as exc:
@@ -94,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
             f"{instance.num_devices} devices"
         )
     else:
-        json.dump(instance_to_json(instance), sys.stdout, indent=1)
+        json.dump(instance_to_json(instance), sys.stdout, indent=1, allow_nan=False)
         sys.stdout.write("\n")
     return 0
 

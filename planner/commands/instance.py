@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from xpuplan.models import save_instance
-from xpuplan.planner.commands.common import add_instance_arguments, instance_from_args
+from xpuplan.models.jsonio import check_output_paths
+from xpuplan.planner.commands.common import add_instance_arguments, instance_from_args, print_json
 
 NAME = "instance"
 HELP = "build the problem instance of a scenario on a platform"
@@ -21,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_paths([("-o", args.output)])
     instance = instance_from_args(args).instance
     save_instance(args.output, instance)
     summary = {
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         "output": args.output,
     }
     if args.json:
-        print(json.dumps(summary))
+        print_json(summary)
     else:
         print(
             f"{instance.name}: {instance.num_jobs} jobs, {instance.num_kernels} kernels, "

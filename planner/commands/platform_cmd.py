@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import yaml
 
+from xpuplan.models.jsonio import check_output_paths, write_files
 from xpuplan.models.platform import load_platform, platform_to_dict
 from xpuplan.runtime.localhost import local_platform
 
@@ -21,11 +23,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_paths([("-o", args.output)])
     platform, notes = local_platform()
-    with open(args.output, "w", encoding="utf-8") as handle:
-        handle.writelines(f"# {note}\n" for note in notes)
-        yaml.safe_dump(platform_to_dict(platform), handle, sort_keys=False)
-    load_platform(args.output)  # what was written reads back valid
+    text = "".join(f"# {note}\n" for note in notes)
+    text += yaml.safe_dump(platform_to_dict(platform), sort_keys=False)
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+        load_platform(tmp)  # what is written reads back valid (else nothing replaces the file)
+
+    write_files([(args.output, write)])
     devices = ", ".join(
         f"{dev.name} ({dev.units} units, {dev.onnxruntime.provider})"
         for dev in platform.devices

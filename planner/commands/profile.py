@@ -6,11 +6,13 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from xpuplan.models import InvalidInput
+from xpuplan.models.jsonio import FileWriter, check_output_paths, write_files
 from xpuplan.models.platform import platform_to_dict
 from xpuplan.models.presets import resolve_platform
 from xpuplan.models.scenarios import resolve_scenario
@@ -67,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
             raise InvalidInput("must be >= 1", field=flag, value=value)
     if args.warmup < 0:
         raise InvalidInput("must be >= 0", field="--warmup", value=args.warmup)
+    check_output_paths([("-o", args.output), ("--calibrated-platform", args.calibrated_platform)])
     platform = resolve_platform(args.platform, args.power_mode)
     scenario = resolve_scenario(args.scenario)
     bar: Any = None
@@ -102,14 +105,18 @@ def run(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     elapsed = time.perf_counter() - start
-    result.write_csv(args.output)
+    # Written all or none, each through a temporary file (see models.jsonio.write_files).
+    outputs: list[tuple[str, FileWriter]] = [(args.output, lambda tmp: result.write_csv(str(tmp)))]
     if args.calibrated_platform:
         fitted = calibrated_platform(platform, result.fits)
-        with open(args.calibrated_platform, "w", encoding="utf-8") as handle:
-            handle.write(
-                f"# {platform.name} with roofline efficiencies fitted by xpuplan profile\n"
-            )
-            yaml.safe_dump(platform_to_dict(fitted), handle, sort_keys=False)
+        text = f"# {platform.name} with roofline efficiencies fitted by xpuplan profile\n"
+        text += yaml.safe_dump(platform_to_dict(fitted), sort_keys=False)
+
+        def write_platform(tmp: Path) -> None:
+            tmp.write_text(text, encoding="utf-8")
+
+        outputs.append((args.calibrated_platform, write_platform))
+    write_files(outputs)
     doc = summary(result, elapsed, args.output)
     if args.json:
         print(json.dumps(doc, indent=2))

@@ -1,15 +1,38 @@
-"""``xpuplan verify INSTANCE SCHEDULE`` or ``xpuplan verify PLAN``: the independent checker."""
+"""``xpuplan verify INSTANCE SCHEDULE`` or ``xpuplan verify PLAN``: the independent checker.
+
+Exit codes: 0 the schedule is valid; 1 it breaks rules (each violation listed); 2 bad input;
+4 there is no schedule to check: the schedule claims ``infeasible`` or ``unknown`` and lists no
+assignments, and the checker cannot prove (or refute) that claim, so it is reported as not
+verified rather than valid. (3 is kept for an internal error, as in every command.)
+
+An assignment may leave out its ``level`` when its kernel has a single mode on that device: the
+level is then that mode's.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
+from dataclasses import replace
 
-from xpuplan.models import InvalidInput, check_schedule, load_instance, load_schedule
+from xpuplan.models import (
+    Instance,
+    InvalidInput,
+    Schedule,
+    check_schedule,
+    load_instance,
+    load_schedule,
+)
 from xpuplan.models.plan import is_plan_file, load_plan
+from xpuplan.planner.commands.common import print_json
+from xpuplan.planner.report import objective_text
 
 NAME = "verify"
-HELP = "check a schedule against its instance (exit 0 valid, 1 invalid with every violation)"
+HELP = (
+    "check a schedule against its instance (exit 0 valid, 1 invalid with every violation, "
+    "4 an infeasible/unknown claim with no schedule, which cannot be verified)"
+)
+#: The exit code of a schedule with no assignments that claims infeasible or unknown.
+NOT_VERIFIED = 4
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,21 +51,50 @@ def run(args: argparse.Namespace) -> int:
         instance = load_instance(args.instance)
         schedule = load_schedule(args.schedule)
         source = args.schedule
+    schedule = fill_levels(instance, schedule)
     try:
         violations = check_schedule(instance, schedule)
     except InvalidInput as exc:  # a schedule for another instance
         raise exc.in_file(source) from None
+    unchecked = not schedule.is_solution and not schedule.assignments
     if args.json:
         doc = {
-            "valid": not violations,
+            "valid": None if unchecked else not violations,
+            "verified": not unchecked,
             "status": schedule.status,
             "violations": [{"rule": v.rule, "message": v.message} for v in violations],
         }
-        print(json.dumps(doc))
+        print_json(doc)
+    elif unchecked:
+        print(
+            f"not verified: the schedule claims {schedule.status!r} and has no assignments; "
+            "there is nothing to check and the checker cannot prove the claim"
+        )
     elif violations:
         print(f"INVALID: {len(violations)} violation(s)")
         for violation in violations:
             print(f"  {violation}")
     else:
-        print(f"valid ({schedule.status}, objective {schedule.objective})")
+        shown = objective_text(instance, schedule.objective, None, None)
+        print(f"valid ({schedule.status}, {shown})")
+    if unchecked:
+        return NOT_VERIFIED
     return 1 if violations else 0
+
+
+def fill_levels(instance: Instance, schedule: Schedule) -> Schedule:
+    """Give every assignment without a level the level of its kernel's only mode on its device
+    (left as it is when the kernel has no mode or several modes there)."""
+    changed = []
+    any_filled = False
+    for asg in schedule.assignments:
+        k_idx = instance.kernel_idx.get(asg.kernel)
+        if asg.level == "" and k_idx is not None:
+            levels = {m.level for m in instance.kernels[k_idx].modes if m.device == asg.device}
+            if len(levels) == 1:
+                (level,) = levels
+                if level != "":
+                    asg = replace(asg, level=level)
+                    any_filled = True
+        changed.append(asg)
+    return schedule.replace(assignments=tuple(changed)) if any_filled else schedule

@@ -98,7 +98,7 @@ BAD_YAML = [
     (
         "zero rate",
         "name: s\ntasks:\n- {name: a, model: m, arrival: {type: periodic, rate_hz: 0}}\n",
-        "tasks[0].arrival.rate_hz: must be a finite number > 0 (got 0)",
+        "tasks[0].arrival.rate_hz: must be a number between 0.001 and 100000 (got 0)",
     ),
     (
         "unknown class",

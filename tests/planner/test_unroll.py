@@ -8,6 +8,7 @@ from xpuplan.models import InvalidInput, check_schedule
 from xpuplan.models.presets import get_platform, platform_names
 from xpuplan.models.scenario import ModelRef, Periodic, Poisson, Scenario, Task
 from xpuplan.models.scenarios import get_scenario, scenario_names
+from xpuplan.models.workload import CompileOptions
 from xpuplan.planner.unroll import PlanningOptions, build_instance, planning_horizon_us
 from xpuplan.solvers import solve
 
@@ -55,16 +56,19 @@ def test_gaming_hyperperiod_is_one_frame_of_30fps():
 
 
 def test_llm_request_is_prefill_then_grouped_decode():
-    """A proactive request: prefill chunks, then ceil(81 / 16) = 6 chained decode kernels."""
+    """A proactive request of 81 tokens: prefill chunks (the first token), then the other 80
+    decode steps as ceil(80 / 16) = 5 chained decode kernels of 16 steps each."""
     inst = build_instance(get_platform("core-ultra-125h"), get_scenario("agent-assistant"))
     job = inst.jobs[0].name
     assert job.startswith("proactive-summarize@")
     names = [k.name for k in inst.kernels if k.job == job]
     decode = [n for n in names if "/decode." in n]
-    assert len(decode) == 6
+    assert len(decode) == 5
+    labels = [inst.kernels[inst.kernel_idx[n]].attrs["label"] for n in decode]
+    assert labels == ["decode x16"] * 5
     succ = {e.src: e.dst for e in inst.edges if e.src in decode}
-    assert [succ.get(f"{job}/decode.{i}") for i in range(5)] == [
-        f"{job}/decode.{i + 1}" for i in range(5)
+    assert [succ.get(f"{job}/decode.{i}") for i in range(4)] == [
+        f"{job}/decode.{i + 1}" for i in range(4)
     ]
     assert any("/prefill." in n for n in names)
 
@@ -159,7 +163,9 @@ def test_per_device_dvfs_and_memory_bandwidth_options():
     inst = build_instance(
         get_platform("ryzen-ai-hx370"),
         get_scenario("gaming"),
-        PlanningOptions(dvfs="per-device", memory_bandwidth=True, levels="all"),
+        PlanningOptions(
+            dvfs="per-device", memory_bandwidth=True, workload=CompileOptions(levels="all")
+        ),
     )
     assert inst.dvfs == "per-device"
     assert [r.name for r in inst.resources] == ["mem_bw_gbps"]

@@ -8,9 +8,9 @@ import pytest
 
 from xpuplan.models.presets import get_platform
 from xpuplan.models.scenarios import get_scenario, scenario_names
+from xpuplan.models.workload import CompileOptions, compile_workload
 from xpuplan.planner.cli import main
 from xpuplan.runtime import policy_names, simulate
-from xpuplan.runtime.builder import BuildOptions, build_workload
 from xpuplan.runtime.policies import policy_uses_plan
 from xpuplan.runtime.workload import Workload
 
@@ -31,14 +31,14 @@ JSON_KEYS = {
 TASK_KEYS = {"class", "arrived", "completed", "deadline_violation_rate", "latency_ms"}
 ONLINE = [p for p in policy_names() if not policy_uses_plan(p)]
 # Small builds keep the test fast: fewer kernels per model, fewer decode batch sizes.
-FAST = BuildOptions(max_kernels_per_model=4, kernels_per_chunk=1, levels=2, decode_batches=(1, 8))
+FAST = CompileOptions(max_kernels_per_model=4, kernels_per_chunk=1, levels=2, decode_batches=(1, 8))
 
 
 @pytest.fixture(scope="module")
 def compound() -> tuple[object, object, Workload]:
     platform = get_platform("jetson-orin-nx-16gb")
     scenario = get_scenario("compound-ai")
-    return platform, scenario, build_workload(platform, scenario, FAST)
+    return platform, scenario, compile_workload(platform, scenario, FAST)
 
 
 @pytest.mark.parametrize("policy", ONLINE)
@@ -135,7 +135,7 @@ def test_cli_hybrid_plans_the_known_tasks_itself(capsys: pytest.CaptureFixture[s
     ("argv", "message"),
     [
         (["--policy", "nope"], "not a known policy"),
-        (["--policy", "edf", "--duration", "0"], "must be > 0"),
+        (["--policy", "edf", "--duration", "0"], "--duration: must be a number of seconds between"),
         (["--policy", "edf", "--option", "colour=red"], "not an option"),
         (["--policy", "edf", "--option", "novalue"], "KEY=VALUE"),
     ],
@@ -156,7 +156,7 @@ def test_every_builtin_scenario_runs_on_every_platform(scenario: str) -> None:
     """A short edf run of each built-in scenario on each preset conserves its jobs."""
     for platform_name in ("jetson-orin-nx-16gb", "core-ultra-125h", "ryzen-ai-hx370"):
         platform = get_platform(platform_name)
-        workload = build_workload(platform, get_scenario(scenario), FAST)
+        workload = compile_workload(platform, get_scenario(scenario), FAST)
         result = simulate(platform, scenario, "edf", duration_s=1.0, workload=workload)
         cons = result.conservation
         assert cons["arrived"] == cons["completed"] + cons["dropped"] + cons["in_flight"]

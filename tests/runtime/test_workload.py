@@ -9,7 +9,7 @@ from tests.runtime.helpers import kernel
 from xpuplan.models import InvalidInput, Mode
 from xpuplan.models.presets import get_platform
 from xpuplan.models.scenarios import get_scenario
-from xpuplan.runtime.builder import BuildOptions, build_workload
+from xpuplan.models.workload import CompileOptions, compile_workload
 from xpuplan.runtime.workload import (
     DagStage,
     DecodeStage,
@@ -81,8 +81,8 @@ def test_decode_table_is_exact_on_the_grid_and_linear_between() -> None:
 def test_agent_assistant_workload_on_core_ultra() -> None:
     """LLM tasks become a chunked prefill then decode steps sharing one table per model."""
     platform = get_platform("core-ultra-125h")
-    options = BuildOptions(levels=2, decode_batches=(1, 8))
-    workload = build_workload(platform, get_scenario("agent-assistant"), options)
+    options = CompileOptions(levels=2, decode_batches=(1, 8))
+    workload = compile_workload(platform, get_scenario("agent-assistant"), options)
     chat, summary = workload.tasks
     assert isinstance(chat.stages[0], DagStage) and isinstance(chat.stages[1], DecodeStage)
     assert chat.stages[1].num_steps == 69 and chat.stages[1].kv_start == 214
