@@ -33,13 +33,12 @@ from xpuplan.models.jsonio import schedule_to_json
 from xpuplan.models.presets import get_platform, platform_names
 from xpuplan.models.scenario import Poisson, Scenario
 from xpuplan.models.scenarios import get_scenario, scenario_names
-from xpuplan.models.workload import CompileOptions, compile_workload
+from xpuplan.models.workload import CompileOptions, Workload, compile_workload
 from xpuplan.planner.commands.simulate import plan_known_tasks
 from xpuplan.runtime.metrics import SimResult
 from xpuplan.runtime.policies import policy_names, policy_uses_plan
 from xpuplan.runtime.simulate import simulate
 from xpuplan.runtime.simulator import SimConfig
-from xpuplan.runtime.workload import Workload
 
 WALL_FIELDS = ("wall_s",)
 # Fields left out on request (--ignore), e.g. one added after a baseline was recorded.

@@ -35,8 +35,8 @@ from xpuplan.models import Schedule
 if TYPE_CHECKING:
     import pandas as pd
 
+    from xpuplan.models.workload import TaskSpec
     from xpuplan.runtime.jobs import Job
-    from xpuplan.runtime.workload import TaskSpec
 
 
 # The columns of SimResult.to_frame, in order.

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from xpuplan.models import Mode, Unsupported, check_schedule
+from xpuplan.models.workload import EdgeSpec, JobTemplate, KernelSpec, TaskSpec, single_task
 from xpuplan.runtime.platform_sim import DeviceInfo, MachineSpec
 from xpuplan.runtime.policies import get_policy
 from xpuplan.runtime.simulator import SimConfig, Simulator
 from xpuplan.runtime.trace import executed_instance
-from xpuplan.runtime.workload import EdgeSpec, JobTemplate, KernelSpec, TaskSpec, single_task
 
 # A plain machine: a CPU (two levels), an iGPU and an NPU, one unit each.
 DEVICES = (

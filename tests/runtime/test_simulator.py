@@ -7,11 +7,11 @@ import pytest
 from tests.runtime.helpers import EXACT, assert_valid, chain, kernel, machine, run, starts, task
 from xpuplan.models import Mode
 from xpuplan.models.scenario import Periodic, Poisson
+from xpuplan.models.workload import DecodeTable, EdgeSpec, JobTemplate, Workload, llm_task
 from xpuplan.runtime.dispatch import DispatchApi
 from xpuplan.runtime.metrics import ConservationError
 from xpuplan.runtime.policies import get_policy
 from xpuplan.runtime.simulator import SimConfig, Simulator
-from xpuplan.runtime.workload import DecodeTable, EdgeSpec, JobTemplate, Workload, llm_task
 
 
 def _mixed_tasks() -> list:
