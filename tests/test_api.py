@@ -35,7 +35,6 @@ PUBLIC = (
     "XpuplanError",
     "InvalidInput",
     "Unsupported",
-    "Infeasible",
     "get_platform",
     "platform_names",
     "get_scenario",

@@ -38,7 +38,6 @@ from xpuplan.models import __version__
 
 if TYPE_CHECKING:
     from xpuplan.models import (
-        Infeasible,
         Instance,
         InvalidInput,
         Objective,
@@ -82,7 +81,6 @@ _LAZY: dict[str, str] = {
     "XpuplanError": "xpuplan.models",
     "InvalidInput": "xpuplan.models",
     "Unsupported": "xpuplan.models",
-    "Infeasible": "xpuplan.models",
     # Platforms, scenarios, kernel DAGs, networkx.
     "get_platform": "xpuplan.models.presets",
     "platform_names": "xpuplan.models.presets",
@@ -109,7 +107,6 @@ _LAZY: dict[str, str] = {
 
 # Spelled out (not derived from _LAZY) so that linters see what the TYPE_CHECKING imports are for.
 __all__ = [
-    "Infeasible",
     "Instance",
     "InvalidInput",
     "Objective",
