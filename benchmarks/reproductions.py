@@ -5,7 +5,7 @@ Usage::
     python benchmarks/reproductions.py --seeds 0 1 2 --rtgen-duration 300 \\
         --agent-duration 900 --twill-duration 600 --out benchmarks/results/reproductions.md
 
-Every policy of one comparison sees the same arrival traces (same seed, same duration); results
+Every policy of one comparison sees the same arrival times (same seed, same duration); results
 are averaged over the seeds. Nothing here tunes a policy: each runs with its defaults.
 
 * **RTGen** (arXiv 2507.14715): the five RTGen-style policies on ``video-call`` and ``gaming`` at

@@ -534,7 +534,7 @@ class Workload:
         """Arrival times of every task in ``[0, horizon_us)``.
 
         Drawn exactly as the planner draws them (:mod:`xpuplan.planner.unroll`): one
-        :class:`random.Random` seeded with ``seed``, tasks in order. The trace depends on the
+        :class:`random.Random` seeded with ``seed``, tasks in order. The arrivals depend on the
         seed and the horizon only, never on the policy, so every policy sees the same arrivals.
         """
         rng = random.Random(seed)

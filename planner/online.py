@@ -3,7 +3,7 @@
 The online policies of :mod:`xpuplan.runtime.policies` never see the future, but to measure how far
 they are from the optimum they must run on *the same problem* the solvers solve. This module runs a
 policy on the jobs of an :class:`xpuplan.models.Instance` (typically built with
-``include_unknown``, so it holds every arrival of a sampled trace): each job is injected at its
+``include_unknown``, so it holds every sampled arrival): each job is injected at its
 release with the instance's own kernels, modes and edges
 (:meth:`xpuplan.models.workload.JobTemplate.from_instance_job`), so the executed run is a
 :class:`xpuplan.models.Schedule` of that instance, which :func:`xpuplan.models.check_schedule`

@@ -13,7 +13,7 @@ grid, the package versions and the seeds are stored with the results (Parquet me
 Within a cell
 -------------
 * The problem is the clairvoyant :class:`xpuplan.models.Instance` of the scenario
-  (``include_unknown``, the default: every sampled arrival of the seed's trace over the horizon;
+  (``include_unknown``, the default: every arrival the seed samples over the horizon;
   without it, the known tasks over the planner's horizon). A solver cell
   solves it (:func:`xpuplan.solvers.solve`); a policy cell runs the online policy on its jobs
   (:func:`xpuplan.planner.online.run_on_instance`). Either way the schedule goes through

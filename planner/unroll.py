@@ -6,9 +6,9 @@ planning horizon:
 
 * periodic tasks over their hyperperiod (the least common multiple of the exact rational periods:
   30 FPS and 50 Hz align every 100 ms), or over the horizon the user gives;
-* other known arrivals (Poisson, traces) over the scenario's horizon, drawn with a seed;
+* other known arrivals (Poisson, listed times) over the scenario's horizon, drawn with a seed;
 * unknown arrivals (reactive requests) are left to the runtime, unless ``include_unknown`` asks
-  for the clairvoyant problem (every arrival of a sampled trace known in advance).
+  for the clairvoyant problem (every sampled arrival known in advance).
 
 A job is its task's whole template (:attr:`xpuplan.models.workload.TaskSpec.job_template`): an
 LLM request is the chunked prefill, which yields the first token, then its ``output_tokens - 1``
@@ -180,8 +180,8 @@ def unroll(
     nothing should parse that).
 
     Arrivals are drawn for every task of the scenario in order, planned or not, with one
-    :class:`random.Random` seeded with ``options.seed``, so a task's trace does not depend on
-    which other tasks are planned: the runtime draws the same traces with the same seed
+    :class:`random.Random` seeded with ``options.seed``, so a task's arrivals do not depend on
+    which other tasks are planned: the runtime draws the same arrivals with the same seed
     (:meth:`xpuplan.models.workload.Workload.arrival_times_us`). Tasks that ``workload`` lacks
     are not planned.
     """

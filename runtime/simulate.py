@@ -72,7 +72,7 @@ def simulate(
         Simulated time; arrivals are drawn in ``[0, duration)``; jobs still running at the end
         count as in flight.
     seed
-        Seeds the arrival trace (the same for every policy) and the latency noise.
+        Seeds the arrival times (the same for every policy) and the latency noise.
     power_mode
         A power mode of the platform.
     noise_cv

@@ -5,7 +5,7 @@ Instance.
    Instance's own assumptions (no latency noise, no bandwidth contention, instant DVFS switches,
    no power governor), reproduces the plan's schedule exactly (kernels, devices, units, levels,
    starts and ends), and the executed schedule passes the checker.
-2. An online policy run on the clairvoyant workload (the sampled trace's unknown arrivals too)
+2. An online policy run on the clairvoyant workload (the sampled unknown arrivals too)
    gives a schedule the checker accepts against the clairvoyant Instance built from the same
    trace. Two runtime features have no counterpart in an Instance and are off: decode batching
    across requests (the tasks run :meth:`~xpuplan.models.workload.TaskSpec.as_planned`: an LLM's

@@ -72,7 +72,7 @@ def test_cross_device_delay_and_resume_cost_follow_the_instance_rules() -> None:
 
 
 def test_same_seed_same_run_and_policies_see_the_same_arrivals() -> None:
-    """Runs are a function of the seed; the arrival trace does not depend on the policy."""
+    """Runs are a function of the seed; the arrival times do not depend on the policy."""
     tasks = _mixed_tasks()
     config = SimConfig(noise_cv=0.2)
     arrivals = Workload("w", tasks).arrival_times_us(5, 50_000)
