@@ -37,11 +37,11 @@ from pathlib import Path
 from typing import Any
 
 from xpuplan.models.presets import get_platform
+from xpuplan.models.presets.scenarios import get_scenario
 from xpuplan.models.scenario import Poisson, Scenario
-from xpuplan.models.scenarios import get_scenario
 from xpuplan.models.workload import compile_workload
+from xpuplan.runtime.api import simulate
 from xpuplan.runtime.metrics import SimResult
-from xpuplan.runtime.simulate import simulate
 
 RTGEN_POLICIES = ("static-best", "rr-backends", "edf", "llm-background", "dynamic-eft")
 RTGEN_PAPER_SPREAD = 41.7

@@ -10,7 +10,7 @@ per minute) or listed times. Its class says what it is for:
 
 A task is *known* when its arrivals can be planned offline (periodic frames; queued background
 work); unknown arrivals (a user's question) are left to the runtime's online policies. Built-in
-scenarios are in :mod:`xpuplan.models.scenarios`; users' own load from YAML with
+scenarios are in :mod:`xpuplan.models.presets.scenarios`; users' own load from YAML with
 :func:`load_scenario`.
 """
 

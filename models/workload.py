@@ -3,7 +3,7 @@
 :func:`compile_workload` is the one compiler from (platform, scenario, options) to a
 :class:`Workload`. The planner unrolls a workload's templates over a horizon into an Instance
 (:func:`xpuplan.planner.unroll.build_instance`); the runtime simulates the very same templates
-(:func:`xpuplan.runtime.simulate.simulate`). Defaults live in :class:`CompileOptions`, and only
+(:func:`xpuplan.runtime.api.simulate`). Defaults live in :class:`CompileOptions`, and only
 there.
 
 A :class:`JobTemplate` is one job's kernel DAG: kernels with their modes (device, DVFS level,

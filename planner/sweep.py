@@ -54,7 +54,7 @@ import pandas as pd
 from xpuplan.models import Instance, InvalidInput, Schedule, check_schedule, evaluate
 from xpuplan.models.objectives import dynamic_energy, job_completions
 from xpuplan.models.presets import resolve_platform
-from xpuplan.models.scenarios import resolve_scenario
+from xpuplan.models.presets.scenarios import resolve_scenario
 from xpuplan.models.schedule import ObjectiveValue
 from xpuplan.models.workload import CompileOptions, compile_workload
 from xpuplan.planner.sweep_grid import Cell, Grid, cell_from_spec, load_grid, scaled_scenario
@@ -378,8 +378,8 @@ class _LatencyRecorder:
 
 def _simulation_metrics(cell: Cell) -> dict[str, Any]:
     """The policy on the scenario itself, for ``duration_s``, with the runtime's full behaviour."""
+    from xpuplan.runtime.api import simulate
     from xpuplan.runtime.policies import get_policy
-    from xpuplan.runtime.simulate import simulate
 
     platform = resolve_platform(cell.platform, cell.power_mode)
     scenario = scaled_scenario(resolve_scenario(cell.scenario), cell.load_scale)

@@ -99,7 +99,7 @@ def build_instance(
     platform
         The platform (:func:`xpuplan.models.presets.get_platform`, or a YAML file's).
     scenario
-        The scenario (:func:`xpuplan.models.scenarios.get_scenario`, or a YAML file's).
+        The scenario (:func:`xpuplan.models.presets.scenarios.get_scenario`, or a YAML file's).
     options
         Horizon, seed, objective, power cap, kernel granularity, DVFS levels...
 
@@ -119,7 +119,7 @@ def build_instance(
     Examples
     --------
     >>> from xpuplan.models.presets import get_platform
-    >>> from xpuplan.models.scenarios import get_scenario
+    >>> from xpuplan.models.presets.scenarios import get_scenario
     >>> inst = build_instance(get_platform("jetson-orin-nx-16gb"), get_scenario("gaming"))
     >>> inst.num_jobs, inst.objective.type, inst.power_cap_w is not None
     (3, 'lexicographic', True)

@@ -281,7 +281,7 @@ class SimResult:
 
         Examples
         --------
-        >>> from xpuplan.runtime.simulate import simulate
+        >>> from xpuplan.runtime.api import simulate
         >>> result = simulate("ryzen-ai-hx370", "video-call", "edf", duration_s=0.5, seed=0)
         >>> frame = result.to_frame()
         >>> list(frame["task"]) == list(result.tasks)

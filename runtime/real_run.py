@@ -4,7 +4,7 @@
 >>> doc = result.to_json()  # doctest: +SKIP
 >>> doc["planned_vs_measured"]["kernel_error_pct"]["p50"]  # doctest: +SKIP
 
-The run is :func:`xpuplan.runtime.simulate.simulate` with the real executor
+The run is :func:`xpuplan.runtime.api.simulate` with the real executor
 (:class:`xpuplan.runtime.ort_exec.RealSimulator`) behind the same policies: the plan's jobs under
 ``time-triggered`` or ``self-timed``, and with ``policy`` the scenario's other tasks (reactive,
 proactive, Poisson arrivals) served in the plan's slack by that list policy through ``hybrid``.
@@ -49,9 +49,10 @@ from xpuplan.models.onnx import is_onnx_ref
 from xpuplan.models.plan import Plan
 from xpuplan.models.platform import Platform
 from xpuplan.models.presets import resolve_platform
+from xpuplan.models.presets.scenarios import resolve_scenario
 from xpuplan.models.profiles import PROFILE_COLUMNS
 from xpuplan.models.scenario import Scenario
-from xpuplan.models.scenarios import resolve_scenario
+from xpuplan.runtime.api import simulate
 from xpuplan.runtime.metrics import SimResult
 from xpuplan.runtime.ort_exec import (
     ModelSet,
@@ -62,7 +63,6 @@ from xpuplan.runtime.ort_exec import (
     missing_bindings,
 )
 from xpuplan.runtime.policies import policy_plan_only
-from xpuplan.runtime.simulate import simulate
 from xpuplan.runtime.simulator import SimConfig, Simulator
 
 EXECUTORS = ("time-triggered", "self-timed")

@@ -54,12 +54,12 @@ if TYPE_CHECKING:
     from xpuplan.models.nx import instance_from_networkx
     from xpuplan.models.plan import Plan, load_plan, plan_settings, save_plan
     from xpuplan.models.presets import get_platform, platform_names
-    from xpuplan.models.scenarios import get_scenario, scenario_names
+    from xpuplan.models.presets.scenarios import get_scenario, scenario_names
     from xpuplan.planner.compare import compare
     from xpuplan.planner.pictures import save_gantt
     from xpuplan.planner.unroll import PlanningOptions, build_instance
     from xpuplan.runtime import SimResult, policy_names
-    from xpuplan.runtime.simulate import simulate
+    from xpuplan.runtime.api import simulate
     from xpuplan.solvers import Result, solve, solver_names
 
 # Public name -> the module that defines it (imported on first use).
@@ -84,8 +84,8 @@ _LAZY: dict[str, str] = {
     # Platforms, scenarios, kernel DAGs, networkx.
     "get_platform": "xpuplan.models.presets",
     "platform_names": "xpuplan.models.presets",
-    "get_scenario": "xpuplan.models.scenarios",
-    "scenario_names": "xpuplan.models.scenarios",
+    "get_scenario": "xpuplan.models.presets.scenarios",
+    "scenario_names": "xpuplan.models.presets.scenarios",
     "build_kernel_dag": "xpuplan.models.kernels",
     "instance_from_networkx": "xpuplan.models.nx",
     # Planning and solving.
@@ -97,7 +97,7 @@ _LAZY: dict[str, str] = {
     "compare": "xpuplan.planner.compare",
     "save_gantt": "xpuplan.planner.pictures",
     # The runtime.
-    "simulate": "xpuplan.runtime.simulate",
+    "simulate": "xpuplan.runtime.api",
     "SimResult": "xpuplan.runtime",
     "policy_names": "xpuplan.runtime",
     # Coming with their issues, in this table, the TYPE_CHECKING imports and __all__ alike:

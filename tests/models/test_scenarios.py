@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xpuplan.models import InvalidInput
+from xpuplan.models.presets.scenarios import get_scenario, resolve_scenario, scenario_names
 from xpuplan.models.scenario import (
     Listed,
     ModelRef,
@@ -21,7 +22,6 @@ from xpuplan.models.scenario import (
     arrival_times_us,
     load_scenario,
 )
-from xpuplan.models.scenarios import get_scenario, resolve_scenario, scenario_names
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "scenarios"
 

@@ -15,10 +15,10 @@ from xpuplan.models.generate import random_small_instance
 from xpuplan.models.plan import Plan
 from xpuplan.models.scenario import Periodic
 from xpuplan.models.workload import JobTemplate
+from xpuplan.runtime.api import simulate_plan
 from xpuplan.runtime.plan_jobs import PlanJobs
 from xpuplan.runtime.policies import get_policy
 from xpuplan.runtime.policies.plan_executors import TimeTriggered
-from xpuplan.runtime.simulate import simulate_plan
 from xpuplan.runtime.simulator import SimConfig, Simulator
 
 EXECUTORS = ("time-triggered", "self-timed")

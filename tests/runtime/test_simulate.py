@@ -7,7 +7,7 @@ import json
 import pytest
 
 from xpuplan.models.presets import get_platform
-from xpuplan.models.scenarios import get_scenario, scenario_names
+from xpuplan.models.presets.scenarios import get_scenario, scenario_names
 from xpuplan.models.workload import CompileOptions, Workload, compile_workload
 from xpuplan.planner.cli import main
 from xpuplan.runtime import policy_names, simulate

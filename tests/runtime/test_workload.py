@@ -8,7 +8,7 @@ import pytest
 from tests.runtime.helpers import kernel
 from xpuplan.models import InvalidInput, Mode
 from xpuplan.models.presets import get_platform
-from xpuplan.models.scenarios import get_scenario
+from xpuplan.models.presets.scenarios import get_scenario
 from xpuplan.models.workload import (
     CompileOptions,
     DagStage,
