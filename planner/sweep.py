@@ -697,6 +697,22 @@ def sweep(
     -------
     (pandas.DataFrame, Progress)
         The whole table (earlier rows included) and what this call did.
+
+    Examples
+    --------
+    One cell (one platform, scenario, seed and solver) on a local cluster of one thread:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> grid = {"name": "tiny", "platforms": "jetson-orin-nx-16gb", "scenarios": "video-call",
+    ...         "seeds": [0], "horizon_s": 0.1, "solvers": ["heft"], "policies": [],
+    ...         "simulate": False}
+    >>> out = Path(tempfile.mkdtemp()) / "tiny.csv"
+    >>> frame, done = sweep(grid, out, workers=1, processes=False, progress=False)
+    >>> done.done, frame[["name", "status", "valid"]].values.tolist()
+    (1, [['heft', 'feasible', True]])
+    >>> sweep(grid, out, workers=1, processes=False, progress=False)[1].skipped  # resumed: done
+    1
     """
     from distributed import Client, LocalCluster, as_completed
 

@@ -350,6 +350,8 @@ def run_plan(
     platform, scenario
         What the plan was made from (objects, built-in names or YAML paths): the platform's
         ONNX Runtime bindings and the scenario's ONNX files.
+    duration_s
+        How long arrivals keep coming, in seconds.
     executor
         ``time-triggered`` or ``self-timed``.
     policy
@@ -369,6 +371,25 @@ def run_plan(
         When a device the run needs has no runnable ONNX Runtime binding here (all of them
         listed), a task to run has a model that is not an ONNX file, the executor or policy is
         unknown, or a plan kernel matches no kernel of its model.
+
+    Returns
+    -------
+    RealRunResult
+        The measured run: the executed schedule beside the plan, per-task metrics, and its
+        Chrome/Perfetto trace (``write_trace``).
+
+    Examples
+    --------
+    It needs a scenario whose models are ONNX files (``model: detector.onnx`` in its YAML file,
+    see the README), so this example is not run as a doctest:
+
+    >>> import xpuplan
+    >>> from xpuplan.models.scenario import load_scenario
+    >>> scenario = load_scenario("detector.yaml")  # doctest: +SKIP
+    >>> made = xpuplan.make_plan(xpuplan.get_platform("core-ultra-125h"), scenario,
+    ...                          solver="heft")  # doctest: +SKIP
+    >>> result = run_plan(made.plan, "core-ultra-125h", scenario, duration_s=2)  # doctest: +SKIP
+    >>> result.write_trace("run.json")  # doctest: +SKIP
     """
     if executor not in EXECUTORS:
         raise InvalidInput(

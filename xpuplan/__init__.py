@@ -57,9 +57,12 @@ if TYPE_CHECKING:
     from xpuplan.models.presets.scenarios import get_scenario, scenario_names
     from xpuplan.planner.compare import compare
     from xpuplan.planner.pictures import save_gantt
+    from xpuplan.planner.planning import make_plan
+    from xpuplan.planner.sweep import sweep
     from xpuplan.planner.unroll import PlanningOptions, build_instance
     from xpuplan.runtime import SimResult, policy_names
     from xpuplan.runtime.api import simulate
+    from xpuplan.runtime.real_run import run_plan as run
     from xpuplan.solvers import Result, solve, solver_names
 
 # Public name -> the module that defines it (imported on first use).
@@ -96,14 +99,17 @@ _LAZY: dict[str, str] = {
     "Result": "xpuplan.solvers",
     "compare": "xpuplan.planner.compare",
     "save_gantt": "xpuplan.planner.pictures",
+    "make_plan": "xpuplan.planner.planning",
+    "sweep": "xpuplan.planner.sweep",
     # The runtime.
     "simulate": "xpuplan.runtime.api",
     "SimResult": "xpuplan.runtime",
     "policy_names": "xpuplan.runtime",
-    # Coming with their issues, in this table, the TYPE_CHECKING imports and __all__ alike:
-    # "make_plan" (scenario -> plan in one call), "run" (a plan on ONNX Runtime), "sweep" (a
-    # grid of runs on Dask).
+    "run": "xpuplan.runtime.real_run",  # run_plan: a plan on ONNX Runtime (see _RENAMED)
 }
+
+# Public names that their module spells differently (public name -> the module's name).
+_RENAMED: dict[str, str] = {"run": "run_plan"}
 
 # Spelled out (not derived from _LAZY) so that linters see what the TYPE_CHECKING imports are for.
 __all__ = [
@@ -128,9 +134,11 @@ __all__ = [
     "load_instance",
     "load_plan",
     "load_schedule",
+    "make_plan",
     "plan_settings",
     "platform_names",
     "policy_names",
+    "run",
     "save_gantt",
     "save_instance",
     "save_plan",
@@ -139,6 +147,7 @@ __all__ = [
     "simulate",
     "solve",
     "solver_names",
+    "sweep",
 ]
 
 
@@ -147,7 +156,7 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'xpuplan' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(module), _RENAMED.get(name, name))
     globals()[name] = value
     return value
 
