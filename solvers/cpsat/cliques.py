@@ -21,6 +21,10 @@ from xpuplan.models import Instance
 # Seeds tried per instance, and the most modes for which every mode is a seed candidate.
 MAX_SEEDS = 64
 MAX_NODES = 3000
+# Seeds stop once this many (node, clique member) pairs were tested: on a window of the 2,020
+# kernel video-call instance (about 3,000 modes, cliques of hundreds on one device) 64 seeds took
+# over 40 s.
+MAX_WORK = 3_000_000
 
 Node = tuple[int, int]
 """(kernel index, mode index)."""
@@ -94,11 +98,15 @@ def disjunctive_cliques(
     order = sorted(nodes, key=lambda node: (-weight(node), node))
     seen: set[frozenset[Node]] = set()
     out: list[list[Node]] = []
+    work = 0
     for seed in order[:MAX_SEEDS]:
         clique = [seed]
         for node in order:
+            work += len(clique)
             if node != seed and all(conflict(node, member) for member in clique):
                 clique.append(node)
+        if work > MAX_WORK:
+            break
         key = frozenset(clique)
         kernels = {k_idx for k_idx, _ in clique}
         devices = {device[node] for node in clique}

@@ -28,6 +28,7 @@ class Constraints:
     ) -> None:
         self.model = model
         self.check = check if check is not None else (lambda: None)
+        self.redundant_cliques = True  # False: skip the redundant clique no-overlaps (LNS windows)
         self.data = data
         self.vars = variables
         inst = data.instance
@@ -44,7 +45,7 @@ class Constraints:
 
         ``check`` (given to the constructor) runs between families: a time budget raises there.
         """
-        for add in (
+        families = [
             self._select_modes,
             self._device_capacity,
             self._precedences,
@@ -59,7 +60,10 @@ class Constraints:
             self._per_device_dvfs,
             self._work_bounds,
             self._disjunctive_cliques,
-        ):
+        ]
+        if not self.redundant_cliques:
+            families.remove(self._disjunctive_cliques)
+        for add in families:
             self.check()
             add()
 

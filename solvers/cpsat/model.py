@@ -117,6 +117,10 @@ class CpsatModel:
     deadline
         The solve's time budget: building raises :class:`xpuplan.solvers.exact.OutOfTime` when it
         is spent, and the assignment LP bound may use at most :data:`LP_BOUND_SHARE` of it.
+    lean
+        Leave out what only strengthens the bound and costs time to build: the assignment LP
+        bound and the clique no-overlaps (for the many small models of
+        :mod:`xpuplan.solvers.cpsat.lns`, where the bound comes from elsewhere).
     """
 
     def __init__(
@@ -127,11 +131,17 @@ class CpsatModel:
         horizon: int | None = None,
         explain: bool = False,
         deadline: Deadline | None = None,
+        lean: bool = False,
     ) -> None:
         self.instance = instance
         deadline = Deadline(None) if deadline is None else deadline
         stop = None
-        if deadline.limit is not None:
+        if lean:
+
+            def stop() -> bool:
+                return True
+
+        elif deadline.limit is not None:
             cut = LP_BOUND_SHARE * deadline.limit
 
             def stop() -> bool:
@@ -143,7 +153,9 @@ class CpsatModel:
         parts = () if explain else instance.objective.parts
         self.variables = Variables(self.model, self.data, parts, explain=explain)
         deadline.check()
-        Constraints(self.model, self.data, self.variables, deadline.check).add_constraints()
+        constraints = Constraints(self.model, self.data, self.variables, deadline.check)
+        constraints.redundant_cliques = not lean
+        constraints.add_constraints()
         deadline.check()
         self.terms: list[ObjectiveTerm] = [
             objective_term(self.data, self.variables, part) for part in parts
