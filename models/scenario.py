@@ -443,7 +443,8 @@ def _arrival_from_dict(raw: Any, where: str) -> Arrival:
     if kind == "poisson":
         only_known(raw, {"type", "rate_per_min"}, where)
         return Poisson(required(raw, "rate_per_min", where))
-    if kind == "listed":
+    # "trace" is the spelling files written before "listed" use; they keep loading.
+    if kind in ("listed", "trace"):
         only_known(raw, {"type", "times_ms"}, where)
         times = required(raw, "times_ms", where)
         if not isinstance(times, list):

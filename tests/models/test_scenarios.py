@@ -154,3 +154,15 @@ def test_scenario_needs_tasks():
     """A scenario without tasks is refused."""
     with pytest.raises(InvalidInput, match="tasks: must list at least one task"):
         Scenario("empty", ())
+
+
+@pytest.mark.parametrize("spelling", ["listed", "trace"])
+def test_listed_arrivals_keep_their_old_spelling(tmp_path, spelling):
+    """``type: trace`` (the name before ``listed``) still loads, as the same arrivals."""
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: s\ntasks:\n- {name: a, model: resnet18,"
+        f" arrival: {{type: {spelling}, times_ms: [0, 5, 12]}}}}\n"
+    )
+    (task,) = load_scenario(path).tasks
+    assert task.arrival == Listed((0, 5, 12))
