@@ -30,12 +30,12 @@ from typing import Any
 from xpuplan.models import InvalidInput
 from xpuplan.models.jsonio import instance_to_json, schedule_to_json
 from xpuplan.models.presets import platform_names, resolve_platform
-from xpuplan.models.scenarios import resolve_scenario, scenario_names
+from xpuplan.models.presets.scenarios import resolve_scenario, scenario_names
 from xpuplan.models.workload import CompileOptions, compile_workload
 from xpuplan.planner.commands.simulate import plan_known_tasks
 from xpuplan.planner.unroll import PlanningOptions, build_instance
+from xpuplan.runtime.api import simulate
 from xpuplan.runtime.policies import policy_names, policy_uses_plan
-from xpuplan.runtime.simulate import simulate
 from xpuplan.solvers import solve
 
 SOLVERS = ("heft", "heft+dvfs", "edf")

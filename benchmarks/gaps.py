@@ -42,7 +42,7 @@ from xpuplan.models.formats import dnn_graph_to_instance
 from xpuplan.models.generate import layered_dag_instance
 from xpuplan.models.objectives import value_leq
 from xpuplan.models.presets import get_platform, platform_names
-from xpuplan.models.scenarios import get_scenario, scenario_names
+from xpuplan.models.presets.scenarios import get_scenario, scenario_names
 from xpuplan.planner.compare import compare
 from xpuplan.planner.unroll import build_instance
 from xpuplan.solvers import solve

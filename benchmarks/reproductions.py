@@ -5,7 +5,7 @@ Usage::
     python benchmarks/reproductions.py --seeds 0 1 2 --rtgen-duration 300 \\
         --agent-duration 900 --twill-duration 600 --out benchmarks/results/reproductions.md
 
-Every policy of one comparison sees the same arrival traces (same seed, same duration); results
+Every policy of one comparison sees the same arrival times (same seed, same duration); results
 are averaged over the seeds. Nothing here tunes a policy: each runs with its defaults.
 
 * **RTGen** (arXiv 2507.14715): the five RTGen-style policies on ``video-call`` and ``gaming`` at
@@ -37,11 +37,11 @@ from pathlib import Path
 from typing import Any
 
 from xpuplan.models.presets import get_platform
+from xpuplan.models.presets.scenarios import get_scenario
 from xpuplan.models.scenario import Poisson, Scenario
-from xpuplan.models.scenarios import get_scenario
 from xpuplan.models.workload import compile_workload
+from xpuplan.runtime.api import simulate
 from xpuplan.runtime.metrics import SimResult
-from xpuplan.runtime.simulate import simulate
 
 RTGEN_POLICIES = ("static-best", "rr-backends", "edf", "llm-background", "dynamic-eft")
 RTGEN_PAPER_SPREAD = 41.7

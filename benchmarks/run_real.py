@@ -32,11 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from xpuplan.models.plan import load_plan
+from xpuplan.models.presets.scenarios import resolve_scenario
 from xpuplan.models.profiles import load_profile
-from xpuplan.models.scenarios import resolve_scenario
 from xpuplan.planner.cli import main
+from xpuplan.runtime.api import simulate
 from xpuplan.runtime.real_run import run_plan
-from xpuplan.runtime.simulate import simulate
 from xpuplan.runtime.simulator import SimConfig
 
 FILES = (

@@ -5,7 +5,7 @@ Usage::
     python benchmarks/sim_hashes.py --out before.json          # record
     python benchmarks/sim_hashes.py --compare before.json      # compare (exit 1 on a difference)
 
-Runs :func:`xpuplan.runtime.simulate.simulate` for every registered online policy on every
+Runs :func:`xpuplan.runtime.api.simulate` for every registered online policy on every
 built-in scenario and platform preset, with and without latency noise (``noise_cv`` 0 and 0.1),
 for ``--duration`` simulated seconds; the plan executors (``time-triggered``, ``self-timed``) and
 ``hybrid`` run with a plan of the scenario's known tasks made by ``--plan-solver`` (as ``xpuplan
@@ -31,15 +31,14 @@ from typing import Any
 from xpuplan.models import InvalidInput
 from xpuplan.models.jsonio import schedule_to_json
 from xpuplan.models.presets import get_platform, platform_names
+from xpuplan.models.presets.scenarios import get_scenario, scenario_names
 from xpuplan.models.scenario import Poisson, Scenario
-from xpuplan.models.scenarios import get_scenario, scenario_names
-from xpuplan.models.workload import CompileOptions, compile_workload
+from xpuplan.models.workload import CompileOptions, Workload, compile_workload
 from xpuplan.planner.commands.simulate import plan_known_tasks
+from xpuplan.runtime.api import simulate
 from xpuplan.runtime.metrics import SimResult
 from xpuplan.runtime.policies import policy_names, policy_uses_plan
-from xpuplan.runtime.simulate import simulate
 from xpuplan.runtime.simulator import SimConfig
-from xpuplan.runtime.workload import Workload
 
 WALL_FIELDS = ("wall_s",)
 # Fields left out on request (--ignore), e.g. one added after a baseline was recorded.

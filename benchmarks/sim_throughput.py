@@ -46,13 +46,12 @@ from xpuplan import runtime
 from xpuplan.models import Instance
 from xpuplan.models.generate import layered_dag_instance
 from xpuplan.models.presets import get_platform
-from xpuplan.models.scenarios import get_scenario
-from xpuplan.models.workload import compile_workload
+from xpuplan.models.presets.scenarios import get_scenario
+from xpuplan.models.workload import JobTemplate, TaskSpec, compile_workload, single_task
+from xpuplan.runtime.api import simulate
 from xpuplan.runtime.platform_sim import MachineSpec
 from xpuplan.runtime.policies import get_policy
-from xpuplan.runtime.simulate import simulate
 from xpuplan.runtime.simulator import SimConfig, Simulator
-from xpuplan.runtime.workload import JobTemplate, TaskSpec, single_task
 
 # The anchor from DESIGN.md: SimPy replays a 20,000-task DAG on 4 devices in 0.33 s.
 SIMPY_ANCHOR_S = 0.33

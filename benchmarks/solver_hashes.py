@@ -36,7 +36,7 @@ from xpuplan.models import Instance, InvalidInput, Unsupported, check_schedule
 from xpuplan.models.generate import layered_dag_instance, random_small_instance
 from xpuplan.models.jsonio import schedule_to_json
 from xpuplan.models.presets import get_platform, platform_names
-from xpuplan.models.scenarios import get_scenario, scenario_names
+from xpuplan.models.presets.scenarios import get_scenario, scenario_names
 from xpuplan.planner.unroll import build_instance
 from xpuplan.solvers import solve
 

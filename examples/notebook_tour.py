@@ -58,7 +58,12 @@ print(
 # ## Plan it: the optimum (or a proven bound) and a heuristic
 
 # %%
-optimal = xpuplan.solve(instance, "cpsat", time_limit=args.time_limit, workers=2)
+# make_plan solves the instance built from the same arguments, and wraps the schedule in a Plan.
+made = xpuplan.make_plan(
+    platform, scenario, options, solver="cpsat", time_limit=args.time_limit, workers=2
+)
+assert made.plan.instance == instance
+optimal = made.result
 heft = xpuplan.solve(instance, "heft")
 for result in (optimal, heft):
     assert xpuplan.check_schedule(instance, result.schedule) == []
@@ -71,17 +76,12 @@ xpuplan.save_gantt(out / "gantt.png", instance, optimal.schedule)
 
 # %% [markdown]
 # ## A plan file: the instance, the schedule and the settings it assumes
+# The plan knows its platform, power mode, scenario, period (it repeats every 100 ms) and the
+# task of every job, so the runtime can execute it beside the scenario's other tasks.
 
 # %%
-settings = xpuplan.plan_settings(
-    instance,
-    optimal.schedule,
-    platform=platform.name,
-    power_mode=platform.power_mode,
-    scenario=scenario.name,
-    horizon_us=round(options.horizon_s * 1_000_000),  # the plan repeats every 100 ms
-)
-plan = xpuplan.Plan(instance, optimal.schedule, settings)
+plan = made.plan
+print(plan.platform, plan.power_mode, plan.scenario, plan.period_us)
 xpuplan.save_plan(out / "plan.json", plan)
 plan = xpuplan.load_plan(out / "plan.json")
 assert xpuplan.check_schedule(plan.instance, plan.schedule) == []

@@ -5,7 +5,6 @@ This package imports nothing else of the project (solvers, runtime and planner b
 
 from xpuplan.models.checker import Violation, check_schedule
 from xpuplan.models.errors import (
-    Infeasible,
     InternalError,
     InvalidInput,
     Unsupported,
@@ -40,7 +39,6 @@ __all__ = [
     "Assignment",
     "Device",
     "Edge",
-    "Infeasible",
     "Instance",
     "InternalError",
     "InvalidInput",

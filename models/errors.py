@@ -1,5 +1,8 @@
 """The project's one exception hierarchy.
 
+A problem with no solution is not an error: a solver reports it as a schedule with status
+``"infeasible"`` (see :data:`xpuplan.models.schedule.STATUSES`).
+
 Every error a user can cause carries where it happened (file, field) and the value at fault, so the
 command line can print it on one line and exit with code 2.
 """
@@ -86,10 +89,6 @@ class InternalError(Exception):
     Deliberately not an :class:`XpuplanError`: the command line reports it on one line on stderr
     with its own exit code (3, see :mod:`xpuplan.planner.cli`), never as bad input (exit 2).
     """
-
-
-class Infeasible(XpuplanError):
-    """A problem provably has no solution; the message says which constraints clash."""
 
 
 def _short_repr(value: Any, limit: int = 80) -> str:

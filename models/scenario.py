@@ -2,7 +2,7 @@
 
 A :class:`Scenario` lists :class:`Task` s. A task runs a model or a chain of models (the output of
 one feeds the next) each time it arrives; arrivals are periodic (a frame rate), Poisson (requests
-per minute) or a trace of times. Its class says what it is for:
+per minute) or listed times. Its class says what it is for:
 
 * ``periodic``: frames with a deadline of (usually) one period -- vision and audio models;
 * ``reactive``: user-facing requests, latency critical (a chat answer);
@@ -10,7 +10,7 @@ per minute) or a trace of times. Its class says what it is for:
 
 A task is *known* when its arrivals can be planned offline (periodic frames; queued background
 work); unknown arrivals (a user's question) are left to the runtime's online policies. Built-in
-scenarios are in :mod:`xpuplan.models.scenarios`; users' own load from YAML with
+scenarios are in :mod:`xpuplan.models.presets.scenarios`; users' own load from YAML with
 :func:`load_scenario`.
 """
 
@@ -48,7 +48,7 @@ MAX_RATE_HZ = 1e5
 # Poisson rates in requests per minute: from one in about two years to 100,000 a second.
 MIN_RATE_PER_MIN = 1e-6
 MAX_RATE_PER_MIN = 6e6
-# Times in milliseconds (offsets, deadlines, traces): the largest instance time, MAX_TIME us.
+# Times in milliseconds (offsets, deadlines, listed arrivals): at most MAX_TIME us.
 MAX_MS = MAX_TIME / 1000
 # Horizons in seconds: the largest instance time, MAX_TIME us.
 MAX_HORIZON_S = MAX_TIME / 1_000_000
@@ -86,7 +86,7 @@ class Poisson:
 
 
 @dataclass(frozen=True)
-class Trace:
+class Listed:
     """Arrivals at the listed times (milliseconds from the start)."""
 
     times_ms: tuple[float, ...]
@@ -105,7 +105,7 @@ class Trace:
             )
 
 
-Arrival = Periodic | Poisson | Trace
+Arrival = Periodic | Poisson | Listed
 
 
 @dataclass(frozen=True)
@@ -274,8 +274,8 @@ def arrival_times_us(task: Task, horizon_us: int, rng: random.Random) -> list[in
     """Arrival times of ``task`` in ``[0, horizon_us)``, in microseconds.
 
     Periodic arrivals are computed exactly from the rational period (30 FPS -> 33333, 66667,
-    100000 us: never drifting); Poisson arrivals draw exponential gaps from ``rng``; a trace is
-    cut at the horizon.
+    100000 us: never drifting); Poisson arrivals draw exponential gaps from ``rng``; listed
+    times are cut at the horizon.
     """
     arrival = task.arrival
     if isinstance(arrival, Periodic):
@@ -443,13 +443,14 @@ def _arrival_from_dict(raw: Any, where: str) -> Arrival:
     if kind == "poisson":
         only_known(raw, {"type", "rate_per_min"}, where)
         return Poisson(required(raw, "rate_per_min", where))
-    if kind == "trace":
+    # "trace" is the spelling files written before "listed" use; they keep loading.
+    if kind in ("listed", "trace"):
         only_known(raw, {"type", "times_ms"}, where)
         times = required(raw, "times_ms", where)
         if not isinstance(times, list):
             raise InvalidInput("must be a list", field=f"{where}.times_ms", value=times)
-        return Trace(tuple(times))
-    raise InvalidInput("must be periodic, poisson or trace", field=f"{where}.type", value=kind)
+        return Listed(tuple(times))
+    raise InvalidInput("must be periodic, poisson or listed", field=f"{where}.type", value=kind)
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:

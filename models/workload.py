@@ -3,7 +3,7 @@
 :func:`compile_workload` is the one compiler from (platform, scenario, options) to a
 :class:`Workload`. The planner unrolls a workload's templates over a horizon into an Instance
 (:func:`xpuplan.planner.unroll.build_instance`); the runtime simulates the very same templates
-(:func:`xpuplan.runtime.simulate.simulate`). Defaults live in :class:`CompileOptions`, and only
+(:func:`xpuplan.runtime.api.simulate`). Defaults live in :class:`CompileOptions`, and only
 there.
 
 A :class:`JobTemplate` is one job's kernel DAG: kernels with their modes (device, DVFS level,
@@ -534,7 +534,7 @@ class Workload:
         """Arrival times of every task in ``[0, horizon_us)``.
 
         Drawn exactly as the planner draws them (:mod:`xpuplan.planner.unroll`): one
-        :class:`random.Random` seeded with ``seed``, tasks in order. The trace depends on the
+        :class:`random.Random` seeded with ``seed``, tasks in order. The arrivals depend on the
         seed and the horizon only, never on the policy, so every policy sees the same arrivals.
         """
         rng = random.Random(seed)

@@ -106,7 +106,7 @@ def int_at_most(maximum: int) -> Callable[[str], int]:
 
 # ---------------------------------------------------------------------- size estimates
 def arrivals_in(task: Task, horizon_s: float) -> float:
-    """How many arrivals ``task`` has in ``[0, horizon_s)``: exact for periodic tasks and traces,
+    """How many arrivals ``task`` has in ``[0, horizon_s)``: exact for periodic and listed arrivals,
     the expectation for Poisson arrivals."""
     arrival = task.arrival
     if isinstance(arrival, Periodic):

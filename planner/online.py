@@ -3,9 +3,9 @@
 The online policies of :mod:`xpuplan.runtime.policies` never see the future, but to measure how far
 they are from the optimum they must run on *the same problem* the solvers solve. This module runs a
 policy on the jobs of an :class:`xpuplan.models.Instance` (typically built with
-``include_unknown``, so it holds every arrival of a sampled trace): each job is injected at its
+``include_unknown``, so it holds every sampled arrival): each job is injected at its
 release with the instance's own kernels, modes and edges
-(:meth:`xpuplan.runtime.workload.JobTemplate.from_instance_job`), so the executed run is a
+(:meth:`xpuplan.models.workload.JobTemplate.from_instance_job`), so the executed run is a
 :class:`xpuplan.models.Schedule` of that instance, which :func:`xpuplan.models.check_schedule`
 judges and :func:`xpuplan.models.evaluate` scores with the instance's objective.
 
@@ -31,13 +31,13 @@ from typing import Any
 
 from xpuplan.models import Instance, Schedule, check_schedule
 from xpuplan.models.checker import Violation
+from xpuplan.models.workload import DagStage, JobTemplate, TaskSpec
 from xpuplan.runtime.jobs import InjectedJob, ModeRec, Ready
 from xpuplan.runtime.plan_jobs import executed_schedule
 from xpuplan.runtime.platform_sim import MachineSpec
 from xpuplan.runtime.policies import get_policy, policy_info, policy_names, policy_uses_plan
 from xpuplan.runtime.policies.twill import Twill
 from xpuplan.runtime.simulator import SimConfig, Simulator
-from xpuplan.runtime.workload import DagStage, JobTemplate, TaskSpec
 
 #: Policies whose decode batching the Instance cannot express (their rows say it was off).
 BATCHING_POLICIES = frozenset({"agent-xpu"})

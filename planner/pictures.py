@@ -1,4 +1,4 @@
-"""Pictures and traces of a schedule: a Gantt chart (matplotlib) and a Chrome trace.
+"""Pictures of a schedule: a Gantt chart (matplotlib) and a Chrome/Perfetto trace.
 
 The Gantt chart has three panels sharing the time axis:
 

@@ -55,6 +55,22 @@ def make_plan(
         The instance already built from the same arguments (saves building it twice).
     solve_options
         More keyword arguments of :func:`xpuplan.solvers.solve` (e.g. a progress callback).
+
+    Returns
+    -------
+    Made
+        The plan (``.plan``, save it with :func:`xpuplan.models.plan.save_plan`), the solver's
+        result (``.result``: status, objective, bound) and the unrolled instance (``.planned``).
+
+    Examples
+    --------
+    >>> import xpuplan
+    >>> platform = xpuplan.get_platform("jetson-orin-nx-16gb")
+    >>> made = make_plan(platform, xpuplan.get_scenario("video-call"), solver="heft")
+    >>> made.result.status, made.plan.platform, made.plan.scenario
+    ('feasible', 'jetson-orin-nx-16gb', 'video-call')
+    >>> xpuplan.check_schedule(made.plan.instance, made.plan.schedule)
+    []
     """
     options = options or PlanningOptions()
     if planned is None:

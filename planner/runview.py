@@ -48,7 +48,7 @@ class SimWatch:
 
 @contextmanager
 def watching(duration_s: float, enabled: bool) -> Iterator[SimWatch]:
-    """A :class:`SimWatch` whose ``observe`` goes to :func:`xpuplan.runtime.simulate.simulate`;
+    """A :class:`SimWatch` whose ``observe`` goes to :func:`xpuplan.runtime.api.simulate`;
     while the block runs, a line on stderr shows the simulated time (after a second)."""
     watch = SimWatch(duration_s, enabled)
     if not enabled:

@@ -13,7 +13,7 @@ grid, the package versions and the seeds are stored with the results (Parquet me
 Within a cell
 -------------
 * The problem is the clairvoyant :class:`xpuplan.models.Instance` of the scenario
-  (``include_unknown``, the default: every sampled arrival of the seed's trace over the horizon;
+  (``include_unknown``, the default: every arrival the seed samples over the horizon;
   without it, the known tasks over the planner's horizon). A solver cell
   solves it (:func:`xpuplan.solvers.solve`); a policy cell runs the online policy on its jobs
   (:func:`xpuplan.planner.online.run_on_instance`). Either way the schedule goes through
@@ -54,7 +54,7 @@ import pandas as pd
 from xpuplan.models import Instance, InvalidInput, Schedule, check_schedule, evaluate
 from xpuplan.models.objectives import dynamic_energy, job_completions
 from xpuplan.models.presets import resolve_platform
-from xpuplan.models.scenarios import resolve_scenario
+from xpuplan.models.presets.scenarios import resolve_scenario
 from xpuplan.models.schedule import ObjectiveValue
 from xpuplan.models.workload import CompileOptions, compile_workload
 from xpuplan.planner.sweep_grid import Cell, Grid, cell_from_spec, load_grid, scaled_scenario
@@ -378,8 +378,8 @@ class _LatencyRecorder:
 
 def _simulation_metrics(cell: Cell) -> dict[str, Any]:
     """The policy on the scenario itself, for ``duration_s``, with the runtime's full behaviour."""
+    from xpuplan.runtime.api import simulate
     from xpuplan.runtime.policies import get_policy
-    from xpuplan.runtime.simulate import simulate
 
     platform = resolve_platform(cell.platform, cell.power_mode)
     scenario = scaled_scenario(resolve_scenario(cell.scenario), cell.load_scale)
@@ -697,6 +697,22 @@ def sweep(
     -------
     (pandas.DataFrame, Progress)
         The whole table (earlier rows included) and what this call did.
+
+    Examples
+    --------
+    One cell (one platform, scenario, seed and solver) on a local cluster of one thread:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> grid = {"name": "tiny", "platforms": "jetson-orin-nx-16gb", "scenarios": "video-call",
+    ...         "seeds": [0], "horizon_s": 0.1, "solvers": ["heft"], "policies": [],
+    ...         "simulate": False}
+    >>> out = Path(tempfile.mkdtemp()) / "tiny.csv"
+    >>> frame, done = sweep(grid, out, workers=1, processes=False, progress=False)
+    >>> done.done, frame[["name", "status", "valid"]].values.tolist()
+    (1, [['heft', 'feasible', True]])
+    >>> sweep(grid, out, workers=1, processes=False, progress=False)[1].skipped  # resumed: done
+    1
     """
     from distributed import Client, LocalCluster, as_completed
 

@@ -344,7 +344,7 @@ def scaled_scenario(scenario: Scenario, factor: float) -> Scenario:
     """``scenario`` with every Poisson arrival rate multiplied by ``factor``.
 
     Periodic tasks keep their rates (a frame rate is the application's, not a load knob) and
-    traces their times. The name gains ``-x<factor>`` unless the factor is 1.
+    listed arrivals their times. The name gains ``-x<factor>`` unless the factor is 1.
     """
     if factor == 1.0:
         return scenario

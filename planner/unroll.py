@@ -6,9 +6,9 @@ planning horizon:
 
 * periodic tasks over their hyperperiod (the least common multiple of the exact rational periods:
   30 FPS and 50 Hz align every 100 ms), or over the horizon the user gives;
-* other known arrivals (Poisson, traces) over the scenario's horizon, drawn with a seed;
+* other known arrivals (Poisson, listed times) over the scenario's horizon, drawn with a seed;
 * unknown arrivals (reactive requests) are left to the runtime, unless ``include_unknown`` asks
-  for the clairvoyant problem (every arrival of a sampled trace known in advance).
+  for the clairvoyant problem (every sampled arrival known in advance).
 
 A job is its task's whole template (:attr:`xpuplan.models.workload.TaskSpec.job_template`): an
 LLM request is the chunked prefill, which yields the first token, then its ``output_tokens - 1``
@@ -99,7 +99,7 @@ def build_instance(
     platform
         The platform (:func:`xpuplan.models.presets.get_platform`, or a YAML file's).
     scenario
-        The scenario (:func:`xpuplan.models.scenarios.get_scenario`, or a YAML file's).
+        The scenario (:func:`xpuplan.models.presets.scenarios.get_scenario`, or a YAML file's).
     options
         Horizon, seed, objective, power cap, kernel granularity, DVFS levels...
 
@@ -119,7 +119,7 @@ def build_instance(
     Examples
     --------
     >>> from xpuplan.models.presets import get_platform
-    >>> from xpuplan.models.scenarios import get_scenario
+    >>> from xpuplan.models.presets.scenarios import get_scenario
     >>> inst = build_instance(get_platform("jetson-orin-nx-16gb"), get_scenario("gaming"))
     >>> inst.num_jobs, inst.objective.type, inst.power_cap_w is not None
     (3, 'lexicographic', True)
@@ -180,8 +180,8 @@ def unroll(
     nothing should parse that).
 
     Arrivals are drawn for every task of the scenario in order, planned or not, with one
-    :class:`random.Random` seeded with ``options.seed``, so a task's trace does not depend on
-    which other tasks are planned: the runtime draws the same traces with the same seed
+    :class:`random.Random` seeded with ``options.seed``, so a task's arrivals do not depend on
+    which other tasks are planned: the runtime draws the same arrivals with the same seed
     (:meth:`xpuplan.models.workload.Workload.arrival_times_us`). Tasks that ``workload`` lacks
     are not planned.
     """

@@ -29,9 +29,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
+from xpuplan.models.workload import TaskSpec
 from xpuplan.runtime.jobs import Job, ModeRec, Ready
 from xpuplan.runtime.platform_sim import MachineSpec, PlatformSim, Run
-from xpuplan.runtime.workload import TaskSpec
 
 if TYPE_CHECKING:
     from xpuplan.runtime.engine import Engine

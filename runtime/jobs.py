@@ -1,6 +1,6 @@
 """What a run is made of: templates bound to the machine, jobs, and the ready work policies see.
 
-A :class:`BoundTemplate` resolves a :class:`xpuplan.runtime.workload.JobTemplate` against a machine
+A :class:`BoundTemplate` resolves a :class:`xpuplan.models.workload.JobTemplate` against a machine
 once per run into flat per-kernel arrays (modes as :class:`ModeRec` tuples, predecessor counts,
 successor lists, in-edges), so the event loop never walks a graph. A :class:`Job` is one arrival
 moving through its stages; a :class:`Ready` item is a kernel (or an LLM decode step) whose
@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from xpuplan.models import InvalidInput
+from xpuplan.models.instance import MEM_BW
+from xpuplan.models.workload import DecodeTable, JobTemplate, TaskSpec
 from xpuplan.runtime.platform_sim import MachineSpec, Run
-from xpuplan.runtime.workload import MEM_BW, DecodeTable, JobTemplate, TaskSpec
 
 
 class ModeRec(NamedTuple):
@@ -190,7 +191,7 @@ class Job:
     name
         ``task@n`` for the n-th arrival of a task; a plan's job keeps its instance name.
     task_idx, spec
-        The task it belongs to (index and :class:`xpuplan.runtime.workload.TaskSpec`).
+        The task it belongs to (index and :class:`xpuplan.models.workload.TaskSpec`).
     stages
         What it runs, in order (the task's stages, or a plan job's single DAG stage).
     arrival, deadline

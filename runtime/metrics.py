@@ -35,8 +35,8 @@ from xpuplan.models import Schedule
 if TYPE_CHECKING:
     import pandas as pd
 
+    from xpuplan.models.workload import TaskSpec
     from xpuplan.runtime.jobs import Job
-    from xpuplan.runtime.workload import TaskSpec
 
 
 # The columns of SimResult.to_frame, in order.
@@ -281,7 +281,7 @@ class SimResult:
 
         Examples
         --------
-        >>> from xpuplan.runtime.simulate import simulate
+        >>> from xpuplan.runtime.api import simulate
         >>> result = simulate("ryzen-ai-hx370", "video-call", "edf", duration_s=0.5, seed=0)
         >>> frame = result.to_frame()
         >>> list(frame["task"]) == list(result.tasks)

@@ -20,7 +20,7 @@ from xpuplan.runtime.jobs import InjectedJob
 
 if TYPE_CHECKING:
     from xpuplan.runtime.simulator import Simulator
-from xpuplan.runtime.workload import JobTemplate
+from xpuplan.models.workload import JobTemplate
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,7 @@ def policy_names() -> list[str]:
     Returns
     -------
     list[str]
-        Each accepted by :func:`xpuplan.runtime.simulate.simulate`.
+        Each accepted by :func:`xpuplan.runtime.api.simulate`.
 
     Examples
     --------

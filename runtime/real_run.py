@@ -4,7 +4,7 @@
 >>> doc = result.to_json()  # doctest: +SKIP
 >>> doc["planned_vs_measured"]["kernel_error_pct"]["p50"]  # doctest: +SKIP
 
-The run is :func:`xpuplan.runtime.simulate.simulate` with the real executor
+The run is :func:`xpuplan.runtime.api.simulate` with the real executor
 (:class:`xpuplan.runtime.ort_exec.RealSimulator`) behind the same policies: the plan's jobs under
 ``time-triggered`` or ``self-timed``, and with ``policy`` the scenario's other tasks (reactive,
 proactive, Poisson arrivals) served in the plan's slack by that list policy through ``hybrid``.
@@ -49,9 +49,10 @@ from xpuplan.models.onnx import is_onnx_ref
 from xpuplan.models.plan import Plan
 from xpuplan.models.platform import Platform
 from xpuplan.models.presets import resolve_platform
+from xpuplan.models.presets.scenarios import resolve_scenario
 from xpuplan.models.profiles import PROFILE_COLUMNS
 from xpuplan.models.scenario import Scenario
-from xpuplan.models.scenarios import resolve_scenario
+from xpuplan.runtime.api import simulate
 from xpuplan.runtime.metrics import SimResult
 from xpuplan.runtime.ort_exec import (
     ModelSet,
@@ -62,7 +63,6 @@ from xpuplan.runtime.ort_exec import (
     missing_bindings,
 )
 from xpuplan.runtime.policies import policy_plan_only
-from xpuplan.runtime.simulate import simulate
 from xpuplan.runtime.simulator import SimConfig, Simulator
 
 EXECUTORS = ("time-triggered", "self-timed")
@@ -350,6 +350,8 @@ def run_plan(
     platform, scenario
         What the plan was made from (objects, built-in names or YAML paths): the platform's
         ONNX Runtime bindings and the scenario's ONNX files.
+    duration_s
+        How long arrivals keep coming, in seconds.
     executor
         ``time-triggered`` or ``self-timed``.
     policy
@@ -369,6 +371,25 @@ def run_plan(
         When a device the run needs has no runnable ONNX Runtime binding here (all of them
         listed), a task to run has a model that is not an ONNX file, the executor or policy is
         unknown, or a plan kernel matches no kernel of its model.
+
+    Returns
+    -------
+    RealRunResult
+        The measured run: the executed schedule beside the plan, per-task metrics, and its
+        Chrome/Perfetto trace (``write_trace``).
+
+    Examples
+    --------
+    It needs a scenario whose models are ONNX files (``model: detector.onnx`` in its YAML file,
+    see the README), so this example is not run as a doctest:
+
+    >>> import xpuplan
+    >>> from xpuplan.models.scenario import load_scenario
+    >>> scenario = load_scenario("detector.yaml")  # doctest: +SKIP
+    >>> made = xpuplan.make_plan(xpuplan.get_platform("core-ultra-125h"), scenario,
+    ...                          solver="heft")  # doctest: +SKIP
+    >>> result = run_plan(made.plan, "core-ultra-125h", scenario, duration_s=2)  # doctest: +SKIP
+    >>> result.write_trace("run.json")  # doctest: +SKIP
     """
     if executor not in EXECUTORS:
         raise InvalidInput(

@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from xpuplan.models import InvalidInput
+from xpuplan.models.workload import DagStage, DecodeTable, JobTemplate, TaskSpec
 from xpuplan.runtime.dispatch import DispatchApi, RunView
 from xpuplan.runtime.engine import Engine
 from xpuplan.runtime.jobs import (
@@ -47,7 +48,6 @@ from xpuplan.runtime.jobs import (
 )
 from xpuplan.runtime.metrics import Recorder
 from xpuplan.runtime.platform_sim import RUNNING, WAITING, MachineSpec, PlatformSim, Run
-from xpuplan.runtime.workload import DagStage, DecodeTable, JobTemplate, TaskSpec
 
 if TYPE_CHECKING:
     from xpuplan.runtime.policy import Policy

@@ -35,7 +35,6 @@ PUBLIC = (
     "XpuplanError",
     "InvalidInput",
     "Unsupported",
-    "Infeasible",
     "get_platform",
     "platform_names",
     "get_scenario",
@@ -49,9 +48,12 @@ PUBLIC = (
     "Result",
     "compare",
     "save_gantt",
+    "make_plan",
     "simulate",
     "SimResult",
     "policy_names",
+    "run",
+    "sweep",
 )
 FUNCTIONS = [name for name in PUBLIC if name != "__version__" and not name[0].isupper()]
 
@@ -108,6 +110,9 @@ def test_lazy_table_matches_the_type_checking_imports():
                 assert isinstance(stmt, ast.ImportFrom) and stmt.module
                 for alias in stmt.names:
                     seen[alias.asname or alias.name] = stmt.module
+                    # A name imported under another one is in the renamed table, and only then.
+                    renamed = xpuplan._RENAMED.get(alias.asname or alias.name)
+                    assert renamed == (alias.name if alias.asname else None)
     lazy = xpuplan._LAZY
     assert seen == lazy
     assert sorted(lazy) == sorted(name for name in xpuplan.__all__ if name != "__version__")
@@ -117,10 +122,12 @@ def test_names_resolve_to_their_defining_objects():
     """The top level hands out the very objects of the layers (no wrappers, no copies)."""
     from xpuplan.models import check_schedule
     from xpuplan.planner.unroll import build_instance
+    from xpuplan.runtime.real_run import run_plan
     from xpuplan.solvers import solve
 
     assert xpuplan.check_schedule is check_schedule
     assert xpuplan.solve is solve and xpuplan.build_instance is build_instance
+    assert xpuplan.run is run_plan
 
 
 def test_unknown_name_is_an_attribute_error():

@@ -40,5 +40,5 @@ def test_tour_runs_top_to_bottom(tmp_path):
     for name in ("gantt.png", "gaps.png", "policies.png"):
         assert (tmp_path / name).read_bytes()[1:4] == b"PNG"
     plan = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))
-    assert plan["format"] == "xpuplan.plan/1" and plan["settings"]["horizon_us"] == 100_000
+    assert plan["format"] == "xpuplan.plan/1" and plan["period_us"] == 100_000
     assert "gaming@jetson-orin-nx-16gb" in done.stdout and "hybrid" in done.stdout

@@ -38,7 +38,6 @@ from xpuplan.models import __version__
 
 if TYPE_CHECKING:
     from xpuplan.models import (
-        Infeasible,
         Instance,
         InvalidInput,
         Objective,
@@ -55,12 +54,15 @@ if TYPE_CHECKING:
     from xpuplan.models.nx import instance_from_networkx
     from xpuplan.models.plan import Plan, load_plan, plan_settings, save_plan
     from xpuplan.models.presets import get_platform, platform_names
-    from xpuplan.models.scenarios import get_scenario, scenario_names
+    from xpuplan.models.presets.scenarios import get_scenario, scenario_names
     from xpuplan.planner.compare import compare
     from xpuplan.planner.pictures import save_gantt
+    from xpuplan.planner.planning import make_plan
+    from xpuplan.planner.sweep import sweep
     from xpuplan.planner.unroll import PlanningOptions, build_instance
     from xpuplan.runtime import SimResult, policy_names
-    from xpuplan.runtime.simulate import simulate
+    from xpuplan.runtime.api import simulate
+    from xpuplan.runtime.real_run import run_plan as run
     from xpuplan.solvers import Result, solve, solver_names
 
 # Public name -> the module that defines it (imported on first use).
@@ -82,12 +84,11 @@ _LAZY: dict[str, str] = {
     "XpuplanError": "xpuplan.models",
     "InvalidInput": "xpuplan.models",
     "Unsupported": "xpuplan.models",
-    "Infeasible": "xpuplan.models",
     # Platforms, scenarios, kernel DAGs, networkx.
     "get_platform": "xpuplan.models.presets",
     "platform_names": "xpuplan.models.presets",
-    "get_scenario": "xpuplan.models.scenarios",
-    "scenario_names": "xpuplan.models.scenarios",
+    "get_scenario": "xpuplan.models.presets.scenarios",
+    "scenario_names": "xpuplan.models.presets.scenarios",
     "build_kernel_dag": "xpuplan.models.kernels",
     "instance_from_networkx": "xpuplan.models.nx",
     # Planning and solving.
@@ -98,18 +99,20 @@ _LAZY: dict[str, str] = {
     "Result": "xpuplan.solvers",
     "compare": "xpuplan.planner.compare",
     "save_gantt": "xpuplan.planner.pictures",
+    "make_plan": "xpuplan.planner.planning",
+    "sweep": "xpuplan.planner.sweep",
     # The runtime.
-    "simulate": "xpuplan.runtime.simulate",
+    "simulate": "xpuplan.runtime.api",
     "SimResult": "xpuplan.runtime",
     "policy_names": "xpuplan.runtime",
-    # Coming with their issues, in this table, the TYPE_CHECKING imports and __all__ alike:
-    # "make_plan" (scenario -> plan in one call), "run" (a plan on ONNX Runtime), "sweep" (a
-    # grid of runs on Dask).
+    "run": "xpuplan.runtime.real_run",  # run_plan: a plan on ONNX Runtime (see _RENAMED)
 }
+
+# Public names that their module spells differently (public name -> the module's name).
+_RENAMED: dict[str, str] = {"run": "run_plan"}
 
 # Spelled out (not derived from _LAZY) so that linters see what the TYPE_CHECKING imports are for.
 __all__ = [
-    "Infeasible",
     "Instance",
     "InvalidInput",
     "Objective",
@@ -131,9 +134,11 @@ __all__ = [
     "load_instance",
     "load_plan",
     "load_schedule",
+    "make_plan",
     "plan_settings",
     "platform_names",
     "policy_names",
+    "run",
     "save_gantt",
     "save_instance",
     "save_plan",
@@ -142,6 +147,7 @@ __all__ = [
     "simulate",
     "solve",
     "solver_names",
+    "sweep",
 ]
 
 
@@ -150,7 +156,7 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'xpuplan' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(module), _RENAMED.get(name, name))
     globals()[name] = value
     return value
 

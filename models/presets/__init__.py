@@ -14,6 +14,8 @@ A preset is returned in its default power mode (NVIDIA's 15W for the Orin, the b
 laptops) unless another mode is named. Users' own platforms are YAML files in the shape of
 :func:`xpuplan.models.platform.platform_to_dict` (see ``examples/platforms/``).
 
+The built-in scenarios sit beside them in :mod:`xpuplan.models.presets.scenarios`.
+
 Examples
 --------
 >>> platform_names()

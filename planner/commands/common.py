@@ -16,9 +16,9 @@ from xpuplan.models import Instance, InvalidInput
 from xpuplan.models.fields import MAX_COUNT, MAX_REAL
 from xpuplan.models.platform import Platform
 from xpuplan.models.presets import platform_names, resolve_platform
+from xpuplan.models.presets.scenarios import resolve_scenario, scenario_names
 from xpuplan.models.profiles import load_profile
 from xpuplan.models.scenario import MAX_HORIZON_S, Scenario
-from xpuplan.models.scenarios import resolve_scenario, scenario_names
 from xpuplan.models.workload import CompileOptions
 from xpuplan.planner.limits import (
     MAX_TIME_LIMIT_S,

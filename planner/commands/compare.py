@@ -5,7 +5,7 @@ The instance is a file, or is built from ``--platform`` and ``--scenario`` with 
 options as ``xpuplan plan``. ``--policies`` adds online policies, each run on the instance's jobs
 (arriving at their releases); built from a scenario, the instance is then the clairvoyant one
 (``--include-unknown``: every sampled arrival), so the policies and the solvers face the same
-trace. The table ranks every valid schedule by the instance's objective.
+arrivals. The table ranks every valid schedule by the instance's objective.
 
 Prints the table (or one JSON document with ``--json``), optionally writes it as CSV and draws
 the gaps as a bar chart. Exits 1 when a solver returned a schedule the checker rejects (a bug),

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from xpuplan.models.presets import get_platform, platform_names, platform_summary
-from xpuplan.models.scenarios import get_scenario, scenario_names
+from xpuplan.models.presets.scenarios import get_scenario, scenario_names
 from xpuplan.models.zoo import model_info, model_names
 from xpuplan.planner.tables import rows_frame, write_csv
 from xpuplan.runtime.policies import policy_info, policy_names

@@ -15,7 +15,7 @@ from xpuplan.models import InvalidInput
 from xpuplan.models.jsonio import FileWriter, check_output_paths, write_files
 from xpuplan.models.platform import platform_to_dict
 from xpuplan.models.presets import resolve_platform
-from xpuplan.models.scenarios import resolve_scenario
+from xpuplan.models.presets.scenarios import resolve_scenario
 from xpuplan.runtime.onnxrt import (
     DEFAULT_REPEATS,
     DEFAULT_WARMUP,

@@ -15,7 +15,7 @@ import json
 from xpuplan.models import InvalidInput
 from xpuplan.models.plan import Plan, load_plan
 from xpuplan.models.presets import resolve_platform
-from xpuplan.models.scenarios import resolve_scenario
+from xpuplan.models.presets.scenarios import resolve_scenario
 from xpuplan.planner.commands.common import add_profile_argument, scenario_from_args
 from xpuplan.planner.commands.simulate import summary as sim_summary
 from xpuplan.runtime.real_run import EXECUTORS, RealRunResult, run_plan

@@ -44,9 +44,9 @@ from xpuplan.planner.planning import make_plan
 from xpuplan.planner.runview import run_as_schedule, watching
 from xpuplan.planner.tables import check_csv_target, csv_writer
 from xpuplan.planner.unroll import PlanningOptions
+from xpuplan.runtime.api import simulate
 from xpuplan.runtime.metrics import SimResult
 from xpuplan.runtime.policies import policy_names, policy_uses_plan
-from xpuplan.runtime.simulate import simulate
 from xpuplan.runtime.simulator import SimConfig, Simulator
 
 NAME = "simulate"

@@ -14,7 +14,7 @@ from xpuplan.models.frames import SCHEDULE_COLUMNS
 from xpuplan.models.generate import random_small_instance
 from xpuplan.models.objectives import evaluate
 from xpuplan.models.presets import get_platform
-from xpuplan.models.scenarios import get_scenario
+from xpuplan.models.presets.scenarios import get_scenario
 from xpuplan.models.schedule import resume_of
 from xpuplan.planner.unroll import build_instance
 from xpuplan.solvers import solve

@@ -11,17 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xpuplan.models import InvalidInput
+from xpuplan.models.presets.scenarios import get_scenario, resolve_scenario, scenario_names
 from xpuplan.models.scenario import (
+    Listed,
     ModelRef,
     Periodic,
     Poisson,
     Scenario,
     Task,
-    Trace,
     arrival_times_us,
     load_scenario,
 )
-from xpuplan.models.scenarios import get_scenario, resolve_scenario, scenario_names
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "scenarios"
 
@@ -58,7 +58,7 @@ def test_default_deadline_is_one_period():
 @given(st.integers(0, 1000), st.floats(0.5, 60.0))
 @settings(max_examples=40, deadline=None)
 def test_poisson_arrivals_are_seeded_and_inside_horizon(seed, rate):
-    """Same seed, same trace; all times inside the horizon and increasing."""
+    """Same seed, same arrivals; all times inside the horizon and increasing."""
     task = Task("t", (ModelRef("bert-base"),), Poisson(rate), cls="reactive")
     first = arrival_times_us(task, 120_000_000, random.Random(seed))
     second = arrival_times_us(task, 120_000_000, random.Random(seed))
@@ -74,9 +74,9 @@ def test_poisson_rate_is_respected_on_average():
     assert 3_400 < count < 3_800
 
 
-def test_trace_arrivals_cut_at_horizon():
-    """A trace is replayed as given, up to the horizon."""
-    task = Task("t", (ModelRef("bert-base"),), Trace((0.0, 5.5, 2000.0)), cls="reactive")
+def test_listed_arrivals_cut_at_horizon():
+    """Listed times are replayed as given, up to the horizon."""
+    task = Task("t", (ModelRef("bert-base"),), Listed((0.0, 5.5, 2000.0)), cls="reactive")
     assert arrival_times_us(task, 1_000_000, random.Random(0)) == [0, 5500]
 
 
@@ -109,7 +109,7 @@ BAD_YAML = [
     (
         "unknown arrival",
         "name: s\ntasks:\n- {name: a, model: m, arrival: {type: burst}}\n",
-        "tasks[0].arrival.type: must be periodic, poisson or trace (got 'burst')",
+        "tasks[0].arrival.type: must be periodic, poisson or listed (got 'burst')",
     ),
     (
         "negative deadline",
@@ -154,3 +154,15 @@ def test_scenario_needs_tasks():
     """A scenario without tasks is refused."""
     with pytest.raises(InvalidInput, match="tasks: must list at least one task"):
         Scenario("empty", ())
+
+
+@pytest.mark.parametrize("spelling", ["listed", "trace"])
+def test_listed_arrivals_keep_their_old_spelling(tmp_path, spelling):
+    """``type: trace`` (the name before ``listed``) still loads, as the same arrivals."""
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: s\ntasks:\n- {name: a, model: resnet18,"
+        f" arrival: {{type: {spelling}, times_ms: [0, 5, 12]}}}}\n"
+    )
+    (task,) = load_scenario(path).tasks
+    assert task.arrival == Listed((0, 5, 12))

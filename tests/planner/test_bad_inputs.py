@@ -503,10 +503,10 @@ CASES = [
         ("s.yaml", "horizon_s", "at most"),
     ),
     Case(
-        "trace-time-huge",
+        "listed-time-huge",
         {
             "s.yaml": _scenario(
-                "    model: mobilenet-v3\n    arrival: {type: trace, times_ms: [0, 1.0e+300]}\n"
+                "    model: mobilenet-v3\n    arrival: {type: listed, times_ms: [0, 1.0e+300]}\n"
             )
         },
         _instance_cmd(),

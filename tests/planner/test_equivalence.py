@@ -5,7 +5,7 @@ Instance.
    Instance's own assumptions (no latency noise, no bandwidth contention, instant DVFS switches,
    no power governor), reproduces the plan's schedule exactly (kernels, devices, units, levels,
    starts and ends), and the executed schedule passes the checker.
-2. An online policy run on the clairvoyant workload (the sampled trace's unknown arrivals too)
+2. An online policy run on the clairvoyant workload (the sampled unknown arrivals too)
    gives a schedule the checker accepts against the clairvoyant Instance built from the same
    trace. Two runtime features have no counterpart in an Instance and are off: decode batching
    across requests (the tasks run :meth:`~xpuplan.models.workload.TaskSpec.as_planned`: an LLM's
@@ -24,14 +24,14 @@ import pytest
 
 from xpuplan.models import Assignment, Schedule, check_schedule
 from xpuplan.models.presets import get_platform, platform_names
+from xpuplan.models.presets.scenarios import get_scenario, scenario_names
 from xpuplan.models.scenario import Periodic
-from xpuplan.models.scenarios import get_scenario, scenario_names
 from xpuplan.models.workload import compile_workload
 from xpuplan.planner.planning import Made, make_plan
 from xpuplan.planner.unroll import Planned, PlanningOptions, build_planned
+from xpuplan.runtime.api import simulate
 from xpuplan.runtime.platform_sim import MachineSpec
 from xpuplan.runtime.policies import get_policy, policy_names, policy_uses_plan
-from xpuplan.runtime.simulate import simulate
 from xpuplan.runtime.simulator import SimConfig, Simulator
 
 # The Instance's assumptions: what the runtime must switch off to be judged by it.

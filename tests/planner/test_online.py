@@ -14,7 +14,7 @@ from xpuplan.models import InvalidInput, check_schedule, evaluate
 from xpuplan.models.generate import Features, random_small_instance
 from xpuplan.models.objectives import value_leq, values_close
 from xpuplan.models.presets import get_platform
-from xpuplan.models.scenarios import resolve_scenario
+from xpuplan.models.presets.scenarios import resolve_scenario
 from xpuplan.planner.compare import compare
 from xpuplan.planner.online import online_policy_names, run_on_instance
 from xpuplan.planner.unroll import PlanningOptions, build_instance

@@ -11,7 +11,7 @@ import pytest
 from xpuplan.models import InvalidInput, check_schedule
 from xpuplan.models.plan import Plan, load_plan, plan_to_json, save_plan
 from xpuplan.models.presets import get_platform
-from xpuplan.models.scenarios import get_scenario
+from xpuplan.models.presets.scenarios import get_scenario
 from xpuplan.planner.cli import main
 from xpuplan.planner.planning import make_plan
 from xpuplan.planner.unroll import PlanningOptions

@@ -10,8 +10,8 @@ import pytest
 
 from tests.conftest import tiny_instance
 from xpuplan.models import Job, Objective
+from xpuplan.models.presets.scenarios import get_scenario
 from xpuplan.models.scenario import Periodic, Scenario, Task
-from xpuplan.models.scenarios import get_scenario
 from xpuplan.planner.cli import main
 from xpuplan.planner.limits import check_plan_size, kernels_per_arrival
 from xpuplan.planner.progress import ProgressLine, accepts_callback

@@ -6,8 +6,8 @@ import pytest
 
 from xpuplan.models import InvalidInput, check_schedule
 from xpuplan.models.presets import get_platform, platform_names
+from xpuplan.models.presets.scenarios import get_scenario, scenario_names
 from xpuplan.models.scenario import ModelRef, Periodic, Poisson, Scenario, Task
-from xpuplan.models.scenarios import get_scenario, scenario_names
 from xpuplan.models.workload import CompileOptions
 from xpuplan.planner.unroll import PlanningOptions, build_instance, planning_horizon_us
 from xpuplan.solvers import solve

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from xpuplan.models import Mode, Unsupported, check_schedule
+from xpuplan.models.workload import EdgeSpec, JobTemplate, KernelSpec, TaskSpec, single_task
 from xpuplan.runtime.platform_sim import DeviceInfo, MachineSpec
 from xpuplan.runtime.policies import get_policy
+from xpuplan.runtime.record import executed_instance
 from xpuplan.runtime.simulator import SimConfig, Simulator
-from xpuplan.runtime.trace import executed_instance
-from xpuplan.runtime.workload import EdgeSpec, JobTemplate, KernelSpec, TaskSpec, single_task
 
 # A plain machine: a CPU (two levels), an iGPU and an NPU, one unit each.
 DEVICES = (
@@ -61,7 +61,7 @@ def run(
     """Run a policy (a name or an object) over explicit arrival times.
 
     With ``check`` (the default) an exact run also passes the independent checker, as an
-    Instance and a Schedule (:func:`xpuplan.runtime.trace.executed_instance`); runs with LLM decode
+    Instance and a Schedule (:func:`xpuplan.runtime.record.executed_instance`); runs with LLM decode
     steps have no such form and are left to their tests' own assertions.
     """
     pol = get_policy(policy, **options) if isinstance(policy, str) else policy

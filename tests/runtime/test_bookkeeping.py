@@ -13,13 +13,7 @@ from hypothesis import strategies as st
 
 from tests.runtime.helpers import assert_valid, machine
 from xpuplan.models import Mode
-from xpuplan.runtime.dispatch import DispatchApi
-from xpuplan.runtime.jobs import Job, ModeRec, Ready
-from xpuplan.runtime.platform_sim import DeviceInfo, MachineSpec
-from xpuplan.runtime.policies import QueuePolicy, get_policy
-from xpuplan.runtime.policy import BasePolicy
-from xpuplan.runtime.simulator import SimConfig, Simulator
-from xpuplan.runtime.workload import (
+from xpuplan.models.workload import (
     DagStage,
     DecodeTable,
     EdgeSpec,
@@ -29,6 +23,12 @@ from xpuplan.runtime.workload import (
     llm_task,
     single_task,
 )
+from xpuplan.runtime.dispatch import DispatchApi
+from xpuplan.runtime.jobs import Job, ModeRec, Ready
+from xpuplan.runtime.platform_sim import DeviceInfo, MachineSpec
+from xpuplan.runtime.policies import QueuePolicy, get_policy
+from xpuplan.runtime.policy import BasePolicy
+from xpuplan.runtime.simulator import SimConfig, Simulator
 
 # Two CPU units with two levels, one GPU, one NPU.
 DEVICES = (

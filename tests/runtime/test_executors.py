@@ -14,11 +14,12 @@ from xpuplan.models import Assignment, Instance, Job, Objective, Schedule, check
 from xpuplan.models.generate import random_small_instance
 from xpuplan.models.plan import Plan
 from xpuplan.models.scenario import Periodic
-from xpuplan.runtime.executors import PlanJobs, TimeTriggered
+from xpuplan.models.workload import JobTemplate
+from xpuplan.runtime.api import simulate_plan
+from xpuplan.runtime.plan_jobs import PlanJobs
 from xpuplan.runtime.policies import get_policy
-from xpuplan.runtime.simulate import simulate_plan
+from xpuplan.runtime.policies.plan_executors import TimeTriggered
 from xpuplan.runtime.simulator import SimConfig, Simulator
-from xpuplan.runtime.workload import JobTemplate
 
 EXECUTORS = ("time-triggered", "self-timed")
 

@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 
 from tests.runtime.helpers import chain, run, task
 from xpuplan.models import Mode
+from xpuplan.models.workload import JobTemplate, KernelSpec, TaskSpec
 from xpuplan.runtime.platform_sim import DeviceInfo, MachineSpec
 from xpuplan.runtime.policies import get_policy
 from xpuplan.runtime.simulator import SimConfig, Simulator
-from xpuplan.runtime.workload import JobTemplate, KernelSpec, TaskSpec
 
 DEVICES = (
     DeviceInfo("cpu", "cpu", 2, 0.2, ("lo", "mid", "hi")),

@@ -86,7 +86,7 @@ def test_noise_is_exact_at_zero_and_lognormal_with_the_given_cv() -> None:
 def test_dvfs_switch_delays_a_kernel_at_another_level() -> None:
     """A unit at level hi needs the transition time before a kernel at level lo starts."""
     from xpuplan.models import Mode
-    from xpuplan.runtime.workload import KernelSpec
+    from xpuplan.models.workload import KernelSpec
 
     low = KernelSpec("k", (Mode("cpu", "lo", 100, 1.0),))
     spec = machine()
@@ -125,7 +125,7 @@ def test_governor_throttles_running_kernels_at_its_next_sample() -> None:
     overlap of the two chains stays over budget for 2000 us.
     """
     from xpuplan.models import Mode
-    from xpuplan.runtime.workload import KernelSpec
+    from xpuplan.models.workload import KernelSpec
 
     devices = (
         DeviceInfo("cpu", "cpu", 1, 0.0, ("lo", "hi")),

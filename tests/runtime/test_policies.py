@@ -6,11 +6,11 @@ import pytest
 
 from tests.runtime.helpers import assert_valid, chain, kernel, machine, run, starts, task
 from xpuplan.models import Mode
+from xpuplan.models.workload import DecodeTable, KernelSpec, llm_task
 from xpuplan.runtime.platform_sim import DeviceInfo, MachineSpec
 from xpuplan.runtime.policies import get_policy, policy_names
 from xpuplan.runtime.policies.llm_background import LlmBackground
 from xpuplan.runtime.simulator import SimConfig
-from xpuplan.runtime.workload import DecodeTable, KernelSpec, llm_task
 
 NPU_ONLY = machine()
 

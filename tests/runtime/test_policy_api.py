@@ -22,7 +22,7 @@ WORLD = {
     "xpuplan.runtime.platform_sim",
     "xpuplan.runtime.engine",
     "xpuplan.runtime.metrics",
-    "xpuplan.runtime.simulate",
+    "xpuplan.runtime.api",
 }
 
 

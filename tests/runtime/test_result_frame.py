@@ -6,8 +6,8 @@ import math
 
 import pandas as pd
 
+from xpuplan.runtime.api import simulate
 from xpuplan.runtime.metrics import TASK_COLUMNS
-from xpuplan.runtime.simulate import simulate
 
 
 def _close(value: object, reported: object) -> bool:

@@ -7,12 +7,11 @@ import json
 import pytest
 
 from xpuplan.models.presets import get_platform
-from xpuplan.models.scenarios import get_scenario, scenario_names
-from xpuplan.models.workload import CompileOptions, compile_workload
+from xpuplan.models.presets.scenarios import get_scenario, scenario_names
+from xpuplan.models.workload import CompileOptions, Workload, compile_workload
 from xpuplan.planner.cli import main
 from xpuplan.runtime import policy_names, simulate
 from xpuplan.runtime.policies import policy_uses_plan
-from xpuplan.runtime.workload import Workload
 
 JSON_KEYS = {
     "policy",

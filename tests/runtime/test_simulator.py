@@ -7,11 +7,11 @@ import pytest
 from tests.runtime.helpers import EXACT, assert_valid, chain, kernel, machine, run, starts, task
 from xpuplan.models import Mode
 from xpuplan.models.scenario import Periodic, Poisson
+from xpuplan.models.workload import DecodeTable, EdgeSpec, JobTemplate, Workload, llm_task
 from xpuplan.runtime.dispatch import DispatchApi
 from xpuplan.runtime.metrics import ConservationError
 from xpuplan.runtime.policies import get_policy
 from xpuplan.runtime.simulator import SimConfig, Simulator
-from xpuplan.runtime.workload import DecodeTable, EdgeSpec, JobTemplate, Workload, llm_task
 
 
 def _mixed_tasks() -> list:
@@ -72,7 +72,7 @@ def test_cross_device_delay_and_resume_cost_follow_the_instance_rules() -> None:
 
 
 def test_same_seed_same_run_and_policies_see_the_same_arrivals() -> None:
-    """Runs are a function of the seed; the arrival trace does not depend on the policy."""
+    """Runs are a function of the seed; the arrival times do not depend on the policy."""
     tasks = _mixed_tasks()
     config = SimConfig(noise_cv=0.2)
     arrivals = Workload("w", tasks).arrival_times_us(5, 50_000)

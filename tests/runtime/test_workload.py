@@ -8,9 +8,9 @@ import pytest
 from tests.runtime.helpers import kernel
 from xpuplan.models import InvalidInput, Mode
 from xpuplan.models.presets import get_platform
-from xpuplan.models.scenarios import get_scenario
-from xpuplan.models.workload import CompileOptions, compile_workload
-from xpuplan.runtime.workload import (
+from xpuplan.models.presets.scenarios import get_scenario
+from xpuplan.models.workload import (
+    CompileOptions,
     DagStage,
     DecodeStage,
     DecodeTable,
@@ -18,6 +18,7 @@ from xpuplan.runtime.workload import (
     JobTemplate,
     KernelSpec,
     collapse_modes,
+    compile_workload,
 )
 
 

@@ -194,8 +194,8 @@ COMPOUND_AI = Scenario(
     power_budget_w=10.0,
     # 2 s hold ~26 requests at the rates below: every model, several overlapping.
     horizon_s=2.0,
-    rationale="Every request is unknown to the runtime; the offline plan of a sampled trace is "
-    "the clairvoyant optimum that online policies are measured against. The rates model a "
+    rationale="Every request is unknown to the runtime; the offline plan of its sampled arrivals "
+    "is the clairvoyant optimum that online policies are measured against. The rates model a "
     "module serving a perception stack and users at once (Twill's concurrent setting): a few "
     "requests per second per model keep the GPU about a third busy at full clock, so requests "
     "overlap and mapping, migration and power decisions matter.",

@@ -278,7 +278,7 @@ def test_argparse_errors_are_one_line():
         [sys.executable, "-m", "xpuplan", "instance"],
         capture_output=True,
         text=True,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "required" in proc.stderr
@@ -310,7 +310,7 @@ def test_a_reader_that_stops_early_gets_no_traceback():
 )
 def test_the_example_scenario_builds_as_the_readme_says(tmp_path, capsys, platform):
     """`--scenario examples/scenarios/doorbell.yaml` on the example platform and on presets."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     out = tmp_path / "doorbell.json"
     code, _, err = run(
         capsys,

@@ -23,8 +23,8 @@ from xpuplan.models import (
     Unsupported,
     evaluate,
 )
+from xpuplan.models.workload import DagStage
 from xpuplan.runtime.simulator import Simulator
-from xpuplan.runtime.workload import DagStage
 
 
 def executed_instance(sim: Simulator, name: str = "run") -> tuple[Instance, Schedule]:

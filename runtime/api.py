@@ -1,6 +1,6 @@
 """The runtime's entry points: simulate a scenario on a platform, or execute a plan.
 
->>> from runtime.simulate import simulate
+>>> from runtime.api import simulate
 >>> result = simulate("jetson-orin-nx-16gb", "compound-ai", "twill", duration_s=5.0, seed=0)
 >>> doc = result.to_json()
 >>> cons = doc["conservation"]
@@ -21,8 +21,8 @@ from xpuplan.models import InvalidInput, Schedule
 from xpuplan.models.plan import Plan
 from xpuplan.models.platform import Platform
 from xpuplan.models.presets import resolve_platform
+from xpuplan.models.presets.scenarios import resolve_scenario
 from xpuplan.models.scenario import Periodic, Scenario
-from xpuplan.models.scenarios import resolve_scenario
 from xpuplan.models.workload import (
     CompileOptions,
     DagStage,
@@ -72,7 +72,7 @@ def simulate(
         Simulated time; arrivals are drawn in ``[0, duration)``; jobs still running at the end
         count as in flight.
     seed
-        Seeds the arrival trace (the same for every policy) and the latency noise.
+        Seeds the arrival times (the same for every policy) and the latency noise.
     power_mode
         A power mode of the platform.
     noise_cv
