@@ -32,42 +32,14 @@ from typing import Any
 from xpuplan.models import Instance, Schedule, check_schedule
 from xpuplan.models.checker import Violation
 from xpuplan.models.workload import DagStage, JobTemplate, TaskSpec
-from xpuplan.runtime.jobs import InjectedJob, ModeRec, Ready
+from xpuplan.runtime.jobs import InjectedJob
 from xpuplan.runtime.plan_jobs import executed_schedule
 from xpuplan.runtime.platform_sim import MachineSpec
 from xpuplan.runtime.policies import get_policy, policy_info, policy_names, policy_uses_plan
-from xpuplan.runtime.policies.twill import Twill
 from xpuplan.runtime.simulator import SimConfig, Simulator
 
 #: Policies whose decode batching the Instance cannot express (their rows say it was off).
 BATCHING_POLICIES = frozenset({"agent-xpu"})
-
-
-class _TwillWithoutFreezing(Twill):
-    """``twill`` with freezing turned off (see the module docstring).
-
-    A kernel that does not fit the cap at any level of its chosen device waits for running work
-    to end, except when nothing runs (then its lowest-power level is the best the cap can get,
-    exactly as :class:`~xpuplan.runtime.policies.twill.Twill` does).
-    """
-
-    def _fit_power(self, item: Ready, rec: ModeRec) -> ModeRec | None:
-        machine = self.api.machine
-        budget = machine.budget_w
-        if budget is None or machine.power_w + rec.power_w <= budget:
-            return rec
-        fitting = [
-            r
-            for r in item.modes
-            if r.dev == rec.dev
-            and r.level <= machine.level_cap(r.dev)
-            and machine.power_w + r.power_w <= budget
-        ]
-        if fitting:
-            return min(fitting)
-        if not machine.running:
-            return min((r for r in item.modes if r.dev == rec.dev), key=lambda r: r.power_w)
-        return None
 
 
 @dataclass(frozen=True)
@@ -140,7 +112,7 @@ def run_on_instance(
     policy_info(policy)
     notes: list[str] = []
     if policy == "twill":
-        pol: Any = _TwillWithoutFreezing(**dict(options or {}))
+        pol: Any = get_policy(policy, **{**dict(options or {}), "freeze": False})
         notes.append("freezing off (a frozen kernel would run interrupted)")
     else:
         pol = get_policy(policy, **dict(options or {}))

@@ -31,9 +31,12 @@ class Twill(BasePolicy):
     preferred cluster, priority-aware freezing under the power budget, DVFS (see the module
     docstring for each rule and its parameters)."""
 
-    def __init__(self, spread: float = 1.5, headroom: float = 0.9) -> None:
+    def __init__(self, spread: float = 1.5, headroom: float = 0.9, freeze: bool = True) -> None:
         self.spread = spread
         self.headroom = headroom
+        #: Freeze lower-priority inferences to make room under the budget; without it a kernel
+        #: that fits at no level waits for running work to end (what an Instance can express).
+        self.freeze = freeze
 
     def bind(self, api: DispatchApi) -> None:
         super().bind(api)
@@ -137,13 +140,17 @@ class Twill(BasePolicy):
         ]
         if fitting:
             return min(fitting)  # the fastest level that fits
-        victims = sorted(
-            {
-                r.job
-                for r in machine.running
-                if not r.suspended and not r.is_batch and r.job.priority < item.job.priority
-            },
-            key=lambda j: (j.priority, -j.arrival, -j.jid),
+        victims = (
+            sorted(
+                {
+                    r.job
+                    for r in machine.running
+                    if not r.suspended and not r.is_batch and r.job.priority < item.job.priority
+                },
+                key=lambda j: (j.priority, -j.arrival, -j.jid),
+            )
+            if self.freeze
+            else []
         )
         freed, chosen = 0.0, []
         for job in victims:
