@@ -6,7 +6,12 @@ import argparse
 
 from xpuplan.models import save_instance
 from xpuplan.models.jsonio import check_output_paths
-from xpuplan.planner.commands.common import add_instance_arguments, instance_from_args, print_json
+from xpuplan.planner.commands.common import (
+    add_instance_arguments,
+    add_margin_arguments,
+    instance_from_args,
+    print_json,
+)
 
 NAME = "instance"
 HELP = "build the problem instance of a scenario on a platform"
@@ -14,6 +19,7 @@ HELP = "build the problem instance of a scenario on a platform"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_instance_arguments(parser)
+    add_margin_arguments(parser)
     parser.add_argument(
         "-o", "--output", required=True, metavar="FILE", help="instance file to write"
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
+from typing import Any
 
 from xpuplan.models import (
     Instance,
@@ -46,8 +47,11 @@ def run(args: argparse.Namespace) -> int:
         if not is_plan_file(args.instance):
             raise InvalidInput("give a schedule file, or a plan file alone", file=args.instance)
         plan = load_plan(args.instance)
-        instance, schedule, source = plan.instance, plan.schedule, args.instance
+        # A robust plan's schedule is one of the instance it was planned on (its margin applied).
+        instance, schedule, source = plan.planned_instance, plan.schedule, args.instance
+        margin = plan.margin
     else:
+        margin = None
         instance = load_instance(args.instance)
         schedule = load_schedule(args.schedule)
         source = args.schedule
@@ -58,12 +62,14 @@ def run(args: argparse.Namespace) -> int:
         raise exc.in_file(source) from None
     unchecked = not schedule.is_solution and not schedule.assignments
     if args.json:
-        doc = {
+        doc: dict[str, Any] = {
             "valid": None if unchecked else not violations,
             "verified": not unchecked,
             "status": schedule.status,
             "violations": [{"rule": v.rule, "message": v.message} for v in violations],
         }
+        if margin is not None:
+            doc["margin"] = margin.to_json()
         print_json(doc)
     elif unchecked:
         print(
@@ -76,6 +82,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {violation}")
     else:
         shown = objective_text(instance, schedule.objective, None, None)
+        if margin is not None:
+            shown += (
+                f"; planned at the {margin.quantile:g} quantile of {margin.noise_cv:g} CV noise, "
+                f"durations x{margin.factor:.4f}"
+            )
         print(f"valid ({schedule.status}, {shown})")
     if unchecked:
         return NOT_VERIFIED
