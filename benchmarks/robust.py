@@ -160,16 +160,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def _nominal_objective(plan: Plan, failures: list[str], label: str) -> Any:
     """The plan's objective at nominal durations: its zero-noise run under the instance's own
-    assumptions, which must start every kernel at its planned time."""
-    run = simulate_plan(
-        plan, "time-triggered", duration_s=plan.period_us / 1e6 if plan.period_us else None
-    )
-    executed = run.executed
+    assumptions, a valid schedule of the nominal instance that starts every kernel at its
+    planned time when the margin's factor is >= 1 (below 1 the plan assumed kernels faster than
+    they are: later kernels may start late, and deadlines may be missed)."""
+    period_s = plan.period_us / 1e6 if plan.period_us else None
+    executed = simulate_plan(plan, "time-triggered", duration_s=period_s).executed
     assert executed is not None
-    violations = check_schedule(plan.instance, executed)
+    shrunk = plan.margin is not None and plan.margin.factor < 1
+    violations = [
+        v
+        for v in check_schedule(plan.instance, executed)
+        if not (shrunk and v.rule in ("deadline", "reported"))
+    ]
     planned = {a.kernel: a.start for a in plan.schedule.assignments}
     moved = [a.kernel for a in executed.assignments if a.start != planned[a.kernel]]
-    if violations or moved or len(executed.assignments) != plan.instance.num_kernels:
+    if violations or (moved and not shrunk) or len(executed.assignments) != len(planned):
         failures.append(f"q={label}: zero-noise run: {violations[:3]}, moved {moved[:3]}")
         return None
     return evaluate(plan.instance, executed)
@@ -242,6 +247,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _met95(ok: bool, few: int, counted: int) -> str:
+    if not counted:
+        return "n/a"
+    return ("yes" if ok else "no") + ("*" if few else "")
+
+
 def _pct(late: int, n: int) -> str:
     return "-" if n == 0 else f"{100 * late / n:.2f}"
 
@@ -296,9 +307,11 @@ def _markdown(
         "",
         "Per periodic task: late / decided jobs summed over the seeds, in % (95 % Wilson upper "
         "bound in brackets). `met` is yes when every periodic task's rate is <= 1 %; "
-        "`met (95 %)` when every upper bound is. Energy: simulated joules per plan period "
-        "(mean +- sd over seeds). `zero noise`: the largest rate of the same runs without noise "
-        "(what the 100 us DVFS transitions and contention alone cost).",
+        "`met (95 %)` when every upper bound is (`*`: leaving out tasks with too few jobs for "
+        "the bound to reach 1 % even with none late, i.e. fewer than 381). Energy: simulated "
+        "joules per plan period (mean +- sd over seeds). `zero noise`: the largest rate of "
+        "the same runs without noise (what the 100 us DVFS transitions and contention alone "
+        "cost).",
         "",
         "| quantile | executor | "
         + " | ".join(periodic)
@@ -309,19 +322,24 @@ def _markdown(
         for executor, run in row.get("runs", {}).items():
             cells = []
             ok = ok95 = True
+            few = counted = 0
             for name in periodic:
                 late, n = run["late"][name], run["decided"][name]
                 upper = wilson_upper(late, n)
                 ok &= n > 0 and late / n <= TARGET
-                ok95 &= upper <= TARGET
+                if wilson_upper(0, n) > TARGET:
+                    few += 1  # too few jobs for the bound to reach 1 % even with none late
+                else:
+                    counted += 1
+                    ok95 &= upper <= TARGET
                 cells.append(f"{_pct(late, n)} ({100 * upper:.2f}) [{late}/{n}]")
             zero = max((r or 0.0) for r in run["zero_noise_rate"].values())
             lines.append(
                 f"| {row['quantile']} | {executor} | "
                 + " | ".join(cells)
-                + f" | {'yes' if ok else 'no'} | {'yes' if ok95 else 'no'} | "
-                f"{100 * zero:.2f} % | {run['energy_per_period_j']:.3f} +- "
-                f"{run['energy_sd_j']:.3f} |"
+                + f" | {'yes' if ok else 'no'} | {_met95(ok95, few, counted)} | "
+                f"{100 * zero:.2f} % | {run['energy_per_period_j']:.4f} +- "
+                f"{run['energy_sd_j']:.4f} |"
             )
     if failures:
         lines += ["", "## Check failures", ""] + [f"- {f}" for f in failures]
