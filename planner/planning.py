@@ -11,7 +11,9 @@ the nominal instance (what the runtime executes) and records the margin; its sch
 an energy objective counts each kernel's power over its *planned* (inflated) duration, so it
 overstates the dynamic energy a run draws by about the margin's factor (the lognormal noise has
 mean 1); the power cap is checked over the inflated intervals, which is conservative. The honest
-energy of a robust plan is the simulated one (``xpuplan simulate --plan``).
+energy of a robust plan is the simulated one (``xpuplan simulate --plan``). The margin covers
+kernel durations only, not cross-device delays or resume costs (a kernel that ends before its
+slot breaks an edge the plan had contiguous, and the runtime charges its resume cost).
 """
 
 from __future__ import annotations
