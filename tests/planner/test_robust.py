@@ -348,6 +348,9 @@ def test_cli_plan_verify_simulate(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert load_plan(plan_path).margin == MARGIN
     assert main(["verify", str(plan_path)]) == 0
     assert "0.99 quantile" in capsys.readouterr().out
+    assert main(["verify", str(plan_path), "--json"]) == 0
+    verdict = json.loads(capsys.readouterr().out)
+    assert verdict["valid"] is True and verdict["margin"] == MARGIN.to_json()
     argv = ["simulate", *base, "--policy", "self-timed", "--plan", str(plan_path)]
     assert main([*argv, "--noise-cv", "0.1", "--duration", "0.5", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
