@@ -65,7 +65,8 @@ def make_plan(
     solver, time_limit, workers
         Passed to :func:`xpuplan.solvers.solve`, with ``options.seed`` as the solver's seed.
     planned
-        The instance already built from the same arguments (saves building it twice).
+        The instance already built from the same arguments (saves building it twice; a
+        different margin raises ``ValueError``).
     solve_options
         More keyword arguments of :func:`xpuplan.solvers.solve` (e.g. a progress callback).
 
@@ -99,6 +100,11 @@ def make_plan(
     options = options or PlanningOptions()
     if planned is None:
         planned = build_planned(platform, scenario, options)
+    elif planned.margin != options.margin:
+        raise ValueError(
+            f"planned was built with margin {planned.margin}, the options ask for "
+            f"{options.margin}: build it from the same options"
+        )
     instance = planned.planned_instance
     result = solve(
         instance,

@@ -315,6 +315,19 @@ def test_make_plan_keeps_the_nominal_instance(video_call_plan: Plan) -> None:
     assert robust == video_call_plan.planned_instance != nominal
 
 
+def test_make_plan_refuses_an_instance_built_with_another_margin() -> None:
+    platform, scenario = get_platform(PLATFORM), get_scenario("gaming")
+    planned = build_planned(platform, scenario)
+    with pytest.raises(ValueError, match="margin"):
+        make_plan(
+            platform,
+            scenario,
+            PlanningOptions(noise_cv=0.1, quantile=0.99),
+            solver="heft",
+            planned=planned,
+        )
+
+
 @pytest.mark.parametrize("executor", EXECUTORS)
 def test_simulate_with_the_scenario_runs_nominal_durations(
     video_call_plan: Plan, executor: str
