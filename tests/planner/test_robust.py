@@ -392,7 +392,7 @@ def test_cli_instance_writes_the_planned_durations(
     assert (
         main([*argv, "--noise-cv", "0.1", "--quantile", "0.9", "-o", str(tmp_path / "r.json")]) == 0
     )
-    capsys.readouterr()
+    assert "0.9 quantile" in capsys.readouterr().out
     nominal = json.loads((tmp_path / "n.json").read_text())
     robust = json.loads((tmp_path / "r.json").read_text())
     factor = Margin(0.1, 0.9).factor
