@@ -188,6 +188,15 @@ class MachineView:
         return self._m.unit_free_at(unit, now)
 
     # ------------------------------------------------------------------ DVFS and power
+    def unit_level(self, unit: int) -> int:
+        """The DVFS level index ``unit`` is at (or switching to, for the run it holds)."""
+        return self._m.unit_level[unit]
+
+    @property
+    def dvfs_transition_us(self) -> float:
+        """How long a unit takes to switch to another DVFS level before a kernel can start."""
+        return self._m.dvfs_transition_us
+
     def level_cap(self, dev: int) -> int:
         """The governor's cap on device ``dev``'s level index (its top level when uncapped)."""
         return self._m.cap[dev]

@@ -2,7 +2,11 @@
 
 * ``time-triggered``: each kernel starts at its planned time on its planned unit and mode; a
   kernel whose inputs or unit are late starts as soon as they are ready (kernels whose time has
-  come go in planned-time order, so a late kernel can be overtaken on its unit).
+  come go in planned-time order, so a late kernel can be overtaken on its unit). A kernel planned
+  at another DVFS level than its unit's is committed up to one DVFS transition before its
+  planned time, so that the switch happens while the unit idles and the kernel still starts on
+  time -- when its inputs are there, its unit is idle and every kernel planned before it on that
+  unit has started (so the early commit never takes the unit from one of them).
 * ``self-timed``: each unit keeps its planned order; the next kernel of a unit starts when its
   inputs are ready and the unit is free -- and, with ``hold_to_plan`` (default), not before its
   planned time, so zero noise reproduces the plan even where it idles on purpose (a power cap);
@@ -121,30 +125,67 @@ class TimeTriggered(PlanExecutor):
     def bind(self, api: DispatchApi) -> None:
         super().bind(api)
         self._due: list[tuple[float, int, Ready, int]] = []
+        self._switch_us = api.machine.dvfs_transition_us
+        # Each unit's kernels in planned order, and per unit the first one (repetition, index)
+        # not started yet: only that one may be committed early (see the module docstring).
+        orders: list[list[tuple[int, int]]] = [[] for _ in range(api.machine.num_units)]
+        for k_idx, unit in enumerate(self._unit):
+            orders[unit].append((self._start[k_idx], k_idx))
+        self._order = [[k for _, k in sorted(order)] for order in orders]
+        self._order_pos = [{k: pos for pos, k in enumerate(order)} for order in self._order]
+        self._next = [(0, 0)] * api.machine.num_units
+        self._started: set[tuple[int, int]] = set()
 
     def on_ready(self, item: Ready) -> None:
         offset = item.job.tag[1]
         k_idx = self._kernel(item)
         planned = self._start[k_idx] + offset
         heapq.heappush(self._due, (planned, item.seq, item, k_idx))
-        if planned > self.api.now:
+        now = self.api.now
+        if planned > now:
             self.api.wake_at(planned)
+            if self._switch_us > 0 and planned - self._switch_us > now:
+                self.api.wake_at(planned - self._switch_us)
 
     def decide(self) -> None:
         api = self.api
         machine = api.machine
+        now = api.now
         kept = []
-        while self._due and self._due[0][0] <= api.now:
+        while self._due and self._due[0][0] <= now + self._switch_us:
             entry = heapq.heappop(self._due)
-            _, _, item, k_idx = entry
+            planned, _, item, k_idx = entry
             unit = self._unit[k_idx]
+            rec = self._rec(item, k_idx)
+            if planned > now and not self._commit_early(item.job.tag[0], k_idx, unit, rec):
+                kept.append(entry)
+                continue
             cross = self._cross_ready(item.job.tag[0], k_idx, machine.unit_dev[unit])
             if not machine.is_idle(unit) or cross is None:
                 kept.append(entry)
                 continue
-            api.start(item, unit, self._rec(item, k_idx), not_before=cross)
+            self._mark_started(item.job.tag[0], k_idx, unit)
+            api.start(item, unit, rec, not_before=max(cross, planned) if planned > now else cross)
         for entry in kept:
             heapq.heappush(self._due, entry)
+
+    def _commit_early(self, rep: int, k_idx: int, unit: int, rec: ModeRec) -> bool:
+        """Whether a kernel planned within one transition from now may take its unit now: it
+        needs another level than the unit's and is the unit's next kernel in planned order."""
+        machine = self.api.machine
+        if rec.level == machine.unit_level(unit):
+            return False
+        return self._next[unit] == (rep, self._order_pos[unit][k_idx])
+
+    def _mark_started(self, rep: int, k_idx: int, unit: int) -> None:
+        """Record a start and move the unit's next-in-order past every started kernel."""
+        order = self._order[unit]
+        self._started.add((rep, k_idx))
+        r, pos = self._next[unit]
+        while (r, order[pos]) in self._started:
+            self._started.discard((r, order[pos]))
+            r, pos = (r, pos + 1) if pos + 1 < len(order) else (r + 1, 0)
+        self._next[unit] = (r, pos)
 
     def pending_units(self) -> set[int]:
         """Units a due kernel waits for."""

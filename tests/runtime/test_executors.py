@@ -258,3 +258,72 @@ def test_template_from_instance_job_keeps_names_and_inner_edges() -> None:
     assert [(e.src, e.dst, e.cross_device_delay, e.resume_cost) for e in template.edges] == [
         (0, 1, 3, 2)
     ]
+
+
+def _switch_plan(*assignments: Assignment) -> Plan:
+    inst = tiny_instance(power_cap_w=None)
+    sched = Schedule("tiny", assignments)
+    assert check_schedule(inst, sched) == []
+    return Plan(inst, sched.replace(objective=evaluate(inst, sched)), {})
+
+
+def _starts(plan: Plan, executor: str, transition_us: float) -> dict[str, int]:
+    config = SimConfig(dvfs_transition_us=transition_us)
+    executed = simulate_plan(plan, executor, config=config).executed
+    assert executed is not None and check_schedule(plan.instance, executed, measured=True) == []
+    return {a.kernel: a.start for a in executed.assignments}
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_level_switch_in_an_idle_gap_starts_on_time(executor: str) -> None:
+    """a2 runs at another level than a1 on the NPU, 7 us after it: the 4 us switch fits in the
+    gap, so both executors start a2 at its planned time (time-triggered commits it one
+    transition early; it used to switch at the planned time and start 4 us late)."""
+    plan = _switch_plan(
+        Assignment("a1", "npu", 0, "hi", 0, 5),
+        Assignment("a2", "npu", 0, "lo", 12, 23),  # 9 + the resume cost 2 (not contiguous)
+        Assignment("b1", "cpu", 0, "hi", 5, 13),
+    )
+    assert _starts(plan, executor, 4.0) == {"a1": 0, "a2": 12, "b1": 5}
+
+
+def test_a_switch_longer_than_the_gap_is_late_by_the_difference_only() -> None:
+    """A 2 us gap before a 4 us switch: time-triggered commits a2 when a1 ends (t = 5) and starts
+    it at 9, 2 us late instead of 4."""
+    plan = _switch_plan(
+        Assignment("a1", "npu", 0, "hi", 0, 5),
+        Assignment("a2", "npu", 0, "lo", 7, 18),
+        Assignment("b1", "cpu", 0, "hi", 5, 13),
+    )
+    assert _starts(plan, "time-triggered", 4.0)["a2"] == 9
+
+
+def test_an_early_commit_never_takes_the_unit_from_an_earlier_kernel() -> None:
+    """b1 (another level) is due within one transition while a2 (planned before it on the same
+    unit) has not started: b1 waits for its turn, as without switching delays."""
+    plan = _switch_plan(
+        Assignment("a1", "npu", 0, "hi", 0, 5),
+        Assignment("a2", "npu", 0, "hi", 8, 16),  # 6 + the resume cost 2
+        Assignment("b1", "npu", 0, "lo", 16, 28),
+    )
+    starts = _starts(plan, "time-triggered", 10.0)
+    assert starts["a2"] == 8
+    assert starts["b1"] == 26  # a2 holds the unit until 16, then the 10 us switch
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from([3.0, 50.0]))
+def test_switching_delays_never_make_time_triggered_start_early(seed: int, switch: float) -> None:
+    """Random serial plans with DVFS switching delays: committing a kernel one transition early
+    never starts it before its planned time, every kernel runs, and the run keeps the timing
+    rules (what delays may break are the power cap and resources, where a late kernel overlaps
+    one that started on time)."""
+    plan = serial_plan(random_small_instance(seed), seed)
+    planned = {a.kernel: a.start for a in plan.schedule.assignments}
+    config = SimConfig(dvfs_transition_us=switch)
+    # A long enough run for every delayed kernel to finish (the default is twice the plan's).
+    executed = simulate_plan(plan, "time-triggered", config=config, duration_s=0.01).executed
+    assert executed is not None and len(executed.assignments) == plan.instance.num_kernels
+    assert all(a.start >= planned[a.kernel] for a in executed.assignments)
+    rules = {v.rule for v in check_schedule(plan.instance, executed, measured=True)}
+    assert rules <= {"power", "resource"}
