@@ -17,6 +17,7 @@ from xpuplan.models.scenario import Periodic
 from xpuplan.models.workload import JobTemplate
 from xpuplan.runtime.api import simulate_plan
 from xpuplan.runtime.plan_jobs import PlanJobs
+from xpuplan.runtime.platform_sim import DeviceInfo
 from xpuplan.runtime.policies import get_policy
 from xpuplan.runtime.policies.plan_executors import TimeTriggered
 from xpuplan.runtime.simulator import SimConfig, Simulator
@@ -260,70 +261,91 @@ def test_template_from_instance_job_keeps_names_and_inner_edges() -> None:
     ]
 
 
-def _switch_plan(*assignments: Assignment) -> Plan:
+def _gap_plan(gap: int) -> Plan:
+    """a1 at the NPU's top level, then a2 at its low level ``gap`` us later (paying the resume
+    cost, since the two are not contiguous); b1 on the CPU."""
     inst = tiny_instance(power_cap_w=None)
-    sched = Schedule("tiny", assignments)
+    start = 5 + gap
+    sched = Schedule(
+        "tiny",
+        (
+            Assignment("a1", "npu", 0, "hi", 0, 5),
+            Assignment("a2", "npu", 0, "lo", start, start + 9 + 2),
+            Assignment("b1", "cpu", 0, "hi", 5, 13),
+        ),
+    )
     assert check_schedule(inst, sched) == []
     return Plan(inst, sched.replace(objective=evaluate(inst, sched)), {})
 
 
-def _starts(plan: Plan, executor: str, transition_us: float) -> dict[str, int]:
-    config = SimConfig(dvfs_transition_us=transition_us)
-    executed = simulate_plan(plan, executor, config=config).executed
-    assert executed is not None and check_schedule(plan.instance, executed, measured=True) == []
-    return {a.kernel: a.start for a in executed.assignments}
-
-
-@pytest.mark.parametrize("executor", EXECUTORS)
-def test_a_level_switch_in_an_idle_gap_starts_on_time(executor: str) -> None:
-    """a2 runs at another level than a1 on the NPU, 7 us after it: the 4 us switch fits in the
-    gap, so both executors start a2 at its planned time (time-triggered commits it one
-    transition early; it used to switch at the planned time and start 4 us late)."""
-    plan = _switch_plan(
-        Assignment("a1", "npu", 0, "hi", 0, 5),
-        Assignment("a2", "npu", 0, "lo", 12, 23),  # 9 + the resume cost 2 (not contiguous)
-        Assignment("b1", "cpu", 0, "hi", 5, 13),
+@pytest.mark.parametrize(
+    ("executor", "gap", "ahead", "a2_start"),
+    [
+        # The switch (4 us) fits the 7 us gap when made as a1 ends; made at a2's planned time
+        # (time-triggered without switching ahead) it delays a2 by all of it.
+        ("time-triggered", 7, True, 12),
+        ("time-triggered", 7, False, 16),
+        # A 2 us gap absorbs half of it.
+        ("time-triggered", 2, True, 9),
+        ("time-triggered", 2, False, 11),
+        # Self-timed dispatches a2 as soon as a1 ends (holding it to its planned time), so the
+        # switch starts then either way.
+        ("self-timed", 7, True, 12),
+        ("self-timed", 7, False, 12),
+        ("self-timed", 2, True, 9),
+        ("self-timed", 2, False, 9),
+    ],
+)
+def test_switching_ahead_spends_the_dvfs_switch_in_the_gap(
+    executor: str, gap: int, ahead: bool, a2_start: int
+) -> None:
+    plan = _gap_plan(gap)
+    result = simulate_plan(
+        plan,
+        executor,
+        config=SimConfig(dvfs_transition_us=4.0),
+        policy_options={"switch_ahead": ahead},
     )
-    assert _starts(plan, executor, 4.0) == {"a1": 0, "a2": 12, "b1": 5}
+    executed = result.executed
+    assert executed is not None
+    assert check_schedule(plan.instance, executed) == []
+    assert {a.kernel: a.start for a in executed.assignments}["a2"] == a2_start
 
 
-def test_a_switch_longer_than_the_gap_is_late_by_the_difference_only() -> None:
-    """A 2 us gap before a 4 us switch: time-triggered commits a2 when a1 ends (t = 5) and starts
-    it at 9, 2 us late instead of 4."""
-    plan = _switch_plan(
-        Assignment("a1", "npu", 0, "hi", 0, 5),
-        Assignment("a2", "npu", 0, "lo", 7, 18),
-        Assignment("b1", "cpu", 0, "hi", 5, 13),
-    )
-    assert _starts(plan, "time-triggered", 4.0)["a2"] == 9
+def test_switch_level_is_for_idle_units() -> None:
+    """A policy may switch an idle unit only; a kernel at another level switches back."""
+    from xpuplan.runtime.policy import BasePolicy
 
+    seen: list[str] = []
 
-def test_an_early_commit_never_takes_the_unit_from_an_earlier_kernel() -> None:
-    """b1 (another level) is due within one transition while a2 (planned before it on the same
-    unit) has not started: b1 waits for its turn, as without switching delays."""
-    plan = _switch_plan(
-        Assignment("a1", "npu", 0, "hi", 0, 5),
-        Assignment("a2", "npu", 0, "hi", 8, 16),  # 6 + the resume cost 2
-        Assignment("b1", "npu", 0, "lo", 16, 28),
-    )
-    starts = _starts(plan, "time-triggered", 10.0)
-    assert starts["a2"] == 8
-    assert starts["b1"] == 26  # a2 holds the unit until 16, then the 10 us switch
+    class Switcher(BasePolicy):
+        name = "switcher"
 
+        def on_ready(self, item) -> None:  # type: ignore[no-untyped-def]
+            self.item = item
 
-@settings(max_examples=40, deadline=None)
-@given(st.integers(0, 10_000), st.sampled_from([3.0, 50.0]))
-def test_switching_delays_never_make_time_triggered_start_early(seed: int, switch: float) -> None:
-    """Random serial plans with DVFS switching delays: committing a kernel one transition early
-    never starts it before its planned time, every kernel runs, and the run keeps the timing
-    rules (what delays may break are the power cap and resources, where a late kernel overlaps
-    one that started on time)."""
-    plan = serial_plan(random_small_instance(seed), seed)
-    planned = {a.kernel: a.start for a in plan.schedule.assignments}
-    config = SimConfig(dvfs_transition_us=switch)
-    # A long enough run for every delayed kernel to finish (the default is twice the plan's).
-    executed = simulate_plan(plan, "time-triggered", config=config, duration_s=0.01).executed
-    assert executed is not None and len(executed.assignments) == plan.instance.num_kernels
-    assert all(a.start >= planned[a.kernel] for a in executed.assignments)
-    rules = {v.rule for v in check_schedule(plan.instance, executed, measured=True)}
-    assert rules <= {"power", "resource"}
+        def decide(self) -> None:
+            api = self.api
+            if api.now == 0 and not seen:
+                api.switch_level(0, 0)  # the CPU's "lo" level, idle: allowed
+                seen.append(f"level {api.machine.unit_level(0)}")
+                api.start(self.item, 0)
+                try:
+                    api.switch_level(0, 1)
+                except RuntimeError as exc:
+                    seen.append(str(exc))
+
+    devices = (DeviceInfo("cpu", "cpu", 1, 1.0, ("lo", "hi")),)
+    job = chain("j", kernel("k", cpu=100))
+    sim = Simulator(
+        machine(devices=devices),
+        [task("t", job)],
+        Switcher(),
+        [[0]],
+        1e6,
+        config=SimConfig(dvfs_transition_us=10.0, contention=False, record=True),
+    ).run()
+    assert seen == ["level 0", "unit cpu/0 is busy: switch levels when idle"]
+    # The kernel's only mode is at "hi": it switched back, 10 us after its dispatch.
+    (run,) = sim.executed
+    assert (run.level, run.start) == (1, 10.0)
