@@ -40,7 +40,10 @@ def forced_resumes(instance: Instance) -> list[int]:
     their device sets are disjoint the cost is always paid:
     :math:`r^{min}_v = \\max \\{c_e : e = (u, v), D_u \\cap D_v = \\emptyset\\}`.
     """
-    devices = kernel_devices(instance)
+    return _forced_resumes(instance, kernel_devices(instance))
+
+
+def _forced_resumes(instance: Instance, devices: list[frozenset[int]]) -> list[int]:
     out = [0] * instance.num_kernels
     for edge, (src, dst) in zip(instance.edges, instance.edge_endpoints, strict=True):
         if edge.resume_cost and not devices[src] & devices[dst]:
@@ -50,11 +53,20 @@ def forced_resumes(instance: Instance) -> list[int]:
 
 def fastest_durations(instance: Instance) -> list[int]:
     """:math:`p^{min}_k = \\min_m d_{k,m} + r^{min}_k` for every kernel."""
-    resumes = forced_resumes(instance)
+    return _fastest_durations(instance, forced_resumes(instance))
+
+
+def _fastest_durations(instance: Instance, resumes: list[int]) -> list[int]:
     return [
         min(m.duration for m in ker.modes) + resumes[k_idx]
         for k_idx, ker in enumerate(instance.kernels)
     ]
+
+
+def _mode_times(instance: Instance) -> list[list[tuple[int, int]]]:
+    """``(duration, device index)`` of every mode of every kernel (no name lookups in loops)."""
+    device_idx = instance.device_idx
+    return [[(m.duration, device_idx[m.device]) for m in ker.modes] for ker in instance.kernels]
 
 
 def heads(instance: Instance) -> list[int]:
@@ -68,16 +80,24 @@ def heads(instance: Instance) -> list[int]:
     mode on that mode's device.
     """
     devices = kernel_devices(instance)
-    resumes = forced_resumes(instance)
-    device_idx = instance.device_idx
+    return _heads(instance, devices, _forced_resumes(instance, devices), _mode_times(instance))
+
+
+def _heads(
+    instance: Instance,
+    devices: list[frozenset[int]],
+    resumes: list[int],
+    modes: list[list[tuple[int, int]]],
+) -> list[int]:
     out = [instance.jobs[j_idx].release for j_idx in instance.kernel2job]
     for dst in instance.topological_order:
         for e_idx in instance.in_edges[dst]:
             src = instance.edge_endpoints[e_idx][0]
             delay = instance.edges[e_idx].cross_device_delay
+            dst_devices = devices[dst]
             step = min(
-                m.duration + (delay if device_idx[m.device] not in devices[dst] else 0)
-                for m in instance.kernels[src].modes
+                duration + (delay if d_idx not in dst_devices else 0)
+                for duration, d_idx in modes[src]
             )
             out[dst] = max(out[dst], out[src] + resumes[src] + step)
     return out
@@ -91,16 +111,24 @@ def tails(instance: Instance) -> list[int]:
               + \\min_{m \\in M_v} \\big(d_{v,m} + \\delta_e [dev(m) \\notin D_u]\\big)
     """
     devices = kernel_devices(instance)
-    resumes = forced_resumes(instance)
-    device_idx = instance.device_idx
+    return _tails(instance, devices, _forced_resumes(instance, devices), _mode_times(instance))
+
+
+def _tails(
+    instance: Instance,
+    devices: list[frozenset[int]],
+    resumes: list[int],
+    modes: list[list[tuple[int, int]]],
+) -> list[int]:
     out = [0] * instance.num_kernels
     for src in reversed(instance.topological_order):
         for e_idx in instance.out_edges[src]:
             dst = instance.edge_endpoints[e_idx][1]
             delay = instance.edges[e_idx].cross_device_delay
+            src_devices = devices[src]
             step = min(
-                m.duration + (delay if device_idx[m.device] not in devices[src] else 0)
-                for m in instance.kernels[dst].modes
+                duration + (delay if d_idx not in src_devices else 0)
+                for duration, d_idx in modes[dst]
             )
             out[src] = max(out[src], out[dst] + resumes[dst] + step)
     return out
@@ -158,17 +186,26 @@ def _work_bound(instance: Instance, subset: frozenset[int], stats: _KernelStats)
 
 @dataclass(frozen=True)
 class _KernelStats:
-    """Per-kernel device sets, fastest durations, heads and tails, computed once."""
+    """Per-kernel device sets, forced resumes, fastest durations, heads and tails, computed once
+    (each public function above computes the device sets and resumes it needs afresh)."""
 
     devices: list[frozenset[int]]
+    resumes: list[int]
     duration: list[int]
     head: list[int]
     tail: list[int]
 
     @classmethod
     def of(cls, instance: Instance) -> _KernelStats:
+        devices = kernel_devices(instance)
+        resumes = _forced_resumes(instance, devices)
+        modes = _mode_times(instance)
         return cls(
-            kernel_devices(instance), fastest_durations(instance), heads(instance), tails(instance)
+            devices,
+            resumes,
+            _fastest_durations(instance, resumes),
+            _heads(instance, devices, resumes, modes),
+            _tails(instance, devices, resumes, modes),
         )
 
 
@@ -192,7 +229,10 @@ def cumulative_bound(instance: Instance) -> int:
     :math:`C_{max} \\ge \\sum_k \\min_m p_{k,m} (d_{k,m} + r^{min}_k) / (P - P^{idle})`; the same
     with each resource's demands and capacity.
     """
-    resumes = forced_resumes(instance)
+    return _cumulative_bound(instance, None)
+
+
+def _cumulative_bound(instance: Instance, resumes: list[int] | None) -> int:
     best = 0
     profiles: list[tuple[float, list[list[float]]]] = []
     if instance.dynamic_power_cap_w is not None:
@@ -206,9 +246,12 @@ def cumulative_bound(instance: Instance) -> int:
                 [[m.demands.get(res.name, 0.0) for m in k.modes] for k in instance.kernels],
             )
         )
+    if profiles and resumes is None:
+        resumes = forced_resumes(instance)
     for capacity, rates in profiles:
         if capacity <= 0:
             continue
+        assert resumes is not None
         area = math.fsum(
             min(
                 rate * (m.duration + resumes[k_idx])
@@ -230,7 +273,7 @@ def makespan_lower_bound(instance: Instance) -> int:
     stats = _KernelStats.of(instance)
     best = max(h + d + q for h, d, q in zip(stats.head, stats.duration, stats.tail, strict=True))
     best = max(best, *(_work_bound(instance, s, stats) for s in device_subsets(instance)))
-    return max(best, cumulative_bound(instance))
+    return max(best, _cumulative_bound(instance, stats.resumes))
 
 
 def assignment_lp_bound(
