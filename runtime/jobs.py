@@ -99,6 +99,7 @@ class BoundTemplate:
         # fastest[d]: each kernel's fastest duration on device d, in kernel order, while every
         # kernel so far has a mode there (None from the first kernel that has none).
         fastest: list[list[float] | None] = [[] for _ in range(num_devices)]
+        every_device = (1 << num_devices) - 1
         for ker in template.kernels:
             recs = []
             for m_idx, mode in enumerate(ker.modes):
@@ -131,9 +132,10 @@ class BoundTemplate:
                     if on_dev is not None:
                         on_dev.append(rec[0])
             self.dev_mask.append(mask)
-            for d_idx in range(num_devices):
-                if not mask >> d_idx & 1:
-                    fastest[d_idx] = None
+            if mask != every_device:
+                for d_idx in range(num_devices):
+                    if not mask >> d_idx & 1:
+                        fastest[d_idx] = None
         self.min_dur = [recs[0][0] for recs in self.modes]
         self.num_preds = [0] * num
         succs: list[list[int]] = [[] for _ in range(num)]
