@@ -17,7 +17,10 @@ SimPy (``pip install simpy``) is a benchmark-only dependency.
    dispatcher called whenever a kernel ends. Both must give the same makespan (checked), so the
    work is the same. Timed (CPU time): the model build -- xpuplan's simulator construction and
    template binding (its per-kernel arrays), SimPy's mode lists and adjacency -- and the run
-   itself, from the built model to the last event, apart and summed (end to end).
+   itself, from the built model to the last event, apart and summed (end to end). Each engine's
+   timing starts after a ``gc.collect()``, so that neither pays for collecting the other's
+   garbage (CPython's collector runs by allocation counts, so without it one engine's leftovers
+   slowed the next one's build by up to 0.2 s).
 2. **One simulated hour** of a scenario under ``edf`` (arrivals, LLM requests, contention, power
    accounting), end to end: workload build and run, each timed.
 3. **Where the replay's time goes** (``--breakdown N``): N more replays under a sampling profiler
@@ -30,6 +33,7 @@ SimPy (``pip install simpy``) is a benchmark-only dependency.
 from __future__ import annotations
 
 import argparse
+import gc
 import heapq
 import os
 import platform
@@ -66,6 +70,7 @@ def xpuplan_replay(inst: Instance) -> tuple[float, float, float]:
     tasks: list[TaskSpec] = [single_task("dag", template)]
     spec = MachineSpec.from_instance(inst)
     config = SimConfig(contention=False, dvfs_transition_us=0.0, governor=False)
+    gc.collect()  # each engine starts from an empty collector (see the docstring)
     began = time.process_time()
     sim = Simulator(spec, tasks, get_policy("fcfs"), [[0]], float("inf"), config=config)
     sim.bind_template(template)
@@ -87,6 +92,7 @@ def simpy_replay(inst: Instance) -> tuple[float, float, float]:
     import simpy
 
     template = JobTemplate.from_instance_job(inst, inst.jobs[0].name)
+    gc.collect()  # each engine starts from an empty collector (see the docstring)
     began = time.process_time()
     dev_idx = inst.device_idx
     num = template.num_kernels
@@ -156,6 +162,7 @@ def bare_replay(inst: Instance) -> tuple[float, float]:
     for edge in template.edges:
         preds[edge.dst].append((edge.src, edge.cross_device_delay))
         succs[edge.src].append(edge.dst)
+    gc.collect()  # each engine starts from an empty collector (see the docstring)
     began = time.process_time()
     waiting = [len(p) for p in preds]
     end, where = [0.0] * num, [-1] * num
