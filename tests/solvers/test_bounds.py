@@ -145,28 +145,3 @@ def test_bounds_never_exceed_cpsat_optima_of_larger_instances(seed):
     assert check_schedule(inst, res.schedule) == []
     if res.status == "optimal":
         assert value_leq(lower_bound(inst), res.objective)
-
-
-@settings(max_examples=80, deadline=None)
-@given(st.integers(0, 10**6))
-def test_the_shared_per_kernel_figures_equal_the_public_functions(seed):
-    """makespan_lower_bound computes device sets and forced resumes once and shares them; each
-    figure equals what the public function computes on its own (resume costs, releases, several
-    devices and modes drawn at random)."""
-    from xpuplan.solvers.bounds import (
-        _cumulative_bound,
-        _KernelStats,
-        cumulative_bound,
-        fastest_durations,
-        forced_resumes,
-        kernel_devices,
-    )
-
-    inst = random_small_instance(seed, max_kernels=9, max_devices=4)
-    stats = _KernelStats.of(inst)
-    assert stats.devices == kernel_devices(inst)
-    assert stats.resumes == forced_resumes(inst)
-    assert stats.duration == fastest_durations(inst)
-    assert stats.head == heads(inst)
-    assert stats.tail == tails(inst)
-    assert _cumulative_bound(inst, stats.resumes) == cumulative_bound(inst)
