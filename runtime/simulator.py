@@ -325,6 +325,8 @@ class Simulator:
         if machine.unit_level[unit] != level:
             t_start = max(t_start, now + machine.dvfs_transition_us)
             machine.unit_level[unit] = level
+        elif machine.level_ready[unit] > t_start:  # a switch made ahead is still under way
+            t_start = machine.level_ready[unit]
         work = dur * machine.noise() if self._noisy else dur
         if resume_edges:
             work += self._resume_cost(job, resume_edges, unit, t_start)
@@ -463,6 +465,30 @@ class Simulator:
     def wake_at(self, time: float) -> None:
         """Ask for a dispatch decision at ``time`` (e.g. a planned start)."""
         self._emit((max(time, self.engine.now), PRIO_DECIDE, self._on_decide, None))
+
+    def switch_level(self, unit: int, level: int) -> None:
+        """Switch the idle ``unit`` to DVFS ``level`` ahead of the work that needs it.
+
+        The switch takes ``dvfs_transition_us`` from now; a kernel started on the unit at that
+        level begins no earlier than its end, and one at another level switches again. A level
+        above the governor's cap is lowered to the cap (a kernel could not run above it). No
+        change when the unit is at that level already.
+
+        Raises
+        ------
+        RuntimeError
+            When the unit is held (a run or a dispatched kernel) or the level does not exist.
+        """
+        machine = self.machine
+        if machine.unit_run[unit] is not None:
+            raise RuntimeError(f"unit {machine.unit_name[unit]} is busy: switch levels when idle")
+        dev = machine.unit_dev[unit]
+        if not 0 <= level < len(machine.spec.devices[dev].levels):
+            raise RuntimeError(f"device {machine.spec.devices[dev].name} has no level {level}")
+        level = min(level, machine.cap[dev])
+        if machine.unit_level[unit] != level:
+            machine.unit_level[unit] = level
+            machine.level_ready[unit] = self.engine.now + machine.dvfs_transition_us
 
     @property
     def live_jobs(self) -> list[Job]:
