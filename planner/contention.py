@@ -54,6 +54,11 @@ SETTINGS_KEY = "contention"
 def planned_capacity_gbps(platform: Platform) -> float:
     """The runtime's contention capacity :math:`B` of ``platform`` rounded down to 1e-3 GB/s.
 
+    Raises
+    ------
+    InvalidInput
+        When that rounds to 0 (a platform whose memory or devices stream almost nothing).
+
     Examples
     --------
     >>> from xpuplan.models.presets import get_platform
@@ -61,7 +66,15 @@ def planned_capacity_gbps(platform: Platform) -> float:
     50.576
     """
     exact = contention_capacity_gbps(platform)
-    return math.floor(round(exact / RESOLUTION_GBPS, 6)) * RESOLUTION_GBPS
+    planned = math.floor(round(exact / RESOLUTION_GBPS, 6)) * RESOLUTION_GBPS
+    if planned <= 0:
+        raise InvalidInput(
+            f"gives a contention capacity of {exact:.3g} GB/s, below the {RESOLUTION_GBPS:g} "
+            "GB/s a contention-aware plan resolves",
+            field="mem_bw_gbps",
+            value=platform.mem_bw_gbps,
+        )
+    return round(planned, 3)
 
 
 def contention_kernel(kernel: Kernel, capacity: float) -> Kernel:
