@@ -178,10 +178,14 @@ class CpsatModel:
         """
         term = self.terms[stage]
         self.model.minimize(term.expr)
+        hinting = time.perf_counter()
         if hint is None:
             self.model.clear_hints()
         else:
             self.variables.warmstart(hint)
+        if time_limit is not None:
+            # Setting the hints is part of the stage's time (1.9 s for 10,000 kernels).
+            time_limit = max(time_limit - (time.perf_counter() - hinting), 0.01)
         solver = settings.solver(time_limit, large=self.num_intervals > LARGE_MODEL_INTERVALS)
         callback = None
         if progress is not None:

@@ -10,6 +10,7 @@ from xpuplan.models.objectives import value_leq
 from xpuplan.solvers.heuristics.cpop import cpop
 from xpuplan.solvers.heuristics.deadline import edf, least_laxity
 from xpuplan.solvers.heuristics.dvfs import lower_levels
+from xpuplan.solvers.heuristics.energy import edf_energy
 from xpuplan.solvers.heuristics.etf import etf
 from xpuplan.solvers.heuristics.heft import heft
 from xpuplan.solvers.heuristics.mct_met_olb import mct, met, olb
@@ -54,6 +55,11 @@ HEURISTICS: tuple[Heuristic, ...] = (
     ),
     Heuristic(
         "llf", least_laxity, "least laxity first list scheduling (Mok 1983; Chetto 1990)", True
+    ),
+    Heuristic(
+        "edf-energy",
+        edf_energy,
+        "EDF order, each kernel in its least-energy mode that keeps the deadlines",
     ),
 )
 _BY_NAME = {heur.name: heur for heur in HEURISTICS}
