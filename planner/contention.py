@@ -19,8 +19,10 @@ forbids it any co-runner that streams at all, and kernels that stream nothing ar
 what ``--contention`` plans: the Instance gets the ``mem_bw_gbps`` resource at :math:`B` rounded
 down to 1e-3 GB/s, each mode's demand rounded up to 1e-3 GB/s and clipped there (so every solver,
 CP-SAT's exact integer scaling included, reads exact numbers, and rounding can only make the plan
-more careful), and every solver handles the rest through its resource constraints. With zero
-noise the runtime then runs the plan with every rate at 1, so kernels end exactly as planned.
+more careful), and the solvers handle the rest through their resource constraints (all but the
+disjunctive ``milp``, which refuses resources). With zero noise and instant DVFS switches (the
+Instance's assumption; ``docs/contention.md`` for the simulator's 100 us default) the runtime
+then runs the plan with every rate at 1, so kernels end exactly as planned.
 
 What the model does not do: price contention. A plan that lets two memory-bound kernels co-run
 and slow down could be better (HaX-CoNN, PPoPP 2024, puts a piecewise slowdown into its solver),
