@@ -59,7 +59,7 @@ def test_instance_caps_the_clipped_demands_at_the_runtime_capacity(name: str) ->
     aware = build_instance(platform, scenario, PlanningOptions(contention=True))
     raw = build_instance(platform, scenario, PlanningOptions(memory_bandwidth=True))
     exact = contention_capacity_gbps(platform)
-    ((resource),) = aware.resources
+    (resource,) = aware.resources
     assert resource.name == MEM_BW
     assert exact - 1e-3 < resource.capacity <= exact
     assert round(resource.capacity * 1000) == pytest.approx(resource.capacity * 1000, abs=1e-9)
