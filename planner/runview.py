@@ -4,9 +4,10 @@ recorded run turned into the data of the Gantt chart.
 A run is drawn from what the simulator records with ``SimConfig(record=True)``: every executed
 kernel (job, kernel, unit, level, start, end). Each becomes one bar; each job's release is its
 arrival and its deadline the simulator's. The power panel adds up the power of the modes the
-kernels ran in (the simulator's own figures, from the job templates) and the idle power; decode
-steps of LLM answers run at a power the record does not keep, so they are counted and left out
-of the power panel, and its title says how many.
+kernels ran in (the simulator's own figures, from the job templates) and the idle power; a decode
+step of an LLM answer counts the power its run had when it ended (a batched step's shared equally
+by its jobs). Runs of unknown power (none from the simulator) would be counted, left out of the
+panel and named in its title.
 """
 
 from __future__ import annotations
@@ -99,6 +100,9 @@ def run_as_schedule(sim: Simulator, name: str) -> tuple[Instance, Schedule, int]
                 deadline = release
             used_jobs[job_name] = Job(job_name, release, deadline)
         power = _mode_power(job, kname, dev, level)
+        if power is None:
+            # A decode step: the power its run had (a batch's shared by its jobs).
+            power = sim.executed_power[r_idx] if r_idx < len(sim.executed_power) else None
         if power is None:
             unknown_power += 1
             power = 0.0

@@ -389,8 +389,13 @@ def _simulation_metrics(cell: Cell) -> dict[str, Any]:
     from xpuplan.runtime.simulator import SimConfig
 
     cap = cell.power_cap_w
+    # The same kernels as the cell's instance (its max_kernels and levels), so that the policy
+    # and the solvers of one problem schedule one workload.
     workload = compile_workload(
-        platform, scenario, power_budget_w=cap if isinstance(cap, float) else None
+        platform,
+        scenario,
+        CompileOptions(max_kernels_per_model=cell.max_kernels, levels=cell.levels),
+        power_budget_w=cap if isinstance(cap, float) else None,
     )
     # Without a cap the governor is off; the time over the platform's budget is still measured.
     config = SimConfig(governor=cap != "none")

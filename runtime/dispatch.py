@@ -188,6 +188,10 @@ class MachineView:
         return self._m.unit_free_at(unit, now)
 
     # ------------------------------------------------------------------ DVFS and power
+    def unit_level(self, unit: int) -> int:
+        """The DVFS level index ``unit`` is at (or switching to)."""
+        return self._m.unit_level[unit]
+
     def level_cap(self, dev: int) -> int:
         """The governor's cap on device ``dev``'s level index (its top level when uncapped)."""
         return self._m.cap[dev]
@@ -269,6 +273,8 @@ class World(Protocol):
     def unfreeze(self, job: Job) -> None: ...
 
     def wake_at(self, time: float) -> None: ...
+
+    def switch_level(self, unit: int, level: int) -> None: ...
 
     def retarget(self, run: Run, mode: ModeRec) -> None: ...
 
@@ -376,6 +382,12 @@ class DispatchApi:
     def wake_at(self, time: float) -> None:
         """Ask for a dispatch decision at ``time`` (e.g. a planned start)."""
         self._world.wake_at(time)
+
+    def switch_level(self, unit: int, level: int) -> None:
+        """Switch the idle ``unit`` to DVFS level index ``level`` ahead of the work that needs
+        it (the switch takes the run's DVFS transition time from now; a level above the
+        governor's cap is lowered to it). Raises RuntimeError when the unit is held."""
+        self._world.switch_level(unit, level)
 
     def restricted(self, latest_end: Callable[[int], float]) -> DispatchApi:
         """This API for a policy that may use a unit only up to a time.

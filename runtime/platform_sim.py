@@ -25,7 +25,10 @@ Calibration of :math:`B`
     own solo bandwidth, which is what its duration already assumes).
 DVFS
     Each unit runs at one level; a kernel at another level first waits ``dvfs_transition_us``
-    for the switch (an assumption of the configuration, not a measured figure).
+    for the switch (an assumption of the configuration, not a measured figure). A policy that
+    knows a unit's next level may switch an idle unit ahead of the work
+    (``DispatchApi.switch_level``): the switch then takes the same time from that moment, and
+    a kernel at the new level starts no earlier than its end.
 Power
     :math:`P(t) = \\sum_{units} p^{idle} + \\sum_{running} p_k` is piecewise constant; each
     constant stretch is integrated exactly into energy when it ends, i.e. when a kernel drawing
@@ -318,6 +321,8 @@ class PlatformSim:
         self.idle_mask = (1 << self.num_devices) - 1
         self.unit_run: list[Run | None] = [None] * self.num_units
         self.unit_level = [len(spec.devices[d].levels) - 1 for d in self.unit_dev]
+        # When each unit's last level switch ahead of work (Simulator.switch_level) completes.
+        self.level_ready = [0.0] * len(self.unit_dev)
         self.cap = [len(dev.levels) - 1 for dev in spec.devices]
         self.hold = False
         self._calm = 0  # consecutive governor samples below the release threshold

@@ -187,6 +187,9 @@ class Simulator:
         self.freezes = 0
         # With config.record: every executed kernel and every completed job.
         self.executed: list[ExecutedKernel] = []
+        # The dynamic power (W) of each executed entry, index by index: a run's power when it
+        # ended, shared equally by the jobs of a batched decode step.
+        self.executed_power: list[float] = []
         self.finished_jobs: list[Job] = []
         self._decode_waiting: dict[int, list[Ready]] = {}
         self._unit_last: list[Job | None] = [None] * self.machine.num_units
@@ -322,6 +325,8 @@ class Simulator:
         if machine.unit_level[unit] != level:
             t_start = max(t_start, now + machine.dvfs_transition_us)
             machine.unit_level[unit] = level
+        elif machine.level_ready[unit] > t_start:  # a switch made ahead is still under way
+            t_start = machine.level_ready[unit]
         work = dur * machine.noise() if self._noisy else dur
         if resume_edges:
             work += self._resume_cost(job, resume_edges, unit, t_start)
@@ -460,6 +465,30 @@ class Simulator:
     def wake_at(self, time: float) -> None:
         """Ask for a dispatch decision at ``time`` (e.g. a planned start)."""
         self._emit((max(time, self.engine.now), PRIO_DECIDE, self._on_decide, None))
+
+    def switch_level(self, unit: int, level: int) -> None:
+        """Switch the idle ``unit`` to DVFS ``level`` ahead of the work that needs it.
+
+        The switch takes ``dvfs_transition_us`` from now; a kernel started on the unit at that
+        level begins no earlier than its end, and one at another level switches again. A level
+        above the governor's cap is lowered to the cap (a kernel could not run above it). No
+        change when the unit is at that level already.
+
+        Raises
+        ------
+        RuntimeError
+            When the unit is held (a run or a dispatched kernel) or the level does not exist.
+        """
+        machine = self.machine
+        if machine.unit_run[unit] is not None:
+            raise RuntimeError(f"unit {machine.unit_name[unit]} is busy: switch levels when idle")
+        dev = machine.unit_dev[unit]
+        if not 0 <= level < len(machine.spec.devices[dev].levels):
+            raise RuntimeError(f"device {machine.spec.devices[dev].name} has no level {level}")
+        level = min(level, machine.cap[dev])
+        if machine.unit_level[unit] != level:
+            machine.unit_level[unit] = level
+            machine.level_ready[unit] = self.engine.now + machine.dvfs_transition_us
 
     @property
     def live_jobs(self) -> list[Job]:
@@ -787,7 +816,9 @@ class Simulator:
 
     def _record(self, run: Run, now: float) -> None:
         jobs = run.batch if run.batch is not None else [run.job]
+        share = run.power / len(jobs)
         for job in jobs:
+            self.executed_power.append(share)
             name = "decode" if run.k == DECODE else job._bt.names[run.k]
             self.executed.append(
                 ExecutedKernel(job.name, name, run.unit, run.dev, run.level, run.start, now)

@@ -59,7 +59,8 @@ class Hybrid(BasePolicy):
                 field="policy.executor",
                 value=executor,
             )
-        runner = get_policy(executor, plan=plan)
+        # No switching ahead: the online policy uses the plan's gaps, at levels of its own.
+        runner = get_policy(executor, plan=plan, switch_ahead=False)
         assert isinstance(runner, PlanExecutor)
         self.executor = runner
         policy = get_policy(online)

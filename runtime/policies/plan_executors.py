@@ -8,6 +8,13 @@
   planned time, so zero noise reproduces the plan even where it idles on purpose (a power cap);
   without it, as soon as possible (finishing earlier, but free to break the plan's caps).
 
+Both switch a unit's DVFS level ahead: when a unit is idle and the next kernel planned on it
+runs at another level, they switch the unit then (``switch_ahead``, default on), so that the
+switch's time (``SimConfig.dvfs_transition_us``, which the Instance does not model) is spent in
+the plan's idle gap rather than added to the kernel; only back-to-back kernels at different
+levels (a gap shorter than the switch) still wait for part of it. A real executor knows its next
+level as well as this one does.
+
 Both are registered policies with ``uses_plan`` and ``plan_only`` set: they take the plan's jobs
 (:class:`xpuplan.runtime.plan_jobs.PlanJobs`, repeated every ``repeat_us`` when the plan covers
 one hyperperiod) and run nothing else. Edges between jobs are enforced here (the simulator itself
@@ -33,12 +40,13 @@ class PlanExecutor(BasePolicy):
     uses_plan = True
     plan_only = True
 
-    def __init__(self, plan: PlanJobs | None = None) -> None:
+    def __init__(self, plan: PlanJobs | None = None, switch_ahead: bool = True) -> None:
         if plan is None:
             raise InvalidInput(
                 "needs a plan (give --plan PLAN, or plan= in the API)", field="plan", value=None
             )
         self.plan = plan
+        self.switch_ahead = switch_ahead
 
     def bind(self, api: DispatchApi) -> None:
         super().bind(api)
@@ -46,6 +54,7 @@ class PlanExecutor(BasePolicy):
         by_kernel = self.plan.plan.schedule.by_kernel()
         self._unit = [0] * inst.num_kernels
         self._mode = [0] * inst.num_kernels
+        self._level = [0] * inst.num_kernels
         self._start = [0] * inst.num_kernels
         for k_idx, ker in enumerate(inst.kernels):
             asg = by_kernel.get(ker.name)
@@ -69,6 +78,15 @@ class PlanExecutor(BasePolicy):
                 if (mode.device, mode.level) == (asg.device, asg.level)
             )
             self._start[k_idx] = asg.start
+            self._level[k_idx] = machine.spec.devices[d_idx].levels.index(asg.level)
+        # Each unit's kernels in planned order; the next one not started, as (repetition,
+        # position); kernels started ahead of that position (time-triggered may overtake).
+        orders: list[list[tuple[int, int]]] = [[] for _ in range(machine.num_units)]
+        for k_idx, unit in enumerate(self._unit):
+            orders[unit].append((self._start[k_idx], k_idx))
+        self._order = [[k for _, k in sorted(order)] for order in orders]
+        self._next = [(0, 0)] * machine.num_units
+        self._started: set[tuple[int, int]] = set()
         job2idx = inst.kernel2job
         self._cross: list[list[tuple[int, float]]] = [[] for _ in inst.kernels]
         for edge, (src, dst) in zip(inst.edges, inst.edge_endpoints, strict=True):
@@ -93,6 +111,33 @@ class PlanExecutor(BasePolicy):
                 return None
             t = max(t, done[0] + (delay if done[1] != dev else 0.0))
         return t
+
+    def _dispatch(self, item: Ready, unit: int, k_idx: int, not_before: float | None) -> None:
+        """Start ``item`` on its planned unit and mode, and note it started."""
+        self.api.start(item, unit, self._rec(item, k_idx), not_before=not_before)
+        if self.switch_ahead:
+            self._started.add((item.job.tag[0], k_idx))
+
+    def _switch_ahead(self) -> None:
+        """Switch every idle unit to the level of the next kernel planned on it."""
+        if not self.switch_ahead:
+            return
+        machine = self.api.machine
+        started = self._started
+        repeats = self.plan.repeat_us is not None
+        for unit, order in enumerate(self._order):
+            if not order or not machine.is_idle(unit):
+                continue
+            rep, pos = self._next[unit]
+            while (rep, order[pos]) in started:
+                started.discard((rep, order[pos]))
+                rep, pos = (rep, pos + 1) if pos + 1 < len(order) else (rep + 1, 0)
+            self._next[unit] = (rep, pos)
+            if rep > 0 and not repeats:
+                continue  # the plan has run its last kernel on this unit
+            level = self._level[order[pos]]
+            if machine.unit_level(unit) != level:
+                self.api.switch_level(unit, level)
 
     def on_end(self, run: RunView) -> None:
         tag = run.job.tag
@@ -142,9 +187,10 @@ class TimeTriggered(PlanExecutor):
             if not machine.is_idle(unit) or cross is None:
                 kept.append(entry)
                 continue
-            api.start(item, unit, self._rec(item, k_idx), not_before=cross)
+            self._dispatch(item, unit, k_idx, cross)
         for entry in kept:
             heapq.heappush(self._due, entry)
+        self._switch_ahead()
 
     def pending_units(self) -> set[int]:
         """Units a due kernel waits for."""
@@ -155,16 +201,14 @@ class TimeTriggered(PlanExecutor):
 class SelfTimed(PlanExecutor):
     """Keep each unit's planned order; start when ready (see the module docstring)."""
 
-    def __init__(self, plan: PlanJobs | None = None, hold_to_plan: bool = True) -> None:
-        super().__init__(plan)
+    def __init__(
+        self, plan: PlanJobs | None = None, hold_to_plan: bool = True, switch_ahead: bool = True
+    ) -> None:
+        super().__init__(plan, switch_ahead)
         self.hold_to_plan = hold_to_plan
 
     def bind(self, api: DispatchApi) -> None:
         super().bind(api)
-        orders: list[list[tuple[int, int]]] = [[] for _ in range(api.machine.num_units)]
-        for k_idx, unit in enumerate(self._unit):
-            orders[unit].append((self._start[k_idx], k_idx))
-        self._order = [[k for _, k in sorted(order)] for order in orders]
         self._pos = [(0, 0)] * api.machine.num_units  # (repetition, index in the unit's order)
         self._ready: dict[tuple[int, int], Ready] = {}
 
@@ -189,7 +233,8 @@ class SelfTimed(PlanExecutor):
             not_before = max(cross, self._start[k_idx] + offset) if self.hold_to_plan else cross
             del self._ready[(rep, k_idx)]
             self._pos[unit] = (rep, pos + 1) if pos + 1 < len(order) else (rep + 1, 0)
-            api.start(item, unit, self._rec(item, k_idx), not_before=not_before)
+            self._dispatch(item, unit, k_idx, not_before)
+        self._switch_ahead()
 
     def pending_units(self) -> set[int]:
         """Units whose next planned kernel is ready and waits for them."""

@@ -190,3 +190,36 @@ def test_power_cap_axis() -> None:
     assert len({cell.problem for cell in grid.cells()}) == 3
     with pytest.raises(InvalidInput, match="power_cap_w"):
         Grid.from_dict({**GRID, "power_cap_w": ["off"]})
+
+
+def test_policy_cells_simulate_the_cells_kernels() -> None:
+    """A policy cell simulates the workload of its own max_kernels, as its instance has it."""
+    from xpuplan.models.workload import CompileOptions, compile_workload
+    from xpuplan.planner.sweep import _simulation_metrics, resolve_platform, resolve_scenario
+    from xpuplan.runtime.api import simulate
+    from xpuplan.runtime.simulator import SimConfig
+
+    rows = {}
+    for max_kernels in (2, 6):
+        grid = Grid.from_dict(
+            {**GRID, "seeds": [0], "solvers": [], "policies": ["edf"], "max_kernels": max_kernels}
+        )
+        (cell,) = [c for c in grid.cells() if c.kind == "policy"]
+        rows[max_kernels] = _simulation_metrics(cell)
+        # The same run by hand, on the workload of that coarsening.
+        platform = resolve_platform("jetson-orin-nx-16gb", None)
+        scenario = resolve_scenario(DOORBELL)
+        workload = compile_workload(
+            platform, scenario, CompileOptions(max_kernels_per_model=max_kernels)
+        )
+        by_hand = simulate(
+            platform,
+            scenario,
+            "edf",
+            duration_s=cell.duration_s,
+            seed=cell.seed,
+            workload=workload,
+            config=SimConfig(),
+        )
+        assert rows[max_kernels]["sim_energy_j"] == pytest.approx(by_hand.energy_j)
+    assert rows[2]["sim_energy_j"] != pytest.approx(rows[6]["sim_energy_j"])

@@ -17,6 +17,7 @@ from xpuplan.models.scenario import Periodic
 from xpuplan.models.workload import JobTemplate
 from xpuplan.runtime.api import simulate_plan
 from xpuplan.runtime.plan_jobs import PlanJobs
+from xpuplan.runtime.platform_sim import DeviceInfo
 from xpuplan.runtime.policies import get_policy
 from xpuplan.runtime.policies.plan_executors import TimeTriggered
 from xpuplan.runtime.simulator import SimConfig, Simulator
@@ -258,3 +259,93 @@ def test_template_from_instance_job_keeps_names_and_inner_edges() -> None:
     assert [(e.src, e.dst, e.cross_device_delay, e.resume_cost) for e in template.edges] == [
         (0, 1, 3, 2)
     ]
+
+
+def _gap_plan(gap: int) -> Plan:
+    """a1 at the NPU's top level, then a2 at its low level ``gap`` us later (paying the resume
+    cost, since the two are not contiguous); b1 on the CPU."""
+    inst = tiny_instance(power_cap_w=None)
+    start = 5 + gap
+    sched = Schedule(
+        "tiny",
+        (
+            Assignment("a1", "npu", 0, "hi", 0, 5),
+            Assignment("a2", "npu", 0, "lo", start, start + 9 + 2),
+            Assignment("b1", "cpu", 0, "hi", 5, 13),
+        ),
+    )
+    assert check_schedule(inst, sched) == []
+    return Plan(inst, sched.replace(objective=evaluate(inst, sched)), {})
+
+
+@pytest.mark.parametrize(
+    ("executor", "gap", "ahead", "a2_start"),
+    [
+        # The switch (4 us) fits the 7 us gap when made as a1 ends; made at a2's planned time
+        # (time-triggered without switching ahead) it delays a2 by all of it.
+        ("time-triggered", 7, True, 12),
+        ("time-triggered", 7, False, 16),
+        # A 2 us gap absorbs half of it.
+        ("time-triggered", 2, True, 9),
+        ("time-triggered", 2, False, 11),
+        # Self-timed dispatches a2 as soon as a1 ends (holding it to its planned time), so the
+        # switch starts then either way.
+        ("self-timed", 7, True, 12),
+        ("self-timed", 7, False, 12),
+        ("self-timed", 2, True, 9),
+        ("self-timed", 2, False, 9),
+    ],
+)
+def test_switching_ahead_spends_the_dvfs_switch_in_the_gap(
+    executor: str, gap: int, ahead: bool, a2_start: int
+) -> None:
+    plan = _gap_plan(gap)
+    result = simulate_plan(
+        plan,
+        executor,
+        config=SimConfig(dvfs_transition_us=4.0),
+        policy_options={"switch_ahead": ahead},
+    )
+    executed = result.executed
+    assert executed is not None
+    assert check_schedule(plan.instance, executed) == []
+    assert {a.kernel: a.start for a in executed.assignments}["a2"] == a2_start
+
+
+def test_switch_level_is_for_idle_units() -> None:
+    """A policy may switch an idle unit only; a kernel at another level switches back."""
+    from xpuplan.runtime.policy import BasePolicy
+
+    seen: list[str] = []
+
+    class Switcher(BasePolicy):
+        name = "switcher"
+
+        def on_ready(self, item) -> None:  # type: ignore[no-untyped-def]
+            self.item = item
+
+        def decide(self) -> None:
+            api = self.api
+            if api.now == 0 and not seen:
+                api.switch_level(0, 0)  # the CPU's "lo" level, idle: allowed
+                seen.append(f"level {api.machine.unit_level(0)}")
+                api.start(self.item, 0)
+                try:
+                    api.switch_level(0, 1)
+                except RuntimeError as exc:
+                    seen.append(str(exc))
+
+    devices = (DeviceInfo("cpu", "cpu", 1, 1.0, ("lo", "hi")),)
+    job = chain("j", kernel("k", cpu=100))
+    sim = Simulator(
+        machine(devices=devices),
+        [task("t", job)],
+        Switcher(),
+        [[0]],
+        1e6,
+        config=SimConfig(dvfs_transition_us=10.0, contention=False, record=True),
+    ).run()
+    assert seen == ["level 0", "unit cpu/0 is busy: switch levels when idle"]
+    # The kernel's only mode is at "hi": it switched back, 10 us after its dispatch.
+    (run,) = sim.executed
+    assert (run.level, run.start) == (1, 10.0)
