@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from xpuplan.models.errors import InvalidInput
@@ -69,21 +69,25 @@ class Schedule:
     message: str | None = None
 
     def __post_init__(self) -> None:
+        self._normalise()
+        self._validate()
+
+    def _normalise(self) -> None:
         if not isinstance(self.assignments, tuple):
             object.__setattr__(self, "assignments", tuple(self.assignments))
         if self.preemptions is not None and not isinstance(self.preemptions, tuple):
             object.__setattr__(self, "preemptions", tuple(tuple(p) for p in self.preemptions))
-        self._validate()
 
-    def _validate(self) -> None:
+    def _validate(self, *, assignments: bool = True) -> None:
         if not isinstance(self.instance, str) or not self.instance:
             raise InvalidInput("must be a non-empty string", field="instance", value=self.instance)
         if self.status not in STATUSES:
             raise InvalidInput(
                 f"must be one of {', '.join(STATUSES)}", field="status", value=self.status
             )
-        for a_idx, asg in enumerate(self.assignments):
-            asg.validate(f"assignments[{a_idx}]")
+        if assignments:
+            for a_idx, asg in enumerate(self.assignments):
+                asg.validate(f"assignments[{a_idx}]")
         for attr in ("objective", "lower_bound"):
             _validate_value(getattr(self, attr), attr)
         if not isinstance(self.solve_seconds, int | float) or not self.solve_seconds >= 0:
@@ -101,7 +105,25 @@ class Schedule:
         return {asg.kernel: asg for asg in self.assignments}
 
     def replace(self, **changes: Any) -> Schedule:
-        return replace(self, **changes)
+        """A copy with some fields changed (validated again, as a new schedule is).
+
+        When ``assignments`` is not among the changes the copy shares this schedule's tuple of
+        frozen, already validated assignments, so only the other fields are checked: a solver's
+        result is replaced two or three times on its way out (objective, bound, solver name),
+        and re-checking thousands of assignments each time was a visible part of a heuristic's
+        whole run.
+        """
+        if "assignments" in changes:
+            return replace(self, **changes)
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise TypeError(f"Schedule has no field {sorted(unknown)[0]!r}")
+        copy = object.__new__(type(self))
+        for f in fields(self):
+            object.__setattr__(copy, f.name, changes.get(f.name, getattr(self, f.name)))
+        copy._normalise()
+        copy._validate(assignments=False)
+        return copy
 
     @property
     def makespan(self) -> int:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from xpuplan.models import InvalidInput
+from xpuplan.models.bulk import gc_paused
 from xpuplan.models.instance import MEM_BW
 from xpuplan.models.workload import DecodeTable, JobTemplate, TaskSpec
 from xpuplan.runtime.platform_sim import MachineSpec, Run
@@ -80,14 +81,25 @@ class BoundTemplate:
     )
 
     def __init__(self, template: JobTemplate, spec: MachineSpec) -> None:
+        # Binding builds a few objects per kernel and edge, all acyclic: see models/bulk.py for
+        # why the cyclic collector is paused meanwhile (it took over half of a large binding).
+        with gc_paused():
+            self._bind(template, spec)
+
+    def _bind(self, template: JobTemplate, spec: MachineSpec) -> None:
         dev_idx = spec.device_idx
         level_idx = [{lv: i for i, lv in enumerate(dev.levels)} for dev in spec.devices]
+        num_devices = len(spec.devices)
         num = template.num_kernels
         self.template = template
         self.num_kernels = num
         self.names = tuple(ker.name for ker in template.kernels)
         self.modes: list[tuple[ModeRec, ...]] = []
         self.dev_mask: list[int] = []
+        # fastest[d]: each kernel's fastest duration on device d, in kernel order, while every
+        # kernel so far has a mode there (None from the first kernel that has none).
+        fastest: list[list[float] | None] = [[] for _ in range(num_devices)]
+        every_device = (1 << num_devices) - 1
         for ker in template.kernels:
             recs = []
             for m_idx, mode in enumerate(ker.modes):
@@ -113,8 +125,17 @@ class BoundTemplate:
             self.modes.append(tuple(recs))
             mask = 0
             for rec in recs:
-                mask |= 1 << rec[1]
+                # Fastest first: the first mode met on a device is the fastest there.
+                if not mask >> rec[1] & 1:
+                    mask |= 1 << rec[1]
+                    on_dev = fastest[rec[1]]
+                    if on_dev is not None:
+                        on_dev.append(rec[0])
             self.dev_mask.append(mask)
+            if mask != every_device:
+                for d_idx in range(num_devices):
+                    if not mask >> d_idx & 1:
+                        fastest[d_idx] = None
         self.min_dur = [recs[0][0] for recs in self.modes]
         self.num_preds = [0] * num
         succs: list[list[int]] = [[] for _ in range(num)]
@@ -129,13 +150,8 @@ class BoundTemplate:
         self.in_edges = [tuple(e) for e in in_edges]
         self.resume_edges = [tuple((src, cost) for src, _, cost in e if cost > 0) for e in in_edges]
         self.sources = tuple(k for k in range(num) if self.num_preds[k] == 0)
-        dev_total: list[float | None] = []
-        for d_idx in range(len(spec.devices)):
-            per_kernel = [
-                min((r[0] for r in recs if r[1] == d_idx), default=None) for recs in self.modes
-            ]
-            dev_total.append(None if None in per_kernel else sum(per_kernel))  # type: ignore[arg-type]
-        self.dev_total = tuple(dev_total)
+        # sum() over the kernels in order, as the total was always added up.
+        self.dev_total = tuple(None if durs is None else sum(durs) for durs in fastest)
         full = 0
         for d_idx, total in enumerate(self.dev_total):
             if total is not None:

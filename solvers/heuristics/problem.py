@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from xpuplan.models import Instance
+from xpuplan.models.bulk import gc_paused
 
 # Relative slack when comparing float sums of power or demands with a cap (the checker allows
 # 1e-9; staying ten times tighter keeps every accepted profile valid after rounding).
@@ -112,6 +113,12 @@ class Problem:
 
 def build_problem(instance: Instance) -> Problem:
     """The flat arrays of ``instance``; see :class:`Problem`."""
+    # Several flat arrays over every mode and edge, all acyclic: see xpuplan.models.bulk.
+    with gc_paused():
+        return _build_problem(instance)
+
+
+def _build_problem(instance: Instance) -> Problem:
     devices = instance.devices
     device_idx = instance.device_idx
     unit_base = [0]

@@ -333,3 +333,76 @@ def test_bucket_unpop_restores_the_order_a_decision_looked_past(keys: list[int],
     for key, item in reversed(passed):
         bucket.unpop(key, item)  # type: ignore[arg-type]
     assert [items.index(it) for it in drain(bucket)] == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10**6), st.integers(1, 40))
+def test_bound_template_equals_a_plain_recomputation(seed: int, num_kernels: int) -> None:
+    """Binding's single pass (masks, per-device totals) gives what the plain definitions give.
+
+    Kernels have modes on 1-3 of the devices at one or two levels, so some devices miss kernels
+    (their total is None) and some kernels are fastest on another level than the first listed.
+    """
+    from xpuplan.runtime.jobs import BoundTemplate
+
+    rng = random.Random(seed)
+    kernels = []
+    for k_idx in range(num_kernels):
+        modes = []
+        for dev in rng.sample(sorted(LEVELS), rng.randint(1, 3)):
+            for level in rng.sample(LEVELS[dev], rng.randint(1, len(LEVELS[dev]))):
+                duration = rng.randint(1, 50) * rng.choice((1, 7, 1000))
+                bw = rng.choice((0.0, 30.0))
+                modes.append(Mode(dev, level, duration, rng.random(), {"mem_bw_gbps": bw}))
+        kernels.append(KernelSpec(f"k{k_idx}", tuple(modes)))
+    edges = [
+        EdgeSpec(src, dst, rng.choice((0, 20)), rng.choice((0, 15)))
+        for dst in range(1, num_kernels)
+        for src in range(dst)
+        if rng.random() < 0.2
+    ]
+    template = JobTemplate("t", tuple(kernels), tuple(edges))
+    spec = machine()
+    bound = BoundTemplate(template, spec)
+
+    dev_of = {dev.name: d_idx for d_idx, dev in enumerate(spec.devices)}
+    expected_modes = [
+        tuple(
+            sorted(
+                ModeRec(
+                    float(m.duration),
+                    dev_of[m.device],
+                    spec.devices[dev_of[m.device]].levels.index(m.level),
+                    m.power_w,
+                    m.demands.get("mem_bw_gbps", 0.0),
+                    m_idx,
+                )
+                for m_idx, m in enumerate(ker.modes)
+            )
+        )
+        for ker in kernels
+    ]
+    assert bound.modes == expected_modes
+    assert bound.dev_mask == [sum({1 << rec.dev for rec in recs}) for recs in expected_modes]
+    assert bound.min_dur == [min(rec.duration_us for rec in recs) for recs in expected_modes]
+    totals = []
+    for d_idx in range(len(spec.devices)):
+        fastest = [
+            min((r.duration_us for r in recs if r.dev == d_idx), default=None)
+            for recs in expected_modes
+        ]
+        totals.append(None if None in fastest else sum(fastest))  # type: ignore[arg-type]
+    assert bound.dev_total == tuple(totals)
+    assert bound.full_mask == sum(1 << d for d, total in enumerate(totals) if total is not None)
+    assert bound.num_preds == [sum(e.dst == k for e in edges) for k in range(num_kernels)]
+    assert bound.succs == [tuple(e.dst for e in edges if e.src == k) for k in range(num_kernels)]
+    assert bound.in_edges == [
+        tuple(
+            (e.src, float(e.cross_device_delay), float(e.resume_cost)) for e in edges if e.dst == k
+        )
+        for k in range(num_kernels)
+    ]
+    assert bound.resume_edges == [
+        tuple((e.src, float(e.resume_cost)) for e in edges if e.dst == k and e.resume_cost)
+        for k in range(num_kernels)
+    ]
