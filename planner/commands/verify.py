@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
+from typing import Any
 
 from xpuplan.models import (
     Instance,
@@ -24,6 +25,7 @@ from xpuplan.models import (
 )
 from xpuplan.models.plan import is_plan_file, load_plan
 from xpuplan.planner.commands.common import print_json
+from xpuplan.planner.contention import plan_contention_capacity
 from xpuplan.planner.report import objective_text
 
 NAME = "verify"
@@ -47,7 +49,12 @@ def run(args: argparse.Namespace) -> int:
             raise InvalidInput("give a schedule file, or a plan file alone", file=args.instance)
         plan = load_plan(args.instance)
         instance, schedule, source = plan.instance, plan.schedule, args.instance
+        try:
+            contention = plan_contention_capacity(plan)
+        except InvalidInput as exc:
+            raise exc.in_file(args.instance) from None
     else:
+        contention = None
         instance = load_instance(args.instance)
         schedule = load_schedule(args.schedule)
         source = args.schedule
@@ -58,12 +65,14 @@ def run(args: argparse.Namespace) -> int:
         raise exc.in_file(source) from None
     unchecked = not schedule.is_solution and not schedule.assignments
     if args.json:
-        doc = {
+        doc: dict[str, Any] = {
             "valid": None if unchecked else not violations,
             "verified": not unchecked,
             "status": schedule.status,
             "violations": [{"rule": v.rule, "message": v.message} for v in violations],
         }
+        if contention is not None:
+            doc["contention_capacity_gbps"] = contention
         print_json(doc)
     elif unchecked:
         print(
@@ -76,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {violation}")
     else:
         shown = objective_text(instance, schedule.objective, None, None)
+        if contention is not None:
+            shown += f"; contention-aware: no kernel slowed at {contention:g} GB/s"
         print(f"valid ({schedule.status}, {shown})")
     if unchecked:
         return NOT_VERIFIED
