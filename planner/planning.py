@@ -19,12 +19,13 @@ slot breaks an edge the plan had contiguous, and the runtime charges its resume 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from xpuplan.models.plan import Plan, plan_settings
 from xpuplan.models.platform import Platform
 from xpuplan.models.scenario import Scenario
+from xpuplan.planner.contention import SETTINGS_KEY, contention_settings
 from xpuplan.planner.unroll import Planned, PlanningOptions, build_planned
 from xpuplan.solvers import solve
 from xpuplan.solvers.result import Result
@@ -49,6 +50,7 @@ def make_plan(
     workers: int | None = None,
     planned: Planned | None = None,
     solve_options: Mapping[str, Any] | None = None,
+    contention: bool | None = None,
 ) -> Made:
     """Plan ``scenario`` on ``platform``: instance, solve, settings, :class:`Plan`.
 
@@ -69,6 +71,10 @@ def make_plan(
         different margin raises ``ValueError``).
     solve_options
         More keyword arguments of :func:`xpuplan.solvers.solve` (e.g. a progress callback).
+    contention
+        Plan so that the runtime's memory-bandwidth contention never slows a kernel
+        (:mod:`xpuplan.planner.contention`); overrides ``options.contention``. The plan records
+        it in ``settings["contention"]``.
 
     Returns
     -------
@@ -98,6 +104,10 @@ def make_plan(
     []
     """
     options = options or PlanningOptions()
+    if contention is not None and contention != options.contention:
+        if planned is not None:
+            raise ValueError("planned was built without the contention option given")
+        options = replace(options, contention=contention)
     if planned is None:
         planned = build_planned(platform, scenario, options)
     elif planned.margin != options.margin:
@@ -114,7 +124,10 @@ def make_plan(
         seed=options.seed,
         **dict(solve_options or {}),
     )
-    settings = plan_settings(instance, result.schedule, solver=solver, seed=options.seed)
+    context: dict[str, Any] = {"solver": solver, "seed": options.seed}
+    if options.contention:
+        context[SETTINGS_KEY] = contention_settings(instance)
+    settings = plan_settings(instance, result.schedule, **context)
     plan = Plan(
         planned.instance,
         result.schedule,

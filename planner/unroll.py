@@ -43,6 +43,7 @@ from xpuplan.models.margin import Margin, inflate
 from xpuplan.models.platform import Platform
 from xpuplan.models.scenario import Periodic, Scenario, Task, arrival_times_us, hyperperiod
 from xpuplan.models.workload import CompileOptions, JobTemplate, Workload, compile_workload
+from xpuplan.planner.contention import contention_kernel, planned_capacity_gbps
 
 # Without periodic tasks and without a scenario horizon, plan one minute of arrivals.
 DEFAULT_HORIZON_S = 60.0
@@ -66,6 +67,11 @@ class PlanningOptions:
         ``"per-kernel"`` or ``"per-device"`` (a static level per device).
     memory_bandwidth
         Add the shared memory bandwidth as a renewable resource.
+    contention
+        Plan so that the runtime's bandwidth contention never slows a kernel: the
+        ``mem_bw_gbps`` resource at the runtime's contention capacity (with
+        ``memory_bandwidth`` too, the smaller of the two), demands clipped there
+        (:mod:`xpuplan.planner.contention`).
     include_unknown
         Plan unknown arrivals too (the clairvoyant problem).
     workload
@@ -83,6 +89,7 @@ class PlanningOptions:
     power_cap_w: float | None = None
     dvfs: str = "per-kernel"
     memory_bandwidth: bool = False
+    contention: bool = False
     include_unknown: bool = False
     workload: CompileOptions = field(default_factory=CompileOptions)
     noise_cv: float | None = None
@@ -272,9 +279,12 @@ def unroll(
                     )
                 )
 
-    resources = (Resource(MEM_BW, platform.mem_bw_gbps),) if options.memory_bandwidth else ()
-    if not options.memory_bandwidth:
+    capacity = bandwidth_capacity_gbps(platform, options)
+    resources = () if capacity is None else (Resource(MEM_BW, capacity),)
+    if capacity is None:
         kernels = [_without_demands(k) for k in kernels]
+    elif options.contention:
+        kernels = [contention_kernel(k, capacity) for k in kernels]
     name = f"{scenario.name}@{platform.name}"
     if platform.power_mode:
         name += f"[{platform.power_mode}]"
@@ -291,6 +301,19 @@ def unroll(
         time_unit="us",
     )
     return instance, job_tasks
+
+
+def bandwidth_capacity_gbps(platform: Platform, options: PlanningOptions) -> float | None:
+    """The capacity of the instance's ``mem_bw_gbps`` resource (None: no such resource): the
+    platform's peak with ``memory_bandwidth``, the runtime's contention capacity with
+    ``contention`` (:func:`xpuplan.planner.contention.planned_capacity_gbps`), the smaller with
+    both."""
+    capacities = []
+    if options.memory_bandwidth:
+        capacities.append(platform.mem_bw_gbps)
+    if options.contention:
+        capacities.append(planned_capacity_gbps(platform))
+    return min(capacities) if capacities else None
 
 
 def _planned_tasks(scenario: Scenario, options: PlanningOptions) -> list[Task]:

@@ -99,6 +99,11 @@ def add_instance_arguments(
         help="model the shared memory bandwidth as a resource",
     )
     parser.add_argument(
+        "--contention",
+        action="store_true",
+        help="plan so that the runtime's memory-bandwidth contention never slows a kernel",
+    )
+    parser.add_argument(
         "--include-unknown",
         action="store_true",
         help="also plan unknown (reactive) arrivals: the clairvoyant problem",
@@ -209,6 +214,7 @@ def options_from_args(args: argparse.Namespace) -> PlanningOptions:
         power_cap_w=args.power_cap,
         dvfs=args.dvfs,
         memory_bandwidth=args.memory_bandwidth,
+        contention=args.contention,
         include_unknown=args.include_unknown,
         workload=CompileOptions(
             max_kernels_per_model=args.max_kernels,

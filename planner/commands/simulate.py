@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +31,7 @@ from xpuplan.planner.commands.common import (
     print_json,
     scenario_from_args,
 )
+from xpuplan.planner.contention import check_plan_contention
 from xpuplan.planner.limits import (
     MAX_DURATION_S,
     MIN_DURATION_S,
@@ -132,6 +134,12 @@ def run(args: argparse.Namespace) -> int:
     plan = None
     if args.plan:
         plan = load_plan(args.plan)
+        try:
+            note = check_plan_contention(plan, platform)
+        except InvalidInput as exc:
+            raise exc.in_file(args.plan) from None
+        if note:
+            print(f"xpuplan simulate: {args.plan}: {note}", file=sys.stderr)
     elif policy_uses_plan(args.policy):
         plan = plan_known_tasks(
             platform,

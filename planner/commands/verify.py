@@ -25,6 +25,7 @@ from xpuplan.models import (
 )
 from xpuplan.models.plan import is_plan_file, load_plan
 from xpuplan.planner.commands.common import print_json
+from xpuplan.planner.contention import plan_contention_capacity
 from xpuplan.planner.report import objective_text
 
 NAME = "verify"
@@ -50,8 +51,13 @@ def run(args: argparse.Namespace) -> int:
         # A robust plan's schedule is one of the instance it was planned on (its margin applied).
         instance, schedule, source = plan.planned_instance, plan.schedule, args.instance
         margin = plan.margin
+        try:
+            contention = plan_contention_capacity(plan)
+        except InvalidInput as exc:
+            raise exc.in_file(args.instance) from None
     else:
         margin = None
+        contention = None
         instance = load_instance(args.instance)
         schedule = load_schedule(args.schedule)
         source = args.schedule
@@ -70,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
         }
         if margin is not None:
             doc["margin"] = margin.to_json()
+        if contention is not None:
+            doc["contention_capacity_gbps"] = contention
         print_json(doc)
     elif unchecked:
         print(
@@ -87,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
                 f"; planned at the {margin.quantile:g} quantile of {margin.noise_cv:g} CV noise, "
                 f"durations x{margin.factor:.4f}"
             )
+        if contention is not None:
+            shown += f"; contention-aware: no kernel slowed at {contention:g} GB/s"
         print(f"valid ({schedule.status}, {shown})")
     if unchecked:
         return NOT_VERIFIED
