@@ -11,6 +11,13 @@ tables (the kernels of each device unit in order, with their planned offsets).
 Settings are derived from the schedule (:func:`plan_settings`); a plan file whose settings
 disagree with its schedule (a dispatch table edited by hand, a malformed value) is refused when
 it is read (:func:`validate_settings`).
+
+A robust plan (``xpuplan plan --noise-cv X --quantile Q``) also records its ``margin``
+(:class:`xpuplan.models.margin.Margin`): its ``instance`` is then the workload as it runs, with
+nominal durations (what the runtime executes), and its schedule was planned on
+:attr:`Plan.planned_instance`, the same instance with every duration at the margin's quantile,
+which is what the schedule is checked against (``xpuplan verify PLAN``). Without a margin the two
+are one instance; plan files without the field are read as plans without a margin.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import os
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -34,6 +42,7 @@ from xpuplan.models.jsonio import (
     schedule_to_json,
     write_json,
 )
+from xpuplan.models.margin import Margin, inflate
 from xpuplan.models.schedule import Schedule, preemptions_of
 
 PLAN_FORMAT = "xpuplan.plan/1"
@@ -49,6 +58,7 @@ _FIELDS = (
     "scenario",
     "period_us",
     "job_tasks",
+    "margin",
 )
 
 
@@ -72,6 +82,10 @@ class Plan:
     job_tasks
         The scenario task of every job of the instance, by job name. Jobs it does not name are
         tasks of their own (:meth:`task_of`).
+    margin
+        The robustness margin the schedule was planned with (None: none). With a margin,
+        ``instance`` holds the nominal durations the runtime executes and ``schedule`` is a
+        schedule of :attr:`planned_instance` (see the module docstring).
     """
 
     instance: Instance
@@ -82,6 +96,7 @@ class Plan:
     scenario: str | None = None
     period_us: int | None = None
     job_tasks: Mapping[str, str] = field(default_factory=dict)
+    margin: Margin | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.job_tasks, MappingProxyType):
@@ -95,6 +110,13 @@ class Plan:
     def task_of(self, job: str) -> str:
         """The task of job ``job``: from :attr:`job_tasks`, else the job itself."""
         return self.job_tasks.get(job, job)
+
+    @cached_property
+    def planned_instance(self) -> Instance:
+        """The instance the schedule was planned on and is checked against: :attr:`instance`
+        with every duration at the margin's quantile (:func:`xpuplan.models.margin.inflate`),
+        or :attr:`instance` itself without a margin."""
+        return inflate(self.instance, self.margin)
 
     @property
     def tasks(self) -> list[str]:
@@ -170,7 +192,7 @@ def validate_settings(plan: Plan) -> None:
     settings = plan.settings
     if not plan.schedule.assignments:
         return  # no schedule to derive settings from (an infeasible or unknown result)
-    derived = plan_settings(plan.instance, plan.schedule)
+    derived = plan_settings(plan.planned_instance, plan.schedule)
     for key in DERIVED_SETTINGS:
         if key in settings:
             _same(settings[key], derived[key], f"settings.{key}")
@@ -217,7 +239,8 @@ def _same(value: Any, expected: Any, where: str) -> None:
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:
-    return {
+    """The plan's JSON document (``margin`` only when the plan has one)."""
+    doc = {
         "format": PLAN_FORMAT,
         "platform": plan.platform,
         "power_mode": plan.power_mode,
@@ -228,6 +251,9 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "schedule": schedule_to_json(plan.schedule),
         "settings": copy.deepcopy(plan.settings),
     }
+    if plan.margin is not None:
+        doc["margin"] = plan.margin.to_json()
+    return doc
 
 
 def plan_from_json(data: Any) -> Plan:
@@ -277,6 +303,12 @@ def plan_from_json(data: Any) -> Plan:
             raise InvalidInput(
                 "must map job names to task names", field="job_tasks", value=job_tasks
             )
+    margin = None
+    if data.get("margin") is not None:
+        try:
+            margin = Margin.from_json(data["margin"])
+        except InvalidInput as exc:
+            raise exc.under("margin") from None
     plan = Plan(
         instance,
         schedule,
@@ -286,6 +318,7 @@ def plan_from_json(data: Any) -> Plan:
         names["scenario"],
         period,
         job_tasks,
+        margin,
     )
     if plan.schedule.instance != instance.name:
         raise InvalidInput(

@@ -10,6 +10,11 @@ planning horizon:
 * unknown arrivals (reactive requests) are left to the runtime, unless ``include_unknown`` asks
   for the clairvoyant problem (every sampled arrival known in advance).
 
+With a robustness margin (``noise_cv`` and ``quantile``, :class:`xpuplan.models.margin.Margin`)
+the instance a plan is solved on has every duration at that quantile of the runtime's latency
+noise (:attr:`Planned.planned_instance`); :attr:`Planned.instance` keeps the nominal durations
+the runtime executes.
+
 A job is its task's whole template (:attr:`xpuplan.models.workload.TaskSpec.job_template`): an
 LLM request is the chunked prefill, which yields the first token, then its ``output_tokens - 1``
 decode steps grouped ``decode_tokens_per_kernel`` to a kernel.
@@ -20,6 +25,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from xpuplan.models import (
     MEM_BW,
@@ -33,6 +39,7 @@ from xpuplan.models import (
     Objective,
     Resource,
 )
+from xpuplan.models.margin import Margin, inflate
 from xpuplan.models.platform import Platform
 from xpuplan.models.scenario import Periodic, Scenario, Task, arrival_times_us, hyperperiod
 from xpuplan.models.workload import CompileOptions, JobTemplate, Workload, compile_workload
@@ -70,6 +77,10 @@ class PlanningOptions:
     workload
         How models become kernels (coarsening, levels, decode grouping, resume cost): the
         compiler's options, with the defaults the runtime uses too.
+    noise_cv, quantile
+        A robustness margin (:attr:`margin`): plan every kernel at the ``quantile`` (in (0, 1))
+        of the runtime's lognormal latency noise of coefficient of variation ``noise_cv``. Both
+        or neither.
     """
 
     horizon_s: float | None = None
@@ -81,6 +92,31 @@ class PlanningOptions:
     contention: bool = False
     include_unknown: bool = False
     workload: CompileOptions = field(default_factory=CompileOptions)
+    noise_cv: float | None = None
+    quantile: float | None = None
+
+    @property
+    def margin(self) -> Margin | None:
+        """The robustness margin of ``noise_cv`` and ``quantile`` (None when neither is given).
+
+        Raises
+        ------
+        InvalidInput
+            When only one is given, or one is out of range.
+        """
+        if self.noise_cv is None and self.quantile is None:
+            return None
+        if self.quantile is None:
+            raise InvalidInput(
+                "needs a quantile to plan at (e.g. quantile=0.99)",
+                field="noise_cv",
+                value=self.noise_cv,
+            )
+        if self.noise_cv is None:
+            raise InvalidInput(
+                "needs the noise_cv it is a quantile of", field="quantile", value=self.quantile
+            )
+        return Margin(self.noise_cv, self.quantile)
 
 
 def planning_horizon_us(scenario: Scenario, options: PlanningOptions) -> int:
@@ -114,7 +150,9 @@ def build_instance(
     -------
     Instance
         Named ``scenario@platform[power mode]``, times in us; job ``task@i`` is the task's
-        ``i``-th arrival, its kernels ``task@i/<kernel>`` carry the ``task`` attribute.
+        ``i``-th arrival, its kernels ``task@i/<kernel>`` carry the ``task`` attribute. With a
+        margin in ``options``, the durations are at its quantile
+        (:attr:`Planned.planned_instance`).
 
     Raises
     ------
@@ -131,12 +169,16 @@ def build_instance(
     >>> inst.num_jobs, inst.objective.type, inst.power_cap_w is not None
     (3, 'lexicographic', True)
     """
-    return build_planned(platform, scenario, options).instance
+    return build_planned(platform, scenario, options).planned_instance
 
 
 @dataclass(frozen=True)
 class Planned:
-    """An Instance with what it was built from: the workload, each job's task, the period."""
+    """An Instance with what it was built from: the workload, each job's task, the period.
+
+    ``instance`` has the workload's nominal durations; :attr:`planned_instance` is the one to
+    solve (the same with a robustness ``margin`` applied).
+    """
 
     instance: Instance
     workload: Workload
@@ -144,12 +186,20 @@ class Planned:
     horizon_us: int
     #: The horizon when every planned task is periodic (the plan repeats), else None.
     period_us: int | None
+    margin: Margin | None = None
+
+    @cached_property
+    def planned_instance(self) -> Instance:
+        """The instance to solve: :attr:`instance` with every duration at the margin's quantile
+        (:func:`xpuplan.models.margin.inflate`), or :attr:`instance` without a margin."""
+        return inflate(self.instance, self.margin)
 
 
 def build_planned(
     platform: Platform, scenario: Scenario, options: PlanningOptions = PlanningOptions()
 ) -> Planned:
     """:func:`build_instance`, keeping the workload, the task of every job and the period."""
+    margin = options.margin  # refuse a bad margin before compiling anything
     tasks = _planned_tasks(scenario, options)
     if not tasks:
         raise InvalidInput(
@@ -175,7 +225,9 @@ def build_planned(
             value=horizon_us / 1e6,
         )
     periodic = all(isinstance(t.arrival, Periodic) for t in tasks)
-    return Planned(instance, workload, job_tasks, horizon_us, horizon_us if periodic else None)
+    return Planned(
+        instance, workload, job_tasks, horizon_us, horizon_us if periodic else None, margin
+    )
 
 
 def unroll(

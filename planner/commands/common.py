@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from xpuplan.models import Instance, InvalidInput
 from xpuplan.models.fields import MAX_COUNT, MAX_REAL
+from xpuplan.models.margin import MAX_NOISE_CV
 from xpuplan.models.platform import Platform
 from xpuplan.models.presets import platform_names, resolve_platform
 from xpuplan.models.presets.scenarios import resolve_scenario, scenario_names
@@ -110,6 +111,41 @@ def add_instance_arguments(
     add_profile_argument(parser)
 
 
+def add_margin_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--noise-cv X --quantile Q: plan every kernel at a quantile of the runtime's latency noise
+    (:mod:`xpuplan.models.margin`)."""
+    parser.add_argument(
+        "--noise-cv",
+        type=number_arg(0.0, MAX_NOISE_CV, "standard deviations per mean"),
+        default=None,
+        metavar="X",
+        help="plan against latency noise of this coefficient of variation (with --quantile)",
+    )
+    parser.add_argument(
+        "--quantile",
+        type=_probability,
+        default=None,
+        metavar="Q",
+        help="plan every kernel at this quantile of the --noise-cv noise, in (0, 1), e.g. 0.99",
+    )
+
+
+def _probability(text: str) -> float:
+    """An argparse type: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1) (got {text!r})") from None
+    if not (math.isfinite(value) and 0 < value < 1):
+        raise argparse.ArgumentTypeError(
+            f"must be a number strictly between 0 and 1 (got {text!r})"
+        )
+    return value
+
+
+_probability.__name__ = "probability"
+
+
 def add_profile_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """--profile FILE: measured kernel latencies (``xpuplan profile``) instead of the roofline."""
     parser.add_argument(
@@ -159,6 +195,18 @@ def options_from_args(args: argparse.Namespace) -> PlanningOptions:
     for flag, value in (("--max-kernels", args.max_kernels), ("--decode-group", args.decode_group)):
         if value < 1:
             raise InvalidInput("must be >= 1", field=flag, value=value)
+    noise_cv = getattr(args, "noise_cv", None)
+    quantile = getattr(args, "quantile", None)
+    if quantile is not None and noise_cv is None:
+        raise InvalidInput(
+            "needs --noise-cv (the noise it is a quantile of)", field="--quantile", value=quantile
+        )
+    if noise_cv is not None and quantile is None:
+        raise InvalidInput(
+            "needs --quantile (e.g. --quantile 0.99) to plan against it",
+            field="--noise-cv",
+            value=noise_cv,
+        )
     return PlanningOptions(
         horizon_s=args.horizon,
         seed=args.seed,
@@ -173,6 +221,8 @@ def options_from_args(args: argparse.Namespace) -> PlanningOptions:
             levels=levels,
             decode_tokens_per_kernel=args.decode_group,
         ),
+        noise_cv=noise_cv,
+        quantile=quantile,
     )
 
 
@@ -187,7 +237,8 @@ class Built:
 
     @property
     def instance(self) -> Instance:
-        return self.planned.instance
+        """The instance to solve (with the robustness margin, if any)."""
+        return self.planned.planned_instance
 
     @property
     def horizon_us(self) -> int:
@@ -211,7 +262,8 @@ def build_checked(
     scenario_arg: str,
 ) -> Instance:
     """:func:`build_instance` after the size check, with errors naming the user's files."""
-    return build_checked_planned(platform, scenario, options, platform_arg, scenario_arg).instance
+    planned = build_checked_planned(platform, scenario, options, platform_arg, scenario_arg)
+    return planned.planned_instance
 
 
 def build_checked_planned(

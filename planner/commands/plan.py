@@ -3,6 +3,9 @@
 With neither ``--platform`` nor ``--scenario`` it plans the README's example (the video call on
 the Ryzen AI HX 370) and says so. Every output path is checked before the solve, and the plan,
 the Gantt chart and the trace are written all or none.
+
+``--noise-cv X --quantile Q`` makes a robust plan: every kernel planned at that quantile of the
+runtime's latency noise (:mod:`xpuplan.planner.planning`, :mod:`xpuplan.models.margin`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from xpuplan.planner.commands.common import (
     DEFAULT_PLATFORM,
     DEFAULT_SCENARIO,
     add_instance_arguments,
+    add_margin_arguments,
     add_no_timings,
     instance_from_args,
     on_terminal,
@@ -35,6 +39,7 @@ HELP = "compute a deployment plan (optimal or with a proven bound) for a scenari
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_instance_arguments(parser, required=False)
+    add_margin_arguments(parser)
     parser.add_argument("--solver", default="cpsat", help="a registered solver (default cpsat)")
     parser.add_argument(
         "--time-limit",
@@ -103,6 +108,9 @@ def run(args: argparse.Namespace) -> int:
     write_files(outputs)
     summary = solve_summary(instance, result, timings=not args.no_timings)
     summary["output"] = args.output
+    margin = made.plan.margin
+    if margin is not None:
+        summary["margin"] = margin.to_json()
     if args.json:
         print_json(summary)
     else:
@@ -110,6 +118,12 @@ def run(args: argparse.Namespace) -> int:
             f"{instance.name}: {instance.num_jobs} jobs, {instance.num_kernels} kernels -> "
             f"{summary['line']} -> {args.output}"
         )
+        if margin is not None:
+            print(
+                f"robust: every kernel planned at the {margin.quantile:g} quantile of "
+                f"{margin.noise_cv:g} CV latency noise (durations x{margin.factor:.4f}); the "
+                "objective counts those durations (xpuplan simulate --plan: a run's energy)"
+            )
         if schedule.message:
             print(schedule.message)
         if (args.gantt or args.trace) and not schedule.assignments:

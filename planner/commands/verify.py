@@ -48,12 +48,15 @@ def run(args: argparse.Namespace) -> int:
         if not is_plan_file(args.instance):
             raise InvalidInput("give a schedule file, or a plan file alone", file=args.instance)
         plan = load_plan(args.instance)
-        instance, schedule, source = plan.instance, plan.schedule, args.instance
+        # A robust plan's schedule is one of the instance it was planned on (its margin applied).
+        instance, schedule, source = plan.planned_instance, plan.schedule, args.instance
+        margin = plan.margin
         try:
             contention = plan_contention_capacity(plan)
         except InvalidInput as exc:
             raise exc.in_file(args.instance) from None
     else:
+        margin = None
         contention = None
         instance = load_instance(args.instance)
         schedule = load_schedule(args.schedule)
@@ -71,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
             "status": schedule.status,
             "violations": [{"rule": v.rule, "message": v.message} for v in violations],
         }
+        if margin is not None:
+            doc["margin"] = margin.to_json()
         if contention is not None:
             doc["contention_capacity_gbps"] = contention
         print_json(doc)
@@ -85,6 +90,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {violation}")
     else:
         shown = objective_text(instance, schedule.objective, None, None)
+        if margin is not None:
+            shown += (
+                f"; planned at the {margin.quantile:g} quantile of {margin.noise_cv:g} CV noise, "
+                f"durations x{margin.factor:.4f}"
+            )
         if contention is not None:
             shown += f"; contention-aware: no kernel slowed at {contention:g} GB/s"
         print(f"valid ({schedule.status}, {shown})")

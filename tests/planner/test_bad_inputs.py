@@ -429,6 +429,36 @@ CASES = [
         ),
         ("--noise-cv",),
     ),
+    # --noise-cv / --quantile: a robust plan's margin (issue 13)
+    *(
+        Case(
+            f"{cmd}-{name}",
+            {},
+            (
+                cmd,
+                "--platform",
+                PLATFORM,
+                "--scenario",
+                "video-call",
+                *args,
+                *(("--solver", "heft") if cmd == "plan" else ()),
+                "-o",
+                "{tmp}/out.json",
+            ),
+            expected,
+        )
+        for cmd in ("plan", "instance")
+        for name, args, expected in (
+            ("quantile-0", ("--noise-cv", "0.1", "--quantile", "0"), ("--quantile", "'0'")),
+            ("quantile-1", ("--noise-cv", "0.1", "--quantile", "1"), ("--quantile", "'1'")),
+            ("quantile-nan", ("--noise-cv", "0.1", "--quantile", "nan"), ("--quantile",)),
+            ("quantile-word", ("--noise-cv", "0.1", "--quantile", "p99"), ("--quantile", "p99")),
+            ("noise-cv-negative", ("--noise-cv", "-0.1", "--quantile", "0.9"), ("--noise-cv",)),
+            ("noise-cv-inf", ("--noise-cv", "inf", "--quantile", "0.9"), ("--noise-cv", "inf")),
+            ("quantile-alone", ("--quantile", "0.99"), ("--quantile", "0.99", "--noise-cv")),
+            ("noise-cv-alone", ("--noise-cv", "0.1"), ("--noise-cv", "0.1", "--quantile")),
+        )
+    ),
     Case(
         "simulate-a-day",
         {},
