@@ -60,8 +60,16 @@ def lognormal_quantile(noise_cv: float, quantile: float) -> float:
     _check(noise_cv, quantile)
     if noise_cv == 0:
         return 1.0
+    mu, sigma = lognormal_params(noise_cv)
+    return math.exp(mu + sigma * NormalDist().inv_cdf(quantile))
+
+
+def lognormal_params(noise_cv: float) -> tuple[float, float]:
+    r""":math:`(\mu, \sigma)` of the runtime's lognormal latency factor with mean 1 and
+    coefficient of variation ``noise_cv``: :math:`\sigma^2 = \ln(1 + c^2)`,
+    :math:`\mu = -\sigma^2 / 2` (the simulator draws its noise with these)."""
     sigma2 = math.log1p(noise_cv**2)
-    return math.exp(-sigma2 / 2 + math.sqrt(sigma2) * NormalDist().inv_cdf(quantile))
+    return -sigma2 / 2, math.sqrt(sigma2)
 
 
 def _check(noise_cv: Any, quantile: Any) -> None:

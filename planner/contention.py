@@ -91,10 +91,16 @@ def contention_kernel(kernel: Kernel, capacity: float) -> Kernel:
     return Kernel(kernel.name, kernel.job, tuple(modes), kernel.attrs)
 
 
+def _bandwidth_resource(instance: Instance) -> Resource | None:
+    """The instance's ``mem_bw_gbps`` resource (None: it has none)."""
+    r_idx = instance.resource_idx.get(MEM_BW)
+    return None if r_idx is None else instance.resources[r_idx]
+
+
 def contention_settings(instance: Instance) -> dict[str, Any]:
     """What a plan of the contention-aware ``instance`` records in its settings (under
     :data:`SETTINGS_KEY`): the capacity of its ``mem_bw_gbps`` resource."""
-    resource = next((r for r in instance.resources if r.name == MEM_BW), None)
+    resource = _bandwidth_resource(instance)
     if resource is None:
         raise InvalidInput(
             f"has no {MEM_BW} resource: it is not contention-aware",
@@ -120,7 +126,7 @@ def plan_contention_capacity(plan: Plan) -> float | None:
     capacity = record.get("capacity_gbps") if isinstance(record, dict) else None
     if isinstance(capacity, bool) or not isinstance(capacity, int | float) or not capacity > 0:
         raise InvalidInput("must be a number of GB/s > 0", field=field, value=capacity)
-    resource = next((r for r in plan.instance.resources if r.name == MEM_BW), None)
+    resource = _bandwidth_resource(plan.instance)
     if resource is None or resource.capacity > capacity * (1 + 1e-9):
         raise InvalidInput(
             f"is not enforced by the instance (its {MEM_BW} resource: "

@@ -2,12 +2,10 @@
 recorded run turned into the data of the Gantt chart.
 
 A run is drawn from what the simulator records with ``SimConfig(record=True)``: every executed
-kernel (job, kernel, unit, level, start, end). Each becomes one bar; each job's release is its
-arrival and its deadline the simulator's. The power panel adds up the power of the modes the
-kernels ran in (the simulator's own figures, from the job templates) and the idle power; a decode
-step of an LLM answer counts the power its run had when it ended (a batched step's shared equally
-by its jobs). Runs of unknown power (none from the simulator) would be counted, left out of the
-panel and named in its title.
+kernel (job, kernel, unit, level, start, end, power). Each becomes one bar; each job's release is
+its arrival and its deadline the simulator's. The power panel adds up the power each run drew
+when it ended (its mode's; a batched decode step's shared equally by its jobs) and the idle
+power.
 """
 
 from __future__ import annotations
@@ -80,18 +78,17 @@ def watching(duration_s: float, enabled: bool) -> Iterator[SimWatch]:
             sys.stderr.flush()
 
 
-def run_as_schedule(sim: Simulator, name: str) -> tuple[Instance, Schedule, int]:
+def run_as_schedule(sim: Simulator, name: str) -> tuple[Instance, Schedule]:
     """The recorded run of ``sim`` as an instance and schedule to draw (not to check: each
-    executed kernel is its own one-mode kernel), and how many runs have no known power."""
+    executed kernel is its own one-mode kernel, at the power its run drew)."""
     jobs_by_name: dict[str, Any] = {job.name: job for job in sim.finished_jobs}
     for live in sim.jobs.values():
         jobs_by_name.setdefault(live.name, live)
     devices = tuple(Device(d.name, d.units, d.idle_power_w, d.kind) for d in sim.spec.devices)
     kernels: list[Kernel] = []
     assignments: list[Assignment] = []
-    unknown_power = 0
     used_jobs: dict[str, Job] = {}
-    for r_idx, (job_name, kname, unit, dev, level, start, end) in enumerate(sim.executed):
+    for r_idx, (job_name, kname, unit, dev, level, start, end, power) in enumerate(sim.executed):
         job = jobs_by_name.get(job_name)
         if job_name not in used_jobs:
             deadline = None if job is None or job.deadline is None else round(job.deadline)
@@ -99,13 +96,6 @@ def run_as_schedule(sim: Simulator, name: str) -> tuple[Instance, Schedule, int]
             if deadline is not None and deadline < release:
                 deadline = release
             used_jobs[job_name] = Job(job_name, release, deadline)
-        power = _mode_power(job, kname, dev, level)
-        if power is None:
-            # A decode step: the power its run had (a batch's shared by its jobs).
-            power = sim.executed_power[r_idx] if r_idx < len(sim.executed_power) else None
-        if power is None:
-            unknown_power += 1
-            power = 0.0
         device = sim.spec.devices[dev]
         lo, hi = round(start), max(round(end), round(start) + 1)
         task = job_name.rsplit("@", 1)[0]
@@ -122,16 +112,4 @@ def run_as_schedule(sim: Simulator, name: str) -> tuple[Instance, Schedule, int]
     # picture draws the budget as a line instead.
     instance = Instance(name, devices, tuple(used_jobs.values()), tuple(kernels))
     schedule = Schedule(name, tuple(assignments), solver=f"runtime:{sim.policy.name}")
-    return instance, schedule, unknown_power
-
-
-def _mode_power(job: Any, kname: str, dev: int, level: int) -> float | None:
-    """The power of the mode a DAG kernel ran in, from its job's template (None: unknown)."""
-    bt = None if job is None else getattr(job, "bt", None)
-    if bt is None or kname == "decode" or kname not in bt.names:
-        return None
-    recs = bt.modes[bt.names.index(kname)]
-    for rec in recs:
-        if rec[1] == dev and rec[2] == level:
-            return float(rec[3])
-    return None
+    return instance, schedule

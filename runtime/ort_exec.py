@@ -557,7 +557,7 @@ class RealSimulator(Simulator):
             return
         name = run.job._bt.names[run.k]
         self.executed.append(
-            ExecutedKernel(run.job.name, name, run.unit, run.dev, run.level, start, end)
+            ExecutedKernel(run.job.name, name, run.unit, run.dev, run.level, start, end, run.power)
         )
 
     def _complete(self, job: Job, now: float) -> None:

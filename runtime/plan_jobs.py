@@ -99,7 +99,7 @@ def executed_schedule(sim: Simulator, instance: Instance, solver: str) -> Schedu
     jobs = {job.name for job in instance.jobs}
     machine = sim.machine
     assignments = []
-    for job_name, kernel, unit, dev, level, start, end in sim.executed:
+    for job_name, kernel, unit, dev, level, start, end, _ in sim.executed:
         if job_name not in jobs:
             continue
         device = sim.spec.devices[dev]

@@ -62,6 +62,7 @@ from typing import Any
 import numpy as np
 
 from xpuplan.models import MEM_BW, Instance, InvalidInput
+from xpuplan.models.margin import lognormal_params
 from xpuplan.models.platform import Platform
 
 # Agent.xpu (arXiv 2506.24045): concurrent NPU + iGPU memory-bound GEMVs slow down by up to 1.59x.
@@ -352,8 +353,7 @@ class PlatformSim:
         self._noise: list[float] = []
         self._on_end = on_end
         self._end_priority = end_priority
-        sigma2 = math.log1p(noise_cv**2)
-        self._mu, self._sigma = -sigma2 / 2, math.sqrt(sigma2)
+        self._mu, self._sigma = lognormal_params(noise_cv)
 
     # ------------------------------------------------------------------ queries
     @property

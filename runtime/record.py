@@ -72,7 +72,7 @@ def executed_instance(sim: Simulator, name: str = "run") -> tuple[Instance, Sche
     inst = Instance(name, devices, tuple(jobs), tuple(kernels), tuple(edges))
     machine = sim.machine
     assignments = []
-    for job_name, kernel, unit, dev, level, start, end in sim.executed:
+    for job_name, kernel, unit, dev, level, start, end, _ in sim.executed:
         if job_name not in done:
             continue
         device = sim.spec.devices[dev]

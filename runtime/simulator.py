@@ -110,6 +110,8 @@ class ExecutedKernel(NamedTuple):
     level: int
     start: float
     end: float
+    #: The run's dynamic power when it ended (W), a batched decode step's shared by its jobs.
+    power_w: float
 
 
 def _inherits(policy: Any, hook: str) -> bool:
@@ -187,9 +189,6 @@ class Simulator:
         self.freezes = 0
         # With config.record: every executed kernel and every completed job.
         self.executed: list[ExecutedKernel] = []
-        # The dynamic power (W) of each executed entry, index by index: a run's power when it
-        # ended, shared equally by the jobs of a batched decode step.
-        self.executed_power: list[float] = []
         self.finished_jobs: list[Job] = []
         self._decode_waiting: dict[int, list[Ready]] = {}
         self._unit_last: list[Job | None] = [None] * self.machine.num_units
@@ -818,8 +817,7 @@ class Simulator:
         jobs = run.batch if run.batch is not None else [run.job]
         share = run.power / len(jobs)
         for job in jobs:
-            self.executed_power.append(share)
             name = "decode" if run.k == DECODE else job._bt.names[run.k]
             self.executed.append(
-                ExecutedKernel(job.name, name, run.unit, run.dev, run.level, run.start, now)
+                ExecutedKernel(job.name, name, run.unit, run.dev, run.level, run.start, now, share)
             )

@@ -54,6 +54,7 @@ from xpuplan.models.objectives import evaluate_part, value_leq, values_close
 from xpuplan.models.schedule import Assignment, ObjectiveValue
 from xpuplan.solvers.bounds import part_lower_bound
 from xpuplan.solvers.heuristics import best_heuristic_schedule, default_names
+from xpuplan.solvers.heuristics.portfolio import has_energy_part
 
 # The heuristic warm start may take this share of the time limit.
 WARM_START_SHARE = 0.2
@@ -141,7 +142,7 @@ def warm_start(instance: Instance, seed: int, time_limit: float | None) -> Sched
     the share. A schedule the checker rejects (a heuristic bug) is not used.
     """
     first = ["heft"]
-    if any(part.type == "energy" for part in instance.objective.parts):
+    if has_energy_part(instance):
         first.append("edf-energy")
     began = time.perf_counter()
     best = best_heuristic_schedule(instance, seed=seed, names=first)

@@ -188,8 +188,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _pictures(args: argparse.Namespace, sim: Simulator) -> list[tuple[str, FileWriter]]:
     name = f"{args.scenario} on {args.platform} under {args.policy}"
-    instance, schedule, unknown = run_as_schedule(sim, name)
-    note = f" ({unknown} decode runs of unknown power left out)" if unknown else ""
+    instance, schedule = run_as_schedule(sim, name)
     title = f"{name}: {args.duration:g} s simulated (seed {args.seed})"
     out: list[tuple[str, FileWriter]] = []
     for path, panels in ((args.gantt, PANELS), (args.power, ("power",))):
@@ -202,7 +201,6 @@ def _pictures(args: argparse.Namespace, sim: Simulator) -> list[tuple[str, FileW
                     schedule,
                     panels=panels,
                     title=title,
-                    power_note=note,
                     power_cap_w=sim.spec.power_budget_w,
                 )
 

@@ -79,14 +79,11 @@ class PlanExecutor(BasePolicy):
             )
             self._start[k_idx] = asg.start
             self._level[k_idx] = machine.spec.devices[d_idx].levels.index(asg.level)
-        # Each unit's kernels in planned order; the next one not started, as (repetition,
-        # position); kernels started ahead of that position (time-triggered may overtake).
+        # Each unit's kernels in planned order.
         orders: list[list[tuple[int, int]]] = [[] for _ in range(machine.num_units)]
         for k_idx, unit in enumerate(self._unit):
             orders[unit].append((self._start[k_idx], k_idx))
         self._order = [[k for _, k in sorted(order)] for order in orders]
-        self._next = [(0, 0)] * machine.num_units
-        self._started: set[tuple[int, int]] = set()
         job2idx = inst.kernel2job
         self._cross: list[list[tuple[int, float]]] = [[] for _ in inst.kernels]
         for edge, (src, dst) in zip(inst.edges, inst.edge_endpoints, strict=True):
@@ -112,27 +109,21 @@ class PlanExecutor(BasePolicy):
             t = max(t, done[0] + (delay if done[1] != dev else 0.0))
         return t
 
-    def _dispatch(self, item: Ready, unit: int, k_idx: int, not_before: float | None) -> None:
-        """Start ``item`` on its planned unit and mode, and note it started."""
-        self.api.start(item, unit, self._rec(item, k_idx), not_before=not_before)
-        if self.switch_ahead:
-            self._started.add((item.job.tag[0], k_idx))
+    def _upcoming(self, unit: int) -> tuple[int, int]:
+        """``(repetition, position in the unit's order)`` of the next kernel planned on ``unit``
+        that has not started."""
+        raise NotImplementedError
 
     def _switch_ahead(self) -> None:
         """Switch every idle unit to the level of the next kernel planned on it."""
         if not self.switch_ahead:
             return
         machine = self.api.machine
-        started = self._started
         repeats = self.plan.repeat_us is not None
         for unit, order in enumerate(self._order):
             if not order or not machine.is_idle(unit):
                 continue
-            rep, pos = self._next[unit]
-            while (rep, order[pos]) in started:
-                started.discard((rep, order[pos]))
-                rep, pos = (rep, pos + 1) if pos + 1 < len(order) else (rep + 1, 0)
-            self._next[unit] = (rep, pos)
+            rep, pos = self._upcoming(unit)
             if rep > 0 and not repeats:
                 continue  # the plan has run its last kernel on this unit
             level = self._level[order[pos]]
@@ -166,6 +157,10 @@ class TimeTriggered(PlanExecutor):
     def bind(self, api: DispatchApi) -> None:
         super().bind(api)
         self._due: list[tuple[float, int, Ready, int]] = []
+        # Per unit, the next kernel not started as (repetition, position); the kernels started
+        # ahead of it (a late kernel can be overtaken on its unit).
+        self._next = [(0, 0)] * api.machine.num_units
+        self._started: set[tuple[int, int]] = set()
 
     def on_ready(self, item: Ready) -> None:
         offset = item.job.tag[1]
@@ -187,10 +182,21 @@ class TimeTriggered(PlanExecutor):
             if not machine.is_idle(unit) or cross is None:
                 kept.append(entry)
                 continue
-            self._dispatch(item, unit, k_idx, cross)
+            api.start(item, unit, self._rec(item, k_idx), not_before=cross)
+            if self.switch_ahead:
+                self._started.add((item.job.tag[0], k_idx))
         for entry in kept:
             heapq.heappush(self._due, entry)
         self._switch_ahead()
+
+    def _upcoming(self, unit: int) -> tuple[int, int]:
+        order, started = self._order[unit], self._started
+        rep, pos = self._next[unit]
+        while (rep, order[pos]) in started:
+            started.discard((rep, order[pos]))
+            rep, pos = (rep, pos + 1) if pos + 1 < len(order) else (rep + 1, 0)
+        self._next[unit] = (rep, pos)
+        return rep, pos
 
     def pending_units(self) -> set[int]:
         """Units a due kernel waits for."""
@@ -233,8 +239,11 @@ class SelfTimed(PlanExecutor):
             not_before = max(cross, self._start[k_idx] + offset) if self.hold_to_plan else cross
             del self._ready[(rep, k_idx)]
             self._pos[unit] = (rep, pos + 1) if pos + 1 < len(order) else (rep + 1, 0)
-            self._dispatch(item, unit, k_idx, not_before)
+            api.start(item, unit, self._rec(item, k_idx), not_before=not_before)
         self._switch_ahead()
+
+    def _upcoming(self, unit: int) -> tuple[int, int]:
+        return self._pos[unit]  # each unit keeps its planned order
 
     def pending_units(self) -> set[int]:
         """Units whose next planned kernel is ready and waits for them."""

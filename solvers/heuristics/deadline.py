@@ -22,6 +22,7 @@ goes next. They apply to soft deadlines too (``late_jobs``, ``weighted_tardiness
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from xpuplan.models import Instance, Schedule
 from xpuplan.solvers.heuristics.heft import earliest_finish
@@ -70,9 +71,15 @@ def modified_deadlines(prob: Problem) -> list[float]:
     shortest = [math.inf] * prob.num_kernels
     for m_idx, k_idx in enumerate(prob.mode_kernel):
         shortest[k_idx] = min(shortest[k_idx], prob.mode_duration[m_idx])
+    return folded_deadlines(prob, shortest)
+
+
+def folded_deadlines(prob: Problem, durations: Sequence[float]) -> list[float]:
+    """Job deadlines folded back along successors: each kernel must end early enough for its
+    successors to run for ``durations`` (one per kernel) before their own folded deadlines."""
     due = list(prob.job_deadline)
     succs = prob.succs
     for k_idx in reversed(prob.topological_order):
         for dst, _ in succs[k_idx]:
-            due[k_idx] = min(due[k_idx], due[dst] - shortest[dst])
+            due[k_idx] = min(due[k_idx], due[dst] - durations[dst])
     return due

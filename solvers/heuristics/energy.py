@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 
 from xpuplan.models import Instance, Schedule
-from xpuplan.solvers.heuristics.deadline import modified_deadlines
+from xpuplan.solvers.heuristics.deadline import folded_deadlines, modified_deadlines
 from xpuplan.solvers.heuristics.list_scheduler import run, schedule_by_priority
 from xpuplan.solvers.heuristics.problem import Problem, build_problem
 from xpuplan.solvers.heuristics.ranks import upward_ranks
@@ -45,11 +45,7 @@ def cheap_deadlines(prob: Problem) -> list[float]:
         if energy < cheapest_energy[k_idx]:
             cheapest_energy[k_idx] = energy
             cheap[k_idx] = prob.mode_duration[m_idx]
-    due = list(prob.job_deadline)
-    for k_idx in reversed(prob.topological_order):
-        for dst, _ in prob.succs[k_idx]:
-            due[k_idx] = min(due[k_idx], due[dst] - cheap[dst])
-    return due
+    return folded_deadlines(prob, cheap)
 
 
 def edf_energy(instance: Instance, *, problem: Problem | None = None) -> Schedule:
@@ -64,13 +60,14 @@ def edf_energy(instance: Instance, *, problem: Problem | None = None) -> Schedul
     key = [(due[k_idx], -rank[k_idx]) for k_idx in range(prob.num_kernels)]
     idle_power = instance.idle_power_w
     power = prob.mode_power
-    makespan = [0]
+    makespan = 0  # the latest end placed so far
 
     def cheapest(timeline: Timeline, k_idx: int, modes: list[int]) -> Placement | None:
+        nonlocal makespan
         opts = timeline.options(k_idx, modes)
         if not opts:
             return None
-        span = makespan[0]
+        span = makespan
 
         def cost(opt: Placement) -> tuple[float, int]:
             late = opt.end - span if opt.end > span else 0
@@ -85,7 +82,7 @@ def edf_energy(instance: Instance, *, problem: Problem | None = None) -> Schedul
         if choice is None:
             choice = min(opts, key=lambda opt: (opt.end, cost(opt)))
         if choice.end > span:
-            makespan[0] = choice.end
+            makespan = choice.end
         return choice
 
     return run(prob, lambda p: schedule_by_priority(p, key, cheapest))

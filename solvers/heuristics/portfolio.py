@@ -103,9 +103,14 @@ def default_names(instance: Instance) -> list[str]:
         for heur in HEURISTICS
         if not heur.selection or instance.num_kernels <= SELECTION_LIMIT
     ]
-    if any(part.type == "energy" for part in instance.objective.parts):
+    if has_energy_part(instance):
         names += [name + DVFS_SUFFIX for name in names]
     return names
+
+
+def has_energy_part(instance: Instance) -> bool:
+    """Whether the instance's objective (or one of its lexicographic parts) is energy."""
+    return any(part.type == "energy" for part in instance.objective.parts)
 
 
 def best_heuristic_schedule(

@@ -148,7 +148,7 @@ def test_online_policy_on_the_clairvoyant_workload_passes_the_checker(
             round(start),
             round(end),
         )
-        for job, kernel, unit, dev, level, start, end in sim.executed
+        for job, kernel, unit, dev, level, start, end, _ in sim.executed
     )
     assert len(assignments) == instance.num_kernels
     schedule = Schedule(instance.name, assignments, solver=f"runtime:{policy}", status="feasible")

@@ -81,7 +81,7 @@ def starts(sim: Simulator) -> dict[tuple[str, str], tuple[float, str]]:
     """(job, kernel) -> (start, unit name) of every executed kernel."""
     return {
         (job, ker): (start, sim.machine.unit_name[unit])
-        for job, ker, unit, _, _, start, _ in sim.executed
+        for job, ker, unit, _, _, start, _, _ in sim.executed
     }
 
 

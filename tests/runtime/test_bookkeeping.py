@@ -199,7 +199,7 @@ def _recomputed_power(sim: Simulator, tasks: list[TaskSpec]) -> tuple[float, flo
             for mode in kernel_spec.modes:
                 power_of[(task.name, kernel_spec.name, mode.device, mode.level)] = mode.power_w
     intervals = []
-    for job, ker, _, dev, level, start, end in sim.executed:
+    for job, ker, _, dev, level, start, end, _ in sim.executed:
         device = sim.spec.devices[dev]
         power = power_of[(job.split("@")[0], ker, device.name, device.levels[level])]
         intervals.append((start, end, power))

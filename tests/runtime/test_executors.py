@@ -210,7 +210,7 @@ def test_hybrid_keeps_the_plan_on_time_and_serves_arrivals_in_its_slack() -> Non
         for i in range(10)
         for k, off in (("a", 0), ("b", 300))
     }
-    for job, ker, _, _, _, start, _ in sim.executed:
+    for job, ker, _, _, _, start, _, _ in sim.executed:
         if job.startswith("vision"):
             assert start == planned[(job, ker.split("/")[-1])]
     assert sim.recorder.completed == [10, 5]

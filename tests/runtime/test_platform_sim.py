@@ -53,7 +53,7 @@ def test_contention_slowdown_in_simulation_is_progress_based() -> None:
     npu_job = task("n", chain("n", kernel("k", bw=60.0, npu=300)))
     config = SimConfig(dvfs_transition_us=0.0, record=True)
     sim = run([gpu_job, npu_job], [[0], [100]], "fcfs", spec=spec, config=config)
-    ends = {job: end for job, _, _, _, _, _, end in sim.executed}
+    ends = {job: end for job, _, _, _, _, _, end, _ in sim.executed}
     assert ends["n@0"] == pytest.approx(550.0)
     assert ends["g@0"] == pytest.approx(750.0)
     assert max(ends["g@0"] / 600, (ends["n@0"] - 100) / 300) <= 1.6
@@ -69,7 +69,7 @@ def test_a_lone_kernel_never_slows() -> None:
         spec=spec,
         config=SimConfig(dvfs_transition_us=0.0, record=True),
     )
-    assert sim.executed[0][-1] == 500.0
+    assert sim.executed[0].end == 500.0
 
 
 def test_noise_is_exact_at_zero_and_lognormal_with_the_given_cv() -> None:
@@ -142,7 +142,7 @@ def test_governor_throttles_running_kernels_at_its_next_sample() -> None:
     assert governed.machine.over_budget_us == pytest.approx(100.0)
     cpu_runs = [
         (spec.devices[dev].levels[lvl], end)
-        for job, _, _, dev, lvl, _, end in governed.executed
+        for job, _, _, dev, lvl, _, end, _ in governed.executed
         if job == "c@0"
     ]
     assert cpu_runs[0] == ("lo", 1900.0) and cpu_runs[1][0] == "lo"

@@ -19,7 +19,7 @@ def _order_on(sim, unit: str) -> list[str]:
     """Jobs in the order their kernels started on ``unit``."""
     runs = sorted(
         (start, job)
-        for job, _, u, _, _, start, _ in sim.executed
+        for job, _, u, _, _, start, _, _ in sim.executed
         if sim.machine.unit_name[u] == unit
     )
     return [job for _, job in runs]
@@ -262,7 +262,7 @@ def test_agent_xpu_decode_batch_admits_all_reactive_and_three_proactive() -> Non
         config=SimConfig(contention=False, record=True, dvfs_transition_us=0.0),
     )
     first = sorted(
-        job for job, ker, _, _, _, start, _ in sim.executed if ker == "decode" and start == 1000.0
+        run.job for run in sim.executed if run.kernel == "decode" and run.start == 1000.0
     )
     assert first == ["bg@0", "bg@1", "bg@2", "chat@0", "chat@1"]
 
@@ -351,5 +351,5 @@ def test_twill_lowers_the_dvfs_level_before_freezing_anyone() -> None:
     sim = run([busy, new], [[0], [10]], "twill", spec=spec)
     assert sim.freezes == 0
     assert [
-        spec.devices[d].levels[lv] for job, _, _, d, lv, _, _ in sim.executed if job == "n@0"
+        spec.devices[d].levels[lv] for job, _, _, d, lv, _, _, _ in sim.executed if job == "n@0"
     ] == ["lo"]

@@ -67,7 +67,7 @@ def test_cross_device_delay_and_resume_cost_follow_the_instance_rules() -> None:
     tmpl = chain("t", kernel("a", cpu=100), kernel("b", gpu=50), delay=30, resume=7)
     sim = run([task("t", tmpl)], [[0]], "fcfs")
     assert starts(sim)[("t@0", "b")] == (130.0, "gpu/0")
-    assert [end - start for *_, start, end in sim.executed] == [100.0, 57.0]
+    assert [run.end - run.start for run in sim.executed] == [100.0, 57.0]
     assert_valid(sim)
 
 
